@@ -1,0 +1,12 @@
+//! checklist-operator: a Kubernetes operator that turns a production deployment checklist into a
+//! `DeploymentChecklist` resource the cluster enforces.
+//!
+//! The tree follows the operator's architecture: `controller` wires the reconciler to the cluster,
+//! `telemetry` carries logs, and `error` names every failure with a short category used as a
+//! metric label and an Event reason.
+
+pub mod controller;
+pub mod error;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,87 @@
+//! The `checklist-operator` command: run the operator, print the CRD, verify an app, or say the version.
+
+use std::{process::ExitCode, time::Duration};
+
+use checklist_operator::{
+    controller::{self, RunConfig},
+    telemetry::{self, LogFormat},
+};
+use clap::{Parser, Subcommand};
+
+/// A Kubernetes operator that turns a production deployment checklist into a resource the cluster enforces.
+#[derive(Debug, Parser)]
+#[command(name = "checklist-operator", version, about)]
+struct Cli {
+    /// Log line format on stderr.
+    #[arg(
+        long,
+        global = true,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the operator against the cluster from KUBECONFIG or the in-cluster service account.
+    Run {
+        /// Give up when the API server has not answered within this many seconds.
+        #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10)]
+        connect_timeout_seconds: u64,
+    },
+    /// Print the DeploymentChecklist CustomResourceDefinition as YAML (not built yet).
+    Crd,
+    /// Run a checklist's HTTP verification against a URL, without a cluster (not built yet).
+    Verify,
+    /// Print the version of this build.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("checklist-operator {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Crd => not_built_yet("crd"),
+        Command::Verify => not_built_yet("verify"),
+        Command::Run {
+            connect_timeout_seconds,
+        } => {
+            telemetry::init_logging(cli.log_format, "info,kube=warn");
+            let config = RunConfig {
+                connect_timeout: Duration::from_secs(connect_timeout_seconds),
+            };
+            match run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "checklist-operator run failed"
+                    );
+                    eprintln!("checklist-operator: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn run(config: RunConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(controller::run(config))?;
+    Ok(())
+}
+
+fn not_built_yet(command: &str) -> ExitCode {
+    eprintln!("checklist-operator {command}: not built yet in this version");
+    ExitCode::from(2)
+}

@@ -1,0 +1,80 @@
+//! The command line as a user meets it, without a cluster.
+
+// Tests may unwrap: a panic is how a test says what failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn operator() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_checklist-operator"))
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = operator().arg("version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("checklist-operator {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn run_exits_with_a_clear_message_when_the_cluster_is_unreachable() {
+    let dir = std::env::temp_dir().join(format!("checklist-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    std::fs::write(
+        &kubeconfig,
+        r#"apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: nobody, user: {token: not-a-real-token}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: nobody}}]
+current-context: nowhere
+"#,
+    )
+    .unwrap();
+    let out = operator()
+        .args(["run", "--connect-timeout-seconds", "5"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("cannot reach the Kubernetes API server at https://127.0.0.1:1"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains("not-a-real-token"),
+        "a credential leaked: {stderr}"
+    );
+}
+
+#[test]
+fn run_exits_with_a_clear_message_without_any_kubeconfig() {
+    let out = operator()
+        .args(["run"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HOME", "/nonexistent")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("no Kubernetes configuration found"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn verify_says_it_is_not_built_yet_and_fails() {
+    let out = operator().arg("verify").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+}

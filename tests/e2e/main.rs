@@ -1,0 +1,12 @@
+//! End-to-end tests against the local control plane (`dev/cluster up`).
+//!
+//! They are `#[ignore]`d so a plain `cargo test` stays hermetic; `dev/test` (and `.ci/run`) brings
+//! the cluster up and runs them with `--ignored`. Each test works in its own namespace and removes
+//! it, even when it fails.
+
+// Tests may unwrap: a panic is how a test says what failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod operator;
+mod smoke;
+mod support;
