@@ -1,0 +1,316 @@
+//! The state shared by every request: the configuration, the current mode, the failing
+//! dependencies, the login rate-limit window and the request counters.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::mode::Mode;
+
+/// At most this many distinct paths are counted per listener; further paths are counted under
+/// [`OTHER_PATHS`], so a scan of random paths cannot grow memory without bound.
+pub const MAX_COUNTED_PATHS: usize = 256;
+
+/// The counter key for paths beyond [`MAX_COUNTED_PATHS`].
+pub const OTHER_PATHS: &str = "(other)";
+
+/// Which listener a request arrived on, for the request counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    /// The main listener (the app).
+    Main,
+    /// The plain-HTTP redirect listener.
+    Redirect,
+}
+
+/// The outcome of one login attempt against the rate limiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The attempt's number within the current window, from 1.
+    pub number: u64,
+    /// Whether the attempt is over the limit (whether it is answered 429 depends on the mode).
+    pub over_limit: bool,
+    /// How long until the window resets.
+    pub retry_after: Duration,
+}
+
+/// A point-in-time view of the state, as `GET /admin/state` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSnapshot {
+    /// The current mode.
+    pub mode: Mode,
+    /// The dependencies the health endpoints report.
+    pub dependencies: Vec<String>,
+    /// The dependencies currently reported as failing.
+    pub failing_dependencies: Vec<String>,
+    /// Login attempts allowed per window.
+    pub rate_limit_after: u32,
+    /// Login attempts in the current window.
+    pub login_attempts: u64,
+    /// Requests per path on the main listener (admin requests are not counted).
+    pub requests: BTreeMap<String, u64>,
+    /// Requests per path on the redirect listener.
+    pub redirect_requests: BTreeMap<String, u64>,
+    /// The sum of both maps.
+    pub total_requests: u64,
+}
+
+#[derive(Debug, Default)]
+struct LoginWindow {
+    started: Option<Instant>,
+    attempts: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    main: BTreeMap<String, u64>,
+    redirect: BTreeMap<String, u64>,
+}
+
+/// The state shared by all handlers of one running app.
+#[derive(Debug)]
+pub struct AppState {
+    config: Config,
+    started: Instant,
+    shutdown: CancellationToken,
+    mode: Mutex<Mode>,
+    failing: Mutex<Vec<String>>,
+    login: Mutex<LoginWindow>,
+    counters: Mutex<Counters>,
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section here leaves the data consistent
+/// (plain assignments and counter increments), so a panic elsewhere cannot corrupt it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl AppState {
+    /// Creates the state for `config`; `shutdown` is cancelled when the app stops, which ends
+    /// hanging and delayed requests early.
+    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+        AppState {
+            mode: Mutex::new(config.mode),
+            failing: Mutex::new(config.failing_dependencies.clone()),
+            config,
+            started: Instant::now(),
+            shutdown,
+            login: Mutex::new(LoginWindow::default()),
+            counters: Mutex::new(Counters::default()),
+        }
+    }
+
+    /// The configuration the app was started with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The token cancelled at shutdown.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// How long the app has been running.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> Mode {
+        *lock(&self.mode)
+    }
+
+    /// Switches the mode; returns the previous one.
+    pub fn set_mode(&self, mode: Mode) -> Mode {
+        std::mem::replace(&mut *lock(&self.mode), mode)
+    }
+
+    /// The dependencies currently reported as failing.
+    pub fn failing_dependencies(&self) -> Vec<String> {
+        lock(&self.failing).clone()
+    }
+
+    /// Replaces the failing dependencies; every name must be a configured dependency.
+    pub fn set_failing_dependencies(&self, names: Vec<String>) -> Result<(), String> {
+        if let Some(unknown) = names
+            .iter()
+            .find(|name| !self.config.dependencies.contains(name))
+        {
+            return Err(format!(
+                "unknown dependency {unknown:?}; expected some of: {}",
+                self.config.dependencies.join(", ")
+            ));
+        }
+        *lock(&self.failing) = names;
+        Ok(())
+    }
+
+    /// Records a login attempt in the fixed window (started by the first attempt, lasting
+    /// `rate_limit_window`).
+    pub fn login_attempt(&self) -> LoginAttempt {
+        let now = Instant::now();
+        let window = self.config.rate_limit_window;
+        let mut login = lock(&self.login);
+        let started = match login.started {
+            Some(started) if now.duration_since(started) < window => started,
+            _ => {
+                login.attempts = 0;
+                login.started = Some(now);
+                now
+            }
+        };
+        login.attempts = login.attempts.saturating_add(1);
+        LoginAttempt {
+            number: login.attempts,
+            over_limit: login.attempts > u64::from(self.config.rate_limit_after),
+            retry_after: window.saturating_sub(now.duration_since(started)),
+        }
+    }
+
+    /// Counts one request to `path` on `listener`.
+    pub fn count_request(&self, listener: Listener, path: &str) {
+        let mut counters = lock(&self.counters);
+        let map = match listener {
+            Listener::Main => &mut counters.main,
+            Listener::Redirect => &mut counters.redirect,
+        };
+        let key = if map.contains_key(path) || map.len() < MAX_COUNTED_PATHS {
+            path
+        } else {
+            OTHER_PATHS
+        };
+        let count = map.entry(key.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+    }
+
+    /// Requests counted so far for `path` on `listener`.
+    pub fn request_count(&self, listener: Listener, path: &str) -> u64 {
+        let counters = lock(&self.counters);
+        let map = match listener {
+            Listener::Main => &counters.main,
+            Listener::Redirect => &counters.redirect,
+        };
+        map.get(path).copied().unwrap_or(0)
+    }
+
+    /// Clears the request counters and the login rate-limit window; the mode and the failing
+    /// dependencies are kept.
+    pub fn reset(&self) {
+        *lock(&self.counters) = Counters::default();
+        *lock(&self.login) = LoginWindow::default();
+    }
+
+    /// A snapshot of everything `GET /admin/state` shows.
+    pub fn snapshot(&self) -> StateSnapshot {
+        let (requests, redirect_requests) = {
+            let counters = lock(&self.counters);
+            (counters.main.clone(), counters.redirect.clone())
+        };
+        let total_requests = requests
+            .values()
+            .chain(redirect_requests.values())
+            .fold(0u64, |sum, count| sum.saturating_add(*count));
+        let login_attempts = {
+            let login = lock(&self.login);
+            match login.started {
+                Some(started) if started.elapsed() < self.config.rate_limit_window => {
+                    login.attempts
+                }
+                _ => 0,
+            }
+        };
+        StateSnapshot {
+            mode: self.mode(),
+            dependencies: self.config.dependencies.clone(),
+            failing_dependencies: self.failing_dependencies(),
+            rate_limit_after: self.config.rate_limit_after,
+            login_attempts,
+            requests,
+            redirect_requests,
+            total_requests,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(config: Config) -> AppState {
+        AppState::new(config, CancellationToken::new())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_login_window_limits_then_resets() {
+        let state = state(Config {
+            rate_limit_after: 2,
+            rate_limit_window: Duration::from_secs(10),
+            ..Config::default()
+        });
+        let first = state.login_attempt();
+        assert_eq!((first.number, first.over_limit), (1, false));
+        assert!(!state.login_attempt().over_limit);
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let third = state.login_attempt();
+        assert_eq!((third.number, third.over_limit), (3, true));
+        assert_eq!(third.retry_after, Duration::from_secs(6));
+        assert_eq!(state.snapshot().login_attempts, 3);
+
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(state.snapshot().login_attempts, 0);
+        let fresh = state.login_attempt();
+        assert_eq!((fresh.number, fresh.over_limit), (1, false));
+
+        state.login_attempt();
+        state.login_attempt();
+        state.reset();
+        assert!(!state.login_attempt().over_limit);
+    }
+
+    #[test]
+    fn counters_are_per_listener_and_bounded() {
+        let state = state(Config::default());
+        state.count_request(Listener::Main, "/health");
+        state.count_request(Listener::Main, "/health");
+        state.count_request(Listener::Redirect, "/");
+        assert_eq!(state.request_count(Listener::Main, "/health"), 2);
+        assert_eq!(state.request_count(Listener::Redirect, "/health"), 0);
+        for i in 0..MAX_COUNTED_PATHS + 10 {
+            state.count_request(Listener::Main, &format!("/p{i}"));
+        }
+        let snapshot = state.snapshot();
+        assert_eq!(snapshot.requests.len(), MAX_COUNTED_PATHS + 1);
+        assert_eq!(snapshot.requests[OTHER_PATHS], 11);
+        assert_eq!(snapshot.total_requests, 3 + MAX_COUNTED_PATHS as u64 + 10);
+        state.count_request(Listener::Main, "/health");
+        assert_eq!(state.request_count(Listener::Main, "/health"), 3);
+        state.reset();
+        assert_eq!(state.snapshot().total_requests, 0);
+    }
+
+    #[test]
+    fn failing_dependencies_must_be_known() {
+        let state = state(Config::default());
+        assert!(state.set_failing_dependencies(vec!["oban".into()]).is_ok());
+        assert_eq!(state.failing_dependencies(), vec!["oban".to_owned()]);
+        let err = state
+            .set_failing_dependencies(vec!["redis".into()])
+            .unwrap_err();
+        assert!(err.contains("\"redis\""), "{err}");
+        assert_eq!(state.failing_dependencies(), vec!["oban".to_owned()]);
+    }
+
+    #[test]
+    fn set_mode_returns_the_previous_mode() {
+        let state = state(Config::default());
+        assert_eq!(state.set_mode(Mode::Hang), Mode::Healthy);
+        assert_eq!(state.mode(), Mode::Hang);
+        assert_eq!(state.snapshot().mode, Mode::Hang);
+    }
+}
