@@ -5,6 +5,7 @@
 //! `telemetry` carries logs, and `error` names every failure with a short category used as a
 //! metric label and an Event reason.
 
+pub mod api;
 pub mod controller;
 pub mod error;
 pub mod telemetry;

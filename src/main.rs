@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10)]
         connect_timeout_seconds: u64,
     },
-    /// Print the DeploymentChecklist CustomResourceDefinition as YAML (not built yet).
+    /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
     /// Run a checklist's HTTP verification against a URL, without a cluster (not built yet).
     Verify,
@@ -49,7 +49,16 @@ fn main() -> ExitCode {
             println!("checklist-operator {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Crd => not_built_yet("crd"),
+        Command::Crd => match checklist_operator::api::crd::crd_yaml() {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("checklist-operator crd: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Verify => not_built_yet("verify"),
         Command::Run {
             connect_timeout_seconds,

@@ -7,6 +7,7 @@
 // Tests may unwrap: a panic is how a test says what failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
 mod operator;
 mod smoke;
 mod support;

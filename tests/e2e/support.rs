@@ -6,7 +6,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::{
+    api::core::v1::Namespace,
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
 use kube::{
     Api, Client, Resource,
     api::{DeleteParams, PostParams},
@@ -109,3 +112,41 @@ where
         }
     }
 }
+
+/// `kubectl` as the user runs it: the one on PATH (`eval "$(dev/cluster env)"` puts the version
+/// matching the cluster first) with KUBECONFIG from the environment.
+pub fn kubectl() -> std::process::Command {
+    std::process::Command::new("kubectl")
+}
+
+/// Installs the committed CRD the way a user does and returns it once it is Established.
+pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
+    let crd_file = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
+    let out = kubectl()
+        .args([
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=e2e",
+            "-f",
+            crd_file,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the CRD was refused:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    wait_for(
+        &api,
+        CRD_NAME,
+        Duration::from_secs(30),
+        kube::runtime::conditions::is_crd_established(),
+    )
+    .await
+}
+
+/// The DeploymentChecklist CRD's name.
+pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";

@@ -1,0 +1,48 @@
+//! The `DeploymentChecklist` API (`checklist.dev/v1alpha1`): the types users write and the operator
+//! reports through, their defaults and validation rules, and the generated CRD.
+//!
+//! One module per block of the resource, in the order a checklist is read: `spec` ties the blocks
+//! together; `app`, `secrets`, `probes`, `migration`, `rollout`, `verification` and `rollback` are
+//! the spec blocks; `status` and `conditions` are what the operator writes back; `crd` turns it all
+//! into the CustomResourceDefinition the API server enforces. Every doc comment on a field is what
+//! `kubectl explain` prints, so they are written for the person writing the YAML.
+
+// Those doc comments are plain text for `kubectl explain`: `<name>`, `[200]` and bare URLs are
+// meant literally, not as rustdoc HTML or links.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
+
+pub mod app;
+pub mod conditions;
+pub mod crd;
+pub mod migration;
+pub mod probes;
+pub mod rollback;
+pub mod rollout;
+pub mod secrets;
+pub mod spec;
+pub mod status;
+pub mod verification;
+
+mod schema;
+
+pub use app::{AppSpec, ServiceSpec, ServiceType};
+pub use conditions::{ConditionStatus, ConditionType};
+pub use migration::{MigrationRollback, MigrationSpec};
+pub use probes::{ProbeSpec, Probes};
+pub use rollback::{RollbackMigration, RollbackSpec, RollbackTrigger};
+pub use rollout::{BlueGreenSpec, CanarySpec, CanaryStep, RolloutSpec, RolloutStrategy};
+pub use secrets::{SecretContract, SecretKeyRule};
+pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
+pub use status::{
+    CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus, HistoryEntry,
+    MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef, RevisionStatus, Score,
+    SecretKeyStatus, StableRevision,
+};
+pub use verification::{
+    CheckKind, CheckRef, CheckSpec, DEFAULT_SECURITY_HEADERS, HeaderSource, HttpCheck, HttpHeader,
+    HttpMethod, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck, VerificationSpec,
+};

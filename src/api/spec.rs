@@ -1,0 +1,124 @@
+//! The `DeploymentChecklist` resource and its spec, which ties the blocks of a checklist together.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::app::AppSpec;
+use super::migration::MigrationSpec;
+use super::probes::Probes;
+use super::rollback::RollbackSpec;
+use super::rollout::RolloutSpec;
+use super::schema;
+use super::secrets::SecretContract;
+use super::status::DeploymentChecklistStatus;
+use super::verification::VerificationSpec;
+
+/// A production deployment checklist for one app: the app to run, the secrets it needs, its
+/// migration, how it rolls out, how it is verified over HTTP and when it rolls back. The operator
+/// runs the checklist on every new spec and reports each step in the status.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each printcolumn(...) repeats type_ = \"string\"; they are columns, not duplicates"
+)]
+#[kube(
+    group = "checklist.dev",
+    version = "v1alpha1",
+    kind = "DeploymentChecklist",
+    plural = "deploymentchecklists",
+    shortname = "dcl",
+    shortname = "checklist",
+    namespaced,
+    status = "DeploymentChecklistStatus",
+    derive = "PartialEq",
+    doc = "A production deployment checklist the cluster enforces: the operator checks the app's secrets, runs its migration, rolls it out with probes, verifies it over HTTP and rolls back to the last version that passed when any step fails.",
+    printcolumn(
+        name = "Image",
+        type_ = "string",
+        json_path = ".spec.app.image",
+        description = "The image of the current spec"
+    ),
+    printcolumn(
+        name = "Phase",
+        type_ = "string",
+        json_path = ".status.phase",
+        description = "Where the checklist is"
+    ),
+    printcolumn(
+        name = "Score",
+        type_ = "string",
+        json_path = ".status.score.summary",
+        description = "Checklist items passed out of all of them"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "The Ready condition"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.message",
+        description = "What is happening",
+        priority = 1
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "self.rollback.migration != 'Run' || (has(self.migration) && has(self.migration.rollback))",
+        "message": "spec.rollback.migration Run needs spec.migration.rollback.command to run",
+        "fieldPath": ".rollback.migration",
+        "reason": "FieldValueRequired"
+    }
+]))]
+pub struct DeploymentChecklistSpec {
+    /// The application: image, replicas, port, environment, resources and Service. Required.
+    pub app: AppSpec,
+
+    /// The Secrets the app needs and the rules their keys must meet, checked before anything
+    /// changes. Secret names are unique. Values are never logged or shown. At most 16.
+    /// Example: [{secretName: dialectic-env, keys: [{name: SECRET_KEY_BASE, minLength: 64}]}].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["secretName"]))]
+    pub secrets: Vec<SecretContract>,
+
+    /// The HTTP probes of the app container. Default: none.
+    /// Example: {liveness: {path: /health, periodSeconds: 30}, readiness: {path: /health}}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+
+    /// The database migration run as a Job with the new image before the rollout. Default: no
+    /// migration. Example: {command: [/app/bin/migrate]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrationSpec>,
+
+    /// How the new version replaces the old one, and the deadlines that make a rollout fail.
+    /// Default: RollingUpdate with maxSurge 25%, maxUnavailable 0, 600 seconds to progress and
+    /// 3 restarts tolerated.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+
+    /// The HTTP checks run against the new version before it is Ready. Default: no checks,
+    /// rounds every 10 seconds after 5, 5-second timeout, 3 failed rounds to fail.
+    #[serde(default)]
+    pub verification: VerificationSpec,
+
+    /// What happens when a step fails. Default: roll back automatically on every failure,
+    /// without running a down-migration, keeping 10 revisions.
+    #[serde(default)]
+    pub rollback: RollbackSpec,
+
+    /// Pauses the checklist for GitOps holds and incidents: the operator keeps observing and
+    /// reporting (phase Suspended) but changes nothing in the cluster. Default false.
+    #[serde(default, skip_serializing_if = "schema::is_false")]
+    pub suspend: bool,
+}

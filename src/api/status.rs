@@ -1,0 +1,309 @@
+//! `status`: everything the operator found out, written back so `kubectl get`, `kubectl describe`,
+//! `kubectl wait`, Argo CD and Flux all see the same truth.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::conditions::ConditionType;
+use super::verification::CheckKind;
+
+/// What the operator observed and decided for the checklist. Written only by the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentChecklistStatus {
+    /// The metadata.generation of the spec this status describes. When it is lower than
+    /// metadata.generation the operator has not acted on the latest spec yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Where the checklist is: Pending, CheckingSecrets, Migrating, RollingOut, Verifying, Ready,
+    /// Degraded (verified earlier, failing continuous checks now), RollingBack, RolledBack,
+    /// Failed (stopped; automatic rollback off or no stable revision) or Suspended
+    /// (spec.suspend is true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+
+    /// The conditions, one per type: Ready, Reconciling and Stalled (read by kubectl wait, Flux
+    /// and Argo CD), then SecretsValid, MigrationComplete, RolloutComplete, Verified and
+    /// RolledBack for each step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// The revision being rolled out and the last one that passed the checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<RevisionStatus>,
+
+    /// Past revisions, newest first, at most spec.rollback.revisionHistoryLimit of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub history: Vec<HistoryEntry>,
+
+    /// The verdict on each key of spec.secrets. Messages give lengths and pattern verdicts,
+    /// never a value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1024))]
+    pub secrets: Vec<SecretKeyStatus>,
+
+    /// The migration Job of the current revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrationStatus>,
+
+    /// The latest result of each check of spec.verification.checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub checks: Vec<CheckStatus>,
+
+    /// The app's dependencies as its deep health endpoints report them, one entry per
+    /// dependency found by a check with http.dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 128))]
+    pub dependencies: Vec<DependencyStatus>,
+
+    /// The production readiness score: how many items of the checklist passed out of all of
+    /// them. An item is a secret key, the migration, the rollout, or a verification check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<Score>,
+
+    /// One line for people saying what is happening or what went wrong.
+    /// Example: "verification passed: 12/12".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub message: Option<String>,
+}
+
+impl DeploymentChecklistStatus {
+    /// The condition of the given type, if the status has it.
+    pub fn condition(&self, kind: ConditionType) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == kind.as_str())
+    }
+}
+
+/// The phase of a checklist, from a new spec to its verdict.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Phase {
+    /// The operator has not started on the current spec.
+    Pending,
+    /// The Secrets of spec.secrets are being checked.
+    CheckingSecrets,
+    /// The migration Job of the new revision is running.
+    Migrating,
+    /// The new pods are being rolled out.
+    RollingOut,
+    /// The checks are running against the new version.
+    Verifying,
+    /// The new version passed its checklist and is the stable revision.
+    Ready,
+    /// The version passed earlier but continuous checks fail now.
+    Degraded,
+    /// The stable revision is being restored after a failure.
+    RollingBack,
+    /// The stable revision was restored after a failure.
+    RolledBack,
+    /// The checklist failed and nothing will be retried until the spec changes.
+    Failed,
+    /// spec.suspend is true: the operator observes and reports but changes nothing.
+    Suspended,
+}
+
+/// The revision being rolled out and the stable one.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionStatus {
+    /// The revision of the current spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<RevisionRef>,
+
+    /// The last revision that passed its checklist: what a rollback restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable: Option<StableRevision>,
+}
+
+/// A revision: an image and the hash of everything that was rolled out with it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionRef {
+    /// The app image of the revision.
+    pub image: String,
+    /// A short hash of the revision's pod template and migration; it names the migration Job.
+    pub hash: String,
+}
+
+/// The stable revision and since when it is stable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StableRevision {
+    /// The app image of the stable revision.
+    pub image: String,
+    /// The hash of the stable revision, as in revision.current.hash.
+    pub hash: String,
+    /// When the revision passed its checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+}
+
+/// A past revision and how it ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// A number that grows with every revision of this checklist, starting at 1.
+    pub revision: i64,
+    /// The app image of the revision.
+    pub image: String,
+    /// The hash of the revision, as in revision.current.hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// How the revision ended: Progressing, Succeeded, Failed, RolledBack or Superseded.
+    pub outcome: RevisionOutcome,
+    /// Why, in one CamelCase word. Example: VerificationFailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When its rollout started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When its rollout ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+}
+
+/// How a revision ended.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum RevisionOutcome {
+    /// Still rolling out.
+    Progressing,
+    /// Passed its checklist and became stable.
+    Succeeded,
+    /// Failed and was left as is (no automatic rollback).
+    Failed,
+    /// Failed and the stable revision was restored.
+    RolledBack,
+    /// Replaced by a newer spec before it finished.
+    Superseded,
+}
+
+/// The result of a check, a secret key or a dependency.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum CheckResult {
+    /// It passed.
+    Pass,
+    /// It failed.
+    Fail,
+    /// It has not run yet.
+    Pending,
+    /// It did not apply (an optional key that is absent, a check not run in this phase).
+    Skipped,
+}
+
+/// The verdict on one key of a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyStatus {
+    /// The Secret's name.
+    pub secret: String,
+    /// The key.
+    pub key: String,
+    /// Pass, Fail, Pending or Skipped (optional and absent).
+    pub result: CheckResult,
+    /// Why, without the value. Example: "length 32 is below minLength 64".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The migration Job of the current revision.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationStatus {
+    /// The Job's name, <name>-migrate-<hash>.
+    pub job: String,
+    /// The image the Job runs.
+    pub image: String,
+    /// Pending, Running, Succeeded or Failed.
+    pub state: MigrationState,
+    /// When the Job started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the Job finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// Why it failed, from the Job's conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The state of a migration Job.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum MigrationState {
+    /// Not created yet.
+    Pending,
+    /// Running.
+    Running,
+    /// Completed successfully.
+    Succeeded,
+    /// Failed or timed out.
+    Failed,
+}
+
+/// The latest result of one check.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckStatus {
+    /// The check's name from spec.verification.checks.
+    pub name: String,
+    /// The check's kind: http, httpsRedirect, securityHeaders or rateLimit.
+    pub kind: CheckKind,
+    /// Pass, Fail, Pending or Skipped.
+    pub result: CheckResult,
+    /// What was seen. Example: "status 200, status=ok, 12 ms" or "429 at attempt 6 of 10".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// How long the last response took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    /// How many requests the last run sent (for rateLimit: up to the refused one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i32>,
+    /// When the check last ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<Time>,
+}
+
+/// One dependency of the app, as its deep health endpoint reports it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DependencyStatus {
+    /// The dependency's name in the health response. Example: database.
+    pub name: String,
+    /// The check that read it.
+    pub check: String,
+    /// Pass or Fail.
+    pub result: CheckResult,
+    /// What the app reported. Example: connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The production readiness score.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Score {
+    /// How many items of the checklist passed.
+    pub passed: i32,
+    /// How many items the checklist has.
+    pub total: i32,
+    /// passed/total as one string, for the Score column of kubectl get. Example: 11/12.
+    pub summary: String,
+}
+
+impl Score {
+    /// A score with its summary written as passed/total.
+    pub fn new(passed: i32, total: i32) -> Self {
+        Self {
+            passed,
+            total,
+            summary: format!("{passed}/{total}"),
+        }
+    }
+}
