@@ -9,5 +9,6 @@ pub mod api;
 pub mod controller;
 pub mod error;
 pub mod telemetry;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@ use std::{process::ExitCode, time::Duration};
 use checklist_operator::{
     controller::{self, RunConfig},
     telemetry::{self, LogFormat},
+    verify::{self, guard::EgressPolicy},
 };
 use clap::{Parser, Subcommand};
 
@@ -33,11 +34,25 @@ enum Command {
         /// Give up when the API server has not answered within this many seconds.
         #[arg(long, env = "CONNECT_TIMEOUT_SECONDS", default_value_t = 10)]
         connect_timeout_seconds: u64,
+
+        /// Only let verification requests reach these CIDRs (repeatable). Default: anywhere but
+        /// the refused ranges (metadata, link-local, loopback, the API server).
+        #[arg(long = "egress-allow", value_name = "CIDR", value_delimiter = ',')]
+        egress_allow: Vec<ipnet::IpNet>,
+
+        /// Never let verification requests reach these CIDRs (repeatable); wins over every allow.
+        #[arg(long = "egress-deny", value_name = "CIDR", value_delimiter = ',')]
+        egress_deny: Vec<ipnet::IpNet>,
+
+        /// Let verification requests reach loopback addresses (for local development only).
+        #[arg(long)]
+        egress_allow_loopback: bool,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
-    /// Run a checklist's HTTP verification against a URL, without a cluster (not built yet).
-    Verify,
+    /// Run a checklist's HTTP checks against its URL, without a cluster; exit 0 when all pass,
+    /// 1 when any fails, 2 on a bad file or flag.
+    Verify(verify::cli::VerifyArgs),
     /// Print the version of this build.
     Version,
 }
@@ -59,13 +74,32 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Verify => not_built_yet("verify"),
+        Command::Verify(args) => {
+            telemetry::init_logging(cli.log_format, "warn");
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(verify::cli::run(args)),
+                Err(error) => {
+                    eprintln!("checklist-operator verify: cannot start the runtime: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run {
             connect_timeout_seconds,
+            egress_allow,
+            egress_deny,
+            egress_allow_loopback,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
             let config = RunConfig {
                 connect_timeout: Duration::from_secs(connect_timeout_seconds),
+                egress: EgressPolicy::operator()
+                    .allow_loopback(egress_allow_loopback)
+                    .with_allowed(egress_allow)
+                    .with_denied(egress_deny),
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -88,9 +122,4 @@ fn run(config: RunConfig) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(controller::run(config))?;
     Ok(())
-}
-
-fn not_built_yet(command: &str) -> ExitCode {
-    eprintln!("checklist-operator {command}: not built yet in this version");
-    ExitCode::from(2)
 }

@@ -71,10 +71,3 @@ fn run_exits_with_a_clear_message_without_any_kubeconfig() {
         "stderr: {stderr}"
     );
 }
-
-#[test]
-fn verify_says_it_is_not_built_yet_and_fails() {
-    let out = operator().arg("verify").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
-}

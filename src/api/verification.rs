@@ -247,9 +247,11 @@ pub struct HttpCheck {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub expect_status: Vec<i32>,
 
-    /// Values the JSON response body must hold: each key is a dot-separated path into the body,
-    /// each value the expected value written as a string (numbers and booleans compare by their
-    /// JSON text). Example: {status: ok} or {checks.database.status: pass}. At most 32 entries.
+    /// Values the JSON response body must hold: each key is a dot-separated path into the body
+    /// (numbers index arrays) or, starting with $, an RFC 9535 JSONPath whose every match must
+    /// hold the value; each value is the expected value written as a string (numbers and
+    /// booleans compare by their JSON text). Example: {status: ok},
+    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries.
     /// Default: the body is not parsed.
     #[serde(
         default,

@@ -40,3 +40,27 @@ pub async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo)> {
         },
     ))
 }
+
+/// Every address the API server is reached at: its URL's host resolved, and in a cluster the
+/// `kubernetes` Service's ClusterIP from the environment. Verification must never reach these.
+pub async fn api_server_addresses(url: &str) -> Vec<std::net::IpAddr> {
+    let mut found = Vec::new();
+    if let Ok(url) = url::Url::parse(url)
+        && let Some(host) = url.host_str()
+    {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = url.port_or_known_default().unwrap_or(443);
+        if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
+            found.extend(addrs.map(|a| a.ip()));
+        }
+    }
+    if let Some(ip) = std::env::var("KUBERNETES_SERVICE_HOST")
+        .ok()
+        .and_then(|h| h.parse().ok())
+    {
+        found.push(ip);
+    }
+    found.sort();
+    found.dedup();
+    found
+}

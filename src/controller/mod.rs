@@ -8,16 +8,18 @@ mod shutdown;
 
 use std::time::Duration;
 
-pub use cluster::{ServerInfo, connect};
+pub use cluster::{ServerInfo, api_server_addresses, connect};
 pub use shutdown::shutdown_signal;
 
-use crate::Result;
+use crate::{Result, verify::guard::EgressPolicy};
 
 /// Settings of `checklist-operator run`.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// How long to wait for the API server's first answer before giving up.
     pub connect_timeout: Duration,
+    /// Where verification requests may go; the API server's own addresses are added at start.
+    pub egress: EgressPolicy,
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
@@ -29,6 +31,10 @@ pub async fn run(config: RunConfig) -> Result<()> {
         url = %server.url,
         "connected to the Kubernetes API server"
     );
+    let egress = config
+        .egress
+        .with_api_server_addresses(cluster::api_server_addresses(&server.url).await);
+    tracing::info!(egress = ?egress, "verification egress policy");
     tracing::info!("no controllers are registered in this build yet; waiting for SIGTERM");
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -1,0 +1,138 @@
+//! Benchmark of the verification engine on loopback, printing figures (no assertions):
+//! the engine's per-check overhead over a raw request made with the same HTTP client, and the
+//! wall time of one round of the five seed checks.
+//!
+//! Run: `cargo bench --bench verify` (optionally `-- ITERATIONS`, default 2000).
+
+// A benchmark may unwrap: a panic is how it says its set-up failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use checklist_operator::{
+    api::{CheckSpec, VerificationSpec},
+    verify::{
+        engine::{Engine, SecretValues},
+        guard::EgressPolicy,
+    },
+};
+use checklist_testapp::{Config, Mode};
+
+/// The five checks of the Dialectic example (examples/dialectic.yaml), with its redirect check
+/// pointed at the app's plain-HTTP listener.
+fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dialectic.yaml");
+    let mut checklist = checklist_operator::verify::cli::load(&file, None).unwrap();
+    for check in &mut checklist.spec.verification.checks {
+        if let Some(redirect) = check.https_redirect.as_mut() {
+            redirect.http_url = Some(format!("{http_url}/"));
+        }
+    }
+    checklist.spec.verification.checks
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn summary(label: &str, mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    println!(
+        "{label:<44} n={:<5} mean {:>8.1} µs  p50 {:>8.1} µs  p99 {:>8.1} µs",
+        samples.len(),
+        mean.as_secs_f64() * 1e6,
+        percentile(&samples, 0.50).as_secs_f64() * 1e6,
+        percentile(&samples, 0.99).as_secs_f64() * 1e6,
+    );
+    percentile(&samples, 0.50)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let iterations: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2000);
+    let app = checklist_testapp::spawn(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        http_listen: Some("127.0.0.1:0".parse().unwrap()),
+        mode: Mode::Healthy,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let checks = seed_checks(&app.http_url().unwrap());
+    let engine = Engine::new(
+        &VerificationSpec::default(),
+        &app.url(),
+        EgressPolicy::cli(),
+        SecretValues::default(),
+    )
+    .unwrap();
+
+    // The same HTTP client library, configured the same way, with nothing around it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let health_url = format!("{}/health", app.url());
+
+    // Warm both connection pools.
+    for _ in 0..200 {
+        raw.get(&health_url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        engine.run_check(&checks[0]).await;
+    }
+
+    // Interleave the two so drift in the machine's load affects both alike.
+    let mut raw_samples = Vec::with_capacity(iterations);
+    let mut engine_samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let body = raw
+            .get(&health_url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        raw_samples.push(started.elapsed());
+        std::hint::black_box(body);
+
+        let started = Instant::now();
+        let outcome = engine.run_check(&checks[0]).await;
+        engine_samples.push(started.elapsed());
+        assert!(outcome.passed(), "{}", outcome.message);
+    }
+    println!("verification engine on loopback, {} iterations", iterations);
+    let raw_p50 = summary("raw reqwest GET /health", raw_samples);
+    let engine_p50 = summary("engine http check (status+JSON+latency)", engine_samples);
+    let overhead = (engine_p50.as_secs_f64() / raw_p50.as_secs_f64() - 1.0) * 100.0;
+    println!("per-check overhead at p50: {overhead:+.1}% (goal <= 10%)");
+
+    let rounds = (iterations / 10).max(20);
+    let mut round_samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        app.state().reset();
+        let started = Instant::now();
+        let outcomes = engine.run_round(&checks).await;
+        round_samples.push(started.elapsed());
+        assert!(outcomes.iter().all(|o| o.passed()));
+    }
+    let round_p50 = summary("one round of the five seed checks", round_samples);
+    println!(
+        "round wall time at p50: {:.2} ms (goal <= 20 ms)",
+        round_p50.as_secs_f64() * 1e3
+    );
+    app.shutdown().await;
+}

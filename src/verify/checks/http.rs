@@ -1,0 +1,295 @@
+//! `http` checks: status, JSON values, body text, latency and deep-health dependencies.
+
+use crate::api::HttpCheck;
+use crate::verify::{
+    client::{BODY_LIMIT, Response},
+    json::{self, Dependency},
+    quote::quote,
+};
+
+use super::{Evaluation, either};
+
+/// Judges one response against an `http` check, reporting every problem at once.
+pub fn evaluate(check: &HttpCheck, response: &Response) -> Evaluation {
+    let mut problems = Vec::new();
+    if !check.expect_status.contains(&i32::from(response.status)) {
+        problems.push(format!(
+            "expected status {}, got {}: {}",
+            either(&check.expect_status),
+            response.status,
+            quote(&response.body)
+        ));
+    }
+
+    let mut dependencies = Vec::new();
+    let needs_json = !check.expect_json.is_empty() || check.dependencies.is_some();
+    if needs_json {
+        match parse(response) {
+            Ok(body) => {
+                problems.extend(check_values(check, &body));
+                if let Some(path) = &check.dependencies {
+                    match read_dependencies(&body, path) {
+                        Ok(found) => {
+                            problems.extend(unhealthy(&found));
+                            dependencies = found;
+                        }
+                        Err(problem) => problems.push(problem),
+                    }
+                }
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+
+    if let Some(needle) = &check.body_contains {
+        let haystack = String::from_utf8_lossy(&response.body);
+        if !haystack.contains(needle.as_str()) {
+            let cut = if response.truncated {
+                format!(" (only the first {} KiB were read)", BODY_LIMIT / 1024)
+            } else {
+                String::new()
+            };
+            problems.push(format!(
+                "body does not contain {}{cut}",
+                quote(needle.as_bytes())
+            ));
+        }
+    }
+
+    let latency_ms = response.latency.as_millis();
+    if let Some(budget) = check.max_latency_ms
+        && latency_ms > u128::from(budget.unsigned_abs())
+    {
+        problems.push(format!("took {latency_ms} ms, over the {budget} ms budget"));
+    }
+
+    let mut summary = format!("{} in {latency_ms} ms", response.status);
+    if !dependencies.is_empty() {
+        let names: Vec<&str> = dependencies.iter().map(|d| d.name.as_str()).collect();
+        summary.push_str(&format!("; healthy: {}", names.join(", ")));
+    }
+    Evaluation {
+        dependencies,
+        ..Evaluation::from_problems(problems, summary)
+    }
+}
+
+fn parse(response: &Response) -> Result<serde_json::Value, String> {
+    if response.truncated {
+        return Err(format!(
+            "body is over {} KiB, too large to check as JSON",
+            BODY_LIMIT / 1024
+        ));
+    }
+    serde_json::from_slice(&response.body)
+        .map_err(|_| format!("body is not JSON: {}", quote(&response.body)))
+}
+
+fn check_values(check: &HttpCheck, body: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, expected) in &check.expect_json {
+        let found = match json::values_at(body, path) {
+            Ok(found) => found,
+            Err(error) => {
+                problems.push(error.to_string());
+                continue;
+            }
+        };
+        if found.is_empty() {
+            problems.push(format!(
+                "no value at {path}, expected {}",
+                quote(expected.as_bytes())
+            ));
+            continue;
+        }
+        if let Some(wrong) = found
+            .iter()
+            .map(|v| json::as_text(v))
+            .find(|v| v != expected)
+        {
+            problems.push(format!(
+                "{path} is {}, expected {}",
+                quote(wrong.as_bytes()),
+                quote(expected.as_bytes())
+            ));
+        }
+    }
+    problems
+}
+
+fn read_dependencies(body: &serde_json::Value, path: &str) -> Result<Vec<Dependency>, String> {
+    match json::dependencies(body, path) {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(format!("no dependencies object at {path}")),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn unhealthy(dependencies: &[Dependency]) -> Option<String> {
+    let sick: Vec<String> = dependencies
+        .iter()
+        .filter(|d| !d.healthy)
+        .map(|d| format!("{}: {}", d.name, quote(d.state.as_bytes())))
+        .collect();
+    match sick.len() {
+        0 => None,
+        1 => Some(format!("dependency {}", sick[0])),
+        _ => Some(format!("dependencies {}", sick.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeMap, time::Duration};
+
+    use bytes::Bytes;
+    use reqwest::header::HeaderMap;
+
+    use super::*;
+    use crate::api::HttpMethod;
+
+    fn check() -> HttpCheck {
+        HttpCheck {
+            method: HttpMethod::Get,
+            path: "/health".into(),
+            headers: Vec::new(),
+            body: None,
+            content_type: None,
+            expect_status: vec![200],
+            expect_json: BTreeMap::new(),
+            body_contains: None,
+            max_latency_ms: None,
+            dependencies: None,
+        }
+    }
+
+    fn response(status: u16, body: &str, latency_ms: u64) -> Response {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+            truncated: false,
+            latency: Duration::from_millis(latency_ms),
+        }
+    }
+
+    #[test]
+    fn passes_on_an_expected_status() {
+        let eval = evaluate(&check(), &response(200, "{}", 3));
+        assert!(eval.passed);
+        assert_eq!(eval.message, "200 in 3 ms");
+    }
+
+    #[test]
+    fn a_503_fails_with_the_status_and_a_quote_of_the_body() {
+        let eval = evaluate(&check(), &response(503, r#"{"status":"unhealthy"}"#, 3));
+        assert!(!eval.passed);
+        assert_eq!(
+            eval.message,
+            r#"expected status 200, got 503: "{\"status\":\"unhealthy\"}""#
+        );
+    }
+
+    #[test]
+    fn an_expected_429_passes() {
+        let check = HttpCheck {
+            expect_status: vec![429],
+            ..check()
+        };
+        assert!(evaluate(&check, &response(429, "", 1)).passed);
+    }
+
+    #[test]
+    fn json_values_are_compared_by_path() {
+        let mut check = check();
+        check.expect_json.insert("status".into(), "ok".into());
+        check
+            .expect_json
+            .insert("checks.database.status".into(), "pass".into());
+        let ok = r#"{"status":"ok","checks":{"database":{"status":"pass"}}}"#;
+        assert!(evaluate(&check, &response(200, ok, 1)).passed);
+
+        let bad = r#"{"status":"degraded","checks":{}}"#;
+        let eval = evaluate(&check, &response(200, bad, 1));
+        assert_eq!(
+            eval.message,
+            r#"no value at checks.database.status, expected "pass"; status is "degraded", expected "ok""#
+        );
+    }
+
+    #[test]
+    fn garbage_json_fails_with_a_quote() {
+        let mut check = check();
+        check.expect_json.insert("status".into(), "ok".into());
+        let eval = evaluate(&check, &response(200, "<html>oops</html>", 1));
+        assert_eq!(eval.message, r#"body is not JSON: "<html>oops</html>""#);
+    }
+
+    #[test]
+    fn a_truncated_body_is_not_parsed() {
+        let mut check = check();
+        check.expect_json.insert("status".into(), "ok".into());
+        let mut huge = response(200, "{\"status\":\"ok\"", 1);
+        huge.truncated = true;
+        let eval = evaluate(&check, &huge);
+        assert_eq!(
+            eval.message,
+            "body is over 64 KiB, too large to check as JSON"
+        );
+    }
+
+    #[test]
+    fn latency_over_budget_fails() {
+        let check = HttpCheck {
+            max_latency_ms: Some(50),
+            ..check()
+        };
+        assert!(evaluate(&check, &response(200, "", 50)).passed);
+        let eval = evaluate(&check, &response(200, "", 73));
+        assert_eq!(eval.message, "took 73 ms, over the 50 ms budget");
+    }
+
+    #[test]
+    fn body_contains_is_checked() {
+        let check = HttpCheck {
+            body_contains: Some("Welcome".into()),
+            ..check()
+        };
+        assert!(evaluate(&check, &response(200, "<h1>Welcome</h1>", 1)).passed);
+        let eval = evaluate(&check, &response(200, "<h1>Oops</h1>", 1));
+        assert_eq!(eval.message, r#"body does not contain "Welcome""#);
+    }
+
+    #[test]
+    fn each_dependency_becomes_a_result_and_a_sick_one_fails_the_check() {
+        let check = HttpCheck {
+            dependencies: Some("checks".into()),
+            ..check()
+        };
+        let body = r#"{"checks":{"database":{"status":"pass"},"oban":{"status":"fail"}}}"#;
+        let eval = evaluate(&check, &response(200, body, 1));
+        assert!(!eval.passed);
+        assert_eq!(eval.message, r#"dependency oban: "fail""#);
+        let names: Vec<(&str, bool)> = eval
+            .dependencies
+            .iter()
+            .map(|d| (d.name.as_str(), d.healthy))
+            .collect();
+        assert_eq!(names, vec![("database", true), ("oban", false)]);
+
+        let healthy = r#"{"checks":{"database":{"status":"pass"}}}"#;
+        let eval = evaluate(&check, &response(200, healthy, 2));
+        assert!(eval.passed);
+        assert_eq!(eval.message, "200 in 2 ms; healthy: database");
+    }
+
+    #[test]
+    fn a_missing_dependencies_object_fails() {
+        let check = HttpCheck {
+            dependencies: Some("checks".into()),
+            ..check()
+        };
+        let eval = evaluate(&check, &response(200, r#"{"status":"ok"}"#, 1));
+        assert_eq!(eval.message, "no dependencies object at checks");
+    }
+}

@@ -1,0 +1,401 @@
+//! One round of a checklist's checks against its URL: requests built from the spec, sent through
+//! the guarded client, judged by the pure check modules.
+
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
+
+use bytes::Bytes;
+use futures::future::join_all;
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::api::{
+    CheckKind, CheckResult, CheckSpec, HttpHeader, HttpMethod, VerificationSpec,
+    verification::CheckRef,
+};
+
+use super::{
+    checks::{self, Evaluation, rate_limit::Tally},
+    client::{ClientSettings, FetchError, Header, HttpClient, Request},
+    guard::EgressPolicy,
+    json::Dependency,
+};
+
+/// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
+/// `Debug` never prints them.
+#[derive(Clone, Default)]
+pub struct SecretValues {
+    values: BTreeMap<(String, String), HeaderValue>,
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.values.keys()).finish()
+    }
+}
+
+impl SecretValues {
+    /// Adds the value of `key` in Secret `secret`; refuses bytes that cannot be a header value.
+    pub fn insert(&mut self, secret: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        let mut value = HeaderValue::from_bytes(trim_newline(value))
+            .map_err(|_| format!("key {key} of Secret {secret} is not a valid header value"))?;
+        value.set_sensitive(true);
+        self.values
+            .insert((secret.to_string(), key.to_string()), value);
+        Ok(())
+    }
+
+    fn get(&self, secret: &str, key: &str) -> Option<&HeaderValue> {
+        self.values.get(&(secret.to_string(), key.to_string()))
+    }
+}
+
+/// Files written by editors and `echo` end with a newline that is not part of a token.
+fn trim_newline(value: &[u8]) -> &[u8] {
+    value
+        .strip_suffix(b"\r\n")
+        .or_else(|| value.strip_suffix(b"\n"))
+        .unwrap_or(value)
+}
+
+/// The result of one check in one round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// The check's name.
+    pub name: String,
+    /// Its kind, or None when the spec set no kind or several.
+    pub kind: Option<CheckKind>,
+    /// Pass, Fail or Skipped.
+    pub result: CheckResult,
+    /// What was seen, short and actionable.
+    pub message: String,
+    /// How long the check's requests took, in milliseconds.
+    pub latency_ms: Option<u64>,
+    /// How many requests were sent.
+    pub attempts: u32,
+    /// Dependencies read from a deep health body.
+    pub dependencies: Vec<Dependency>,
+}
+
+impl CheckOutcome {
+    /// Whether the check passed.
+    pub fn passed(&self) -> bool {
+        self.result == CheckResult::Pass
+    }
+}
+
+/// Runs checks against one app.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    client: HttpClient,
+    base: Url,
+    secrets: Arc<SecretValues>,
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The base URL is unusable.
+    #[error("verification url {url}: {reason}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Client(#[from] FetchError),
+}
+
+impl Engine {
+    /// An engine for `spec`'s timeouts and TLS setting, sending to `base` within `policy`.
+    pub fn new(
+        spec: &VerificationSpec,
+        base: &str,
+        policy: EgressPolicy,
+        secrets: SecretValues,
+    ) -> Result<Self, EngineError> {
+        let bad = |reason: &str| EngineError::Url {
+            url: base.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut base = Url::parse(base).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(bad("must be an absolute http:// or https:// URL"));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let settings = ClientSettings {
+            timeout: std::time::Duration::from_secs(u64::from(
+                spec.timeout_seconds.max(1).unsigned_abs(),
+            )),
+            insecure_skip_tls_verify: spec.insecure_skip_tls_verify,
+        };
+        Ok(Self {
+            client: HttpClient::new(Arc::new(policy), &settings)?,
+            base,
+            secrets: Arc::new(secrets),
+        })
+    }
+
+    /// The URL the checks are sent to.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// Runs every check once and returns the outcomes in the spec's order. Checks run
+    /// concurrently, except rate-limit checks, which run alone afterwards so that the burst
+    /// neither slows the others nor is counted against them by the app.
+    pub async fn run_round(&self, checks: &[CheckSpec]) -> Vec<CheckOutcome> {
+        let (bursts, independent): (Vec<&CheckSpec>, Vec<&CheckSpec>) = checks
+            .iter()
+            .partition(|c| matches!(c.check(), Some(CheckRef::RateLimit(_))));
+        let mut outcomes = join_all(independent.iter().map(|c| self.run_check(c))).await;
+        for check in bursts {
+            outcomes.push(self.run_check(check).await);
+        }
+        let order: BTreeMap<&str, usize> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        outcomes.sort_by_key(|o| order.get(o.name.as_str()).copied().unwrap_or(usize::MAX));
+        outcomes
+    }
+
+    /// Runs one check once.
+    pub async fn run_check(&self, check: &CheckSpec) -> CheckOutcome {
+        let Some(kind) = check.check() else {
+            return CheckOutcome {
+                name: check.name.clone(),
+                kind: None,
+                result: CheckResult::Fail,
+                message: "the check must set exactly one of http, httpsRedirect, securityHeaders or rateLimit".into(),
+                latency_ms: None,
+                attempts: 0,
+                dependencies: Vec::new(),
+            };
+        };
+        let started = Instant::now();
+        let (evaluation, attempts) = match self.judge(kind).await {
+            Ok(done) => done,
+            Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1),
+            Err(Problem::Spec(message)) => (Evaluation::fail(message), 0),
+            Err(Problem::Secret(message)) => {
+                return CheckOutcome {
+                    name: check.name.clone(),
+                    kind: Some(kind.kind()),
+                    result: CheckResult::Skipped,
+                    message,
+                    latency_ms: None,
+                    attempts: 0,
+                    dependencies: Vec::new(),
+                };
+            }
+        };
+        CheckOutcome {
+            name: check.name.clone(),
+            kind: Some(kind.kind()),
+            result: if evaluation.passed {
+                CheckResult::Pass
+            } else {
+                CheckResult::Fail
+            },
+            message: evaluation.message,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).ok(),
+            attempts,
+            dependencies: evaluation.dependencies,
+        }
+    }
+
+    async fn judge(&self, check: CheckRef<'_>) -> Result<(Evaluation, u32), Problem> {
+        match check {
+            CheckRef::Http(http) => {
+                let request = self.request(
+                    http.method,
+                    &http.path,
+                    &http.headers,
+                    http.body.as_deref(),
+                    http.content_type.as_deref(),
+                )?;
+                let response = self.client.send(request).await?;
+                Ok((checks::http::evaluate(http, &response), 1))
+            }
+            CheckRef::HttpsRedirect(redirect) => {
+                let url =
+                    checks::redirect::http_url(redirect, &self.base).map_err(Problem::Spec)?;
+                let response = self.client.send(Request::get(url.clone())).await?;
+                Ok((checks::redirect::evaluate(redirect, &url, &response), 1))
+            }
+            CheckRef::SecurityHeaders(headers) => {
+                let request = self.request(HttpMethod::Get, &headers.path, &[], None, None)?;
+                let response = self.client.send(request).await?;
+                Ok((checks::headers::evaluate(headers, &response), 1))
+            }
+            CheckRef::RateLimit(limit) => {
+                let request = self.request(
+                    limit.method,
+                    &limit.path,
+                    &limit.headers,
+                    limit.body.as_deref(),
+                    limit.content_type.as_deref(),
+                )?;
+                let mut tally = Tally::new(limit);
+                while !tally.done() {
+                    match self.client.send(request.clone()).await {
+                        Ok(response) => tally.record(response.status),
+                        Err(error) => {
+                            let attempt = tally.sent() + 1;
+                            return Ok((
+                                Evaluation::fail(format!("attempt {attempt}: {error}")),
+                                attempt,
+                            ));
+                        }
+                    }
+                }
+                Ok((tally.evaluate(), tally.sent()))
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        headers: &[HttpHeader],
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Result<Request, Problem> {
+        let mut built = Vec::with_capacity(headers.len() + 1);
+        for header in headers {
+            built.push(self.header(header)?);
+        }
+        if let Some(content_type) = content_type {
+            let value = HeaderValue::from_str(content_type).map_err(|_| {
+                Problem::Spec(format!(
+                    "contentType {content_type:?} is not a valid header value"
+                ))
+            })?;
+            built.push(Header {
+                name: CONTENT_TYPE,
+                value,
+            });
+        }
+        Ok(Request {
+            method: method_of(method),
+            url: join(&self.base, path).map_err(Problem::Spec)?,
+            headers: built,
+            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
+        })
+    }
+
+    fn header(&self, header: &HttpHeader) -> Result<Header, Problem> {
+        let name = HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|_| Problem::Spec(format!("header name {:?} is not valid", header.name)))?;
+        let value = match (&header.value, &header.value_from) {
+            (Some(value), _) => HeaderValue::from_str(value).map_err(|_| {
+                Problem::Spec(format!(
+                    "header {} has a value that is not valid",
+                    header.name
+                ))
+            })?,
+            (None, Some(source)) => {
+                let secret = &source.secret_key_ref.name;
+                let key = &source.secret_key_ref.key;
+                self.secrets.get(secret, key).cloned().ok_or_else(|| {
+                    Problem::Secret(format!(
+                        "header {} needs key {key} of Secret {secret}, which is not available",
+                        header.name
+                    ))
+                })?
+            }
+            (None, None) => {
+                return Err(Problem::Spec(format!(
+                    "header {} has no value",
+                    header.name
+                )));
+            }
+        };
+        Ok(Header { name, value })
+    }
+}
+
+/// What kept a check from being judged on a response.
+enum Problem {
+    /// The request got no response.
+    Fetch(FetchError),
+    /// The spec cannot be turned into a request.
+    Spec(String),
+    /// A header's Secret value is not available: the check is skipped, not failed.
+    Secret(String),
+}
+
+impl From<FetchError> for Problem {
+    fn from(error: FetchError) -> Self {
+        Problem::Fetch(error)
+    }
+}
+
+fn method_of(method: HttpMethod) -> reqwest::Method {
+    match method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Head => reqwest::Method::HEAD,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+        HttpMethod::Delete => reqwest::Method::DELETE,
+        HttpMethod::Options => reqwest::Method::OPTIONS,
+    }
+}
+
+/// Appends a check's path (which may carry a query) to the base URL's path, as the spec
+/// documents: `https://x/app` + `/health` is `https://x/app/health`.
+pub fn join(base: &Url, path: &str) -> Result<Url, String> {
+    let prefix = base.as_str().trim_end_matches('/');
+    Url::parse(&format!("{prefix}{path}"))
+        .map_err(|e| format!("path {path:?} does not make a URL: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_appended_to_the_base_path() {
+        let base = Url::parse("https://dialectic.example.com").unwrap();
+        assert_eq!(
+            join(&base, "/health").unwrap().as_str(),
+            "https://dialectic.example.com/health"
+        );
+        let base = Url::parse("https://example.com/app/").unwrap();
+        assert_eq!(
+            join(&base, "/health/deep?full=1").unwrap().as_str(),
+            "https://example.com/app/health/deep?full=1"
+        );
+    }
+
+    #[test]
+    fn secret_values_are_never_printed() {
+        let mut secrets = SecretValues::default();
+        secrets
+            .insert("probe-token", "header", b"Bearer s3cr3t-value\n")
+            .unwrap();
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        let value = secrets.get("probe-token", "header").unwrap();
+        assert_eq!(value.as_bytes(), b"Bearer s3cr3t-value");
+        assert!(!format!("{value:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_secret_that_is_not_a_header_value_is_refused_without_echoing_it() {
+        let mut secrets = SecretValues::default();
+        let error = secrets
+            .insert("probe-token", "header", b"bad\x00value")
+            .unwrap_err();
+        assert_eq!(
+            error,
+            "key header of Secret probe-token is not a valid header value"
+        );
+    }
+}

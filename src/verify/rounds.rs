@@ -1,0 +1,117 @@
+//! Rounds into a verdict: `failureThreshold` consecutive failed rounds fail, a passing round
+//! passes. Pure; the caller owns the clock.
+
+use super::engine::CheckOutcome;
+
+/// Where verification stands after the rounds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not decided: no round yet, or failed rounds below the threshold.
+    Pending,
+    /// The last round passed.
+    Passed,
+    /// `failureThreshold` rounds in a row failed.
+    Failed,
+}
+
+/// Counts consecutive failed rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundTracker {
+    threshold: u32,
+    consecutive_failures: u32,
+}
+
+impl RoundTracker {
+    /// A tracker that fails after `threshold` failed rounds in a row (at least one).
+    pub fn new(threshold: u32) -> Self {
+        Self {
+            threshold: threshold.max(1),
+            consecutive_failures: 0,
+        }
+    }
+
+    /// A tracker resumed from a persisted count (the reconciler keeps it in status).
+    pub fn resume(threshold: u32, consecutive_failures: u32) -> Self {
+        Self {
+            consecutive_failures,
+            ..Self::new(threshold)
+        }
+    }
+
+    /// Failed rounds in a row so far.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+
+    /// Records a round: it passes when every check passed.
+    pub fn record(&mut self, outcomes: &[CheckOutcome]) -> Verdict {
+        if outcomes.iter().all(CheckOutcome::passed) {
+            self.consecutive_failures = 0;
+            return Verdict::Passed;
+        }
+        self.consecutive_failures += 1;
+        if self.consecutive_failures >= self.threshold {
+            Verdict::Failed
+        } else {
+            Verdict::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::CheckResult;
+
+    fn round(results: &[CheckResult]) -> Vec<CheckOutcome> {
+        results
+            .iter()
+            .enumerate()
+            .map(|(i, result)| CheckOutcome {
+                name: format!("check-{i}"),
+                kind: None,
+                result: *result,
+                message: String::new(),
+                latency_ms: None,
+                attempts: 1,
+                dependencies: Vec::new(),
+            })
+            .collect()
+    }
+
+    use CheckResult::{Fail, Pass, Skipped};
+
+    #[test]
+    fn verdicts_follow_consecutive_failures() {
+        // (rounds, threshold, expected verdict after the last round)
+        let table: &[(&[&[CheckResult]], u32, Verdict)] = &[
+            (&[&[Pass, Pass]], 3, Verdict::Passed),
+            (&[&[Pass, Fail]], 3, Verdict::Pending),
+            (&[&[Fail], &[Fail]], 3, Verdict::Pending),
+            (&[&[Fail], &[Fail], &[Fail]], 3, Verdict::Failed),
+            (&[&[Fail], &[Fail], &[Pass]], 3, Verdict::Passed),
+            (&[&[Fail], &[Pass], &[Fail], &[Fail]], 3, Verdict::Pending),
+            (&[&[Fail]], 1, Verdict::Failed),
+            (&[&[Skipped]], 1, Verdict::Failed),
+            (&[&[]], 1, Verdict::Passed),
+        ];
+        for (rounds, threshold, expected) in table {
+            let mut tracker = RoundTracker::new(*threshold);
+            let verdict = rounds
+                .iter()
+                .map(|r| tracker.record(&round(r)))
+                .last()
+                .unwrap();
+            assert_eq!(
+                verdict, *expected,
+                "rounds {rounds:?} threshold {threshold}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_resumed_tracker_continues_the_count() {
+        let mut tracker = RoundTracker::resume(3, 2);
+        assert_eq!(tracker.record(&round(&[Fail])), Verdict::Failed);
+    }
+}
