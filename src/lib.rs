@@ -8,6 +8,8 @@
 pub mod api;
 pub mod controller;
 pub mod error;
+pub mod resources;
+pub mod secrets;
 pub mod telemetry;
 pub mod verify;
 

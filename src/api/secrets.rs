@@ -53,8 +53,8 @@ pub struct SecretKeyRule {
     #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub name: String,
 
-    /// The value's minimum length in bytes (at least 1). Example: 64 for SECRET_KEY_BASE, the
-    /// length `mix phx.gen.secret` produces. Default: any non-empty value.
+    /// The value's minimum length in characters of its UTF-8 text (at least 1). Example: 64 for
+    /// SECRET_KEY_BASE, the length `mix phx.gen.secret` produces. Default: any non-empty value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65536))]
     pub min_length: Option<i32>,

@@ -73,6 +73,13 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub message: Option<String>,
+
+    /// The value of the checklist.dev/retry annotation the operator last acted on. Setting the
+    /// annotation to a new value (e.g. `kubectl annotate dcl NAME checklist.dev/retry=$(date +%s)
+    /// --overwrite`) tries a failed revision once more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub retry_token: Option<String>,
 }
 
 impl DeploymentChecklistStatus {

@@ -4,6 +4,9 @@
 //! process proves it can reach the API server and shuts down cleanly on SIGTERM.
 
 mod cluster;
+pub mod conditions;
+pub mod observation;
+pub mod plan;
 mod shutdown;
 
 use std::time::Duration;

@@ -1,0 +1,85 @@
+//! What `observe` found, reduced to what the plan decides on: no client types, no clock.
+
+use crate::api::SecretKeyStatus;
+
+/// A revision: the hash of the parts of a spec that define what runs, and its image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// The revision hash (`resources::revision_hash`).
+    pub hash: String,
+    /// The app image of that revision.
+    pub image: String,
+}
+
+/// The state of a Job the checklist runs for one revision (migration or down-migration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// The spec asks for no such Job.
+    NotNeeded,
+    /// The Job does not exist (yet).
+    Absent,
+    /// The Job exists and has not finished.
+    Running,
+    /// The Job completed.
+    Succeeded,
+    /// The Job failed; the reason says how (BackoffLimitExceeded, DeadlineExceeded, ...).
+    Failed(String),
+}
+
+/// The state of the app's Deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutObservation {
+    /// The revision the Deployment's pod template carries, if the Deployment exists.
+    pub deployed: Option<String>,
+    /// How that revision is doing.
+    pub progress: RolloutProgress,
+}
+
+/// How the deployed revision is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutProgress {
+    /// New pods are coming up.
+    Progressing,
+    /// Every replica runs the deployed revision and is available.
+    Complete,
+    /// The Deployment reported ProgressDeadlineExceeded.
+    DeadlineExceeded(String),
+    /// A pod of the deployed revision restarted more than maxRestarts times or sits in
+    /// CrashLoopBackOff; the message names the pod and container.
+    CrashLoop(String),
+}
+
+/// Where the verification of the current revision stands (reported by the verification tasks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerificationObservation {
+    /// No task runs for this revision.
+    NotStarted,
+    /// Rounds are running; the verdict is not in.
+    Running,
+    /// A round passed.
+    Passed,
+    /// failureThreshold rounds in a row failed; the message says which checks.
+    Failed(String),
+}
+
+/// Everything observed for one checklist in one reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The revision of the current spec.
+    pub revision: Revision,
+    /// The secret contract, checked key by key.
+    pub secrets: Vec<SecretKeyStatus>,
+    /// The current revision's migration Job.
+    pub migration: JobState,
+    /// The app's Deployment.
+    pub rollout: RolloutObservation,
+    /// The current revision's verification.
+    pub verification: VerificationObservation,
+    /// The down-migration Job for the current revision, when it is being rolled back.
+    pub rollback_migration: JobState,
+    /// Whether the spec of the stable revision could be read back (from its ControllerRevision),
+    /// which restoring it needs.
+    pub stable_spec_available: bool,
+    /// The `checklist.dev/retry` annotation's value, if set.
+    pub retry_token: Option<String>,
+}

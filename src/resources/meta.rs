@@ -1,0 +1,37 @@
+//! The metadata every owned object shares: its place next to the checklist and who owns it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::{Resource, ResourceExt};
+
+use crate::api::DeploymentChecklist;
+
+/// Metadata for an object named `name` in the checklist's namespace, controlled by it.
+pub(crate) fn owned(
+    checklist: &DeploymentChecklist,
+    name: String,
+    labels: BTreeMap<String, String>,
+    annotations: Option<BTreeMap<String, String>>,
+) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: checklist.namespace(),
+        labels: Some(labels),
+        annotations,
+        owner_references: owner_reference(checklist).map(|owner| vec![owner]),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The controller reference to the checklist. Foreground deletion of the checklist waits for
+/// the object (blockOwnerDeletion), so `kubectl delete --cascade=foreground` returns only once
+/// the app is gone. None only for a checklist the API server has not stored (no uid).
+fn owner_reference(checklist: &DeploymentChecklist) -> Option<OwnerReference> {
+    checklist
+        .controller_owner_ref(&())
+        .map(|owner| OwnerReference {
+            block_owner_deletion: Some(true),
+            ..owner
+        })
+}

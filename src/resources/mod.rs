@@ -1,0 +1,27 @@
+//! Pure builders of the objects a checklist owns: the app's Deployment and Service and the
+//! migration Jobs, plus the labels and the revision hash that tie them to a checklist.
+//!
+//! Every builder is a function of the checklist (and a spec and a revision where the object
+//! belongs to one revision) to the complete desired object: no client, no clock, no I/O. The
+//! act step server-side applies what they return with one field manager, so a field left out
+//! here is a field the operator does not own, and building twice yields the same object (the
+//! apply is a no-op). Their tests load the seed examples as fixtures.
+
+pub mod deployment;
+pub mod job;
+pub mod labels;
+pub mod revision;
+pub mod service;
+
+mod env;
+#[cfg(test)]
+mod fixtures;
+mod meta;
+
+pub use deployment::{APP_CONTAINER, HTTP_PORT_NAME, deployment};
+pub use job::{
+    migration_job, migration_job_name, rollback_migration_job, rollback_migration_job_name,
+};
+pub use labels::{Component, selector_labels, selector_query};
+pub use revision::{REVISION_ANNOTATION, revision_hash};
+pub use service::service;
