@@ -127,7 +127,7 @@ pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
             "apply",
             "--server-side",
             "--force-conflicts",
-            "--field-manager=e2e",
+            "--field-manager=checklist-install",
             "-f",
             crd_file,
         ])
