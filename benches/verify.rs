@@ -22,13 +22,13 @@ use checklist_testapp::{Config, Mode};
 /// pointed at the app's plain-HTTP listener.
 fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dialectic.yaml");
-    let mut checklist = checklist_operator::verify::cli::load(&file, None).unwrap();
-    for check in &mut checklist.spec.verification.checks {
-        if let Some(redirect) = check.https_redirect.as_mut() {
-            redirect.http_url = Some(format!("{http_url}/"));
-        }
-    }
-    checklist.spec.verification.checks
+    let mut checks = checklist_operator::verify::cli::load(&file, None)
+        .unwrap()
+        .spec
+        .verification
+        .checks;
+    checklist_operator::verify::cli::point_redirect_checks_at(&mut checks, &format!("{http_url}/"));
+    checks
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

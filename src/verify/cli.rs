@@ -11,7 +11,7 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::api::{DeploymentChecklist, verification::CheckRef};
+use crate::api::{CheckSpec, DeploymentChecklist, verification::CheckRef};
 
 use super::{
     engine::{Engine, SecretValues},
@@ -88,11 +88,7 @@ pub async fn run(args: VerifyArgs) -> ExitCode {
 async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
     let mut checklist = load(&args.file, args.name.as_deref())?;
     if let Some(http_url) = &args.http_url {
-        for check in &mut checklist.spec.verification.checks {
-            if let Some(redirect) = check.https_redirect.as_mut() {
-                redirect.http_url = Some(http_url.clone());
-            }
-        }
+        point_redirect_checks_at(&mut checklist.spec.verification.checks, http_url);
     }
     let name = checklist.metadata.name.clone().unwrap_or_default();
     let verification = &checklist.spec.verification;
@@ -147,6 +143,14 @@ async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
     // A closed stdout (`| head`) is not worth a panic.
     let _ = std::io::stdout().write_all(printed.as_bytes());
     Ok(all_passed)
+}
+
+/// Points every httpsRedirect check at `http_url` (what `--http-url` does): for apps whose plain
+/// HTTP is not on port 80 of the verification host, as in staging or on loopback.
+pub fn point_redirect_checks_at(checks: &mut [CheckSpec], http_url: &str) {
+    for redirect in checks.iter_mut().filter_map(|c| c.https_redirect.as_mut()) {
+        redirect.http_url = Some(http_url.to_string());
+    }
 }
 
 /// Reads the DeploymentChecklist out of a YAML file that may hold other documents.

@@ -149,6 +149,17 @@ pub fn plan(
     planner.finish()
 }
 
+/// Where a checklist stands in kstatus terms.
+#[derive(Debug, Clone, Copy)]
+enum Kstatus {
+    /// Working towards the spec: Reconciling.
+    Progressing,
+    /// The spec is achieved: Ready.
+    Ready,
+    /// Cannot go on without a change from someone: Stalled.
+    Stalled,
+}
+
 struct Planner<'a> {
     name: &'a str,
     spec: &'a DeploymentChecklistSpec,
@@ -290,8 +301,7 @@ impl Planner<'_> {
         if !invalid.is_empty() {
             let message = format!("secret contract not met: {}", invalid.join("; "));
             self.set(Cond::SecretsValid, Status::False, "SecretInvalid", &message);
-            self.set(Cond::Stalled, Status::True, "SecretInvalid", &message);
-            self.set(Cond::Reconciling, Status::False, "SecretInvalid", &message);
+            self.kstatus(Kstatus::Stalled, "SecretInvalid", &message);
             self.enter_warning(Phase::CheckingSecrets, "SecretInvalid", &message);
             return Ok(());
         }
@@ -485,9 +495,7 @@ impl Planner<'_> {
             0 => format!("{} is ready", revision.image),
             n => format!("verification passed: {n}/{n}"),
         };
-        self.set(Cond::Ready, Status::True, "Ready", &message);
-        self.set(Cond::Reconciling, Status::False, "Ready", &message);
-        self.set(Cond::Stalled, Status::False, "Ready", &message);
+        self.kstatus(Kstatus::Ready, "Ready", &message);
         self.set(Cond::RolledBack, Status::False, "Ready", &message);
         if self.status.phase != Some(Phase::Ready) {
             self.notes.push(Note {
@@ -566,9 +574,7 @@ impl Planner<'_> {
         let serving = format!("the stable version {} serves traffic", stable.image);
         if restoring || migrating_back {
             let message = format!("rolling back to {}: {}", stable.image, failure.message);
-            self.set(Cond::Ready, Status::False, "RollingBack", &message);
-            self.set(Cond::Reconciling, Status::True, "RollingBack", &message);
-            self.set(Cond::Stalled, Status::False, "RollingBack", &message);
+            self.kstatus(Kstatus::Progressing, "RollingBack", &message);
             self.set(Cond::RolledBack, Status::False, "RollingBack", &message);
             self.enter_warning(Phase::RollingBack, "RollingBack", &message);
             return;
@@ -587,25 +593,19 @@ impl Planner<'_> {
         {
             last.outcome = RevisionOutcome::RolledBack;
         }
-        self.set(Cond::Ready, Status::False, "RolledBack", &message);
-        self.set(Cond::Reconciling, Status::False, "RolledBack", &message);
-        self.set(Cond::Stalled, Status::True, "RolledBack", &message);
+        self.kstatus(Kstatus::Stalled, "RolledBack", &message);
         self.set(Cond::RolledBack, Status::True, "RolledBack", &message);
         self.enter_warning(Phase::RolledBack, "RolledBack", &message);
     }
 
     fn fail(&mut self, message: &str) {
-        self.set(Cond::Ready, Status::False, "Failed", message);
-        self.set(Cond::Reconciling, Status::False, "Failed", message);
-        self.set(Cond::Stalled, Status::True, "Failed", message);
+        self.kstatus(Kstatus::Stalled, "Failed", message);
         self.enter_warning(Phase::Failed, "Failed", message);
     }
 
     /// A step in progress: Reconciling=True, Ready=False (unless a stable version is Ready).
     fn progress(&mut self, phase: Phase, reason: &str, message: &str) -> Result<(), Failure> {
-        self.set(Cond::Ready, Status::False, reason, message);
-        self.set(Cond::Reconciling, Status::True, reason, message);
-        self.set(Cond::Stalled, Status::False, reason, message);
+        self.kstatus(Kstatus::Progressing, reason, message);
         self.enter(phase, reason, message);
         Ok(())
     }
@@ -632,6 +632,19 @@ impl Planner<'_> {
         }
         self.status.phase = Some(phase);
         self.status.message = Some(message.into());
+    }
+
+    /// Sets the kstatus trio (Ready, Reconciling, Stalled) that Flux, Argo CD and `kubectl wait`
+    /// read, always together so they never contradict each other.
+    fn kstatus(&mut self, state: Kstatus, reason: &str, message: &str) {
+        let (ready, reconciling, stalled) = match state {
+            Kstatus::Progressing => (Status::False, Status::True, Status::False),
+            Kstatus::Ready => (Status::True, Status::False, Status::False),
+            Kstatus::Stalled => (Status::False, Status::False, Status::True),
+        };
+        self.set(Cond::Ready, ready, reason, message);
+        self.set(Cond::Reconciling, reconciling, reason, message);
+        self.set(Cond::Stalled, stalled, reason, message);
     }
 
     fn set(&mut self, kind: Cond, status: Status, reason: &str, message: &str) {
