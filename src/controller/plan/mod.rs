@@ -535,12 +535,17 @@ impl Planner<'_> {
             .filter(|s| s.hash != self.observed.revision.hash);
         let policy = &self.spec.rollback;
         let allowed = policy.automatic && policy.triggers.contains(&failure.trigger);
-        let Some(stable) = stable.filter(|_| allowed && self.observed.stable_spec_available) else {
-            let why = if !allowed {
-                "automatic rollback is off for this failure"
-            } else {
-                "there is no stable revision to roll back to"
-            };
+        let why_not = match &stable {
+            _ if !allowed => Some("automatic rollback is off for this failure".to_string()),
+            None => Some("there is no stable revision to roll back to".to_string()),
+            Some(stable) if !self.observed.stable_spec_available => Some(format!(
+                "the stored spec of the stable revision {} is missing",
+                stable.hash
+            )),
+            Some(_) => None,
+        };
+        let (Some(stable), None) = (stable, &why_not) else {
+            let why = why_not.unwrap_or_default();
             let message = format!("{}; {why}: nothing was changed back", failure.message);
             self.fail(&message);
             return;

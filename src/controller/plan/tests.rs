@@ -498,6 +498,26 @@ fn without_a_stable_revision_a_failure_stops_in_failed_and_deletes_nothing() {
 }
 
 #[test]
+fn a_stable_revision_whose_stored_spec_is_gone_cannot_be_restored() {
+    let crash = Observation {
+        migration: JobState::Succeeded,
+        rollout: RolloutObservation {
+            deployed: Some(NEW.into()),
+            progress: RolloutProgress::CrashLoop("restarted 4 times".into()),
+        },
+        stable_spec_available: false,
+        ..observed()
+    };
+    let plan = run(&spec(), &ready_on_old(), &crash);
+    assert_eq!(plan.status.phase, Some(Phase::Failed));
+    let message = plan.status.message.unwrap();
+    assert!(
+        message.contains("the stored spec of the stable revision aaaaaaaaaa is missing"),
+        "{message}"
+    );
+}
+
+#[test]
 fn automatic_rollback_off_or_trigger_not_listed_stops_in_failed() {
     let crash = Observation {
         migration: JobState::Succeeded,
