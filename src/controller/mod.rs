@@ -6,6 +6,7 @@
 mod cluster;
 pub mod conditions;
 pub mod observation;
+pub mod observe;
 pub mod plan;
 mod shutdown;
 
