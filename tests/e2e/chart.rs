@@ -1,0 +1,558 @@
+//! The Helm chart in `charts/checklist-operator`, checked with the helm that `dev/cluster build`
+//! makes from Go modules (`eval "$(dev/cluster env)"` puts it on PATH): it lints, validates its
+//! values, renders the committed CRD through the `crds/` symlink and the operator with the flags
+//! its values ask for, every rendered object passes a server-side dry-run apply under the
+//! restricted Pod Security Standard, the RBAC it grants lets the operator do its job and no more,
+//! and a real `helm install --wait` brings the operator's Deployment up and `helm uninstall`
+//! takes it away again.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::support::{CRD_NAME, TestNamespace, client, kubectl};
+
+const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/checklist-operator");
+const CRD_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
+
+/// The objects the chart grants permissions with.
+const RBAC_KINDS: [&str; 5] = [
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+];
+
+fn helm(args: &[&str]) -> Output {
+    Command::new("helm")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run helm ({e}): `dev/cluster build` builds it and \
+             `eval \"$(dev/cluster env)\"` puts it on PATH"
+            )
+        })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The command's stdout; fails the test with its stderr when it did not succeed.
+fn succeeded(what: &str, out: Output) -> String {
+    assert!(out.status.success(), "{what} failed:\n{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every YAML document of a multi-document stream, empty ones left out.
+fn documents(yaml: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(yaml)
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+fn template_args<'a>(release: &'a str, namespace: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "template",
+        release,
+        CHART,
+        "--namespace",
+        namespace,
+        "--include-crds",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `helm template RELEASE CHART --namespace NAMESPACE --include-crds EXTRA...`, parsed.
+fn render(release: &str, namespace: &str, extra: &[&str]) -> Vec<Value> {
+    let args = template_args(release, namespace, extra);
+    documents(&succeeded(&format!("helm {}", args.join(" ")), helm(&args)))
+}
+
+fn kind(doc: &Value) -> &str {
+    doc["kind"].as_str().unwrap_or_default()
+}
+
+fn name(doc: &Value) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+/// The one rendered object of this kind.
+fn only<'a>(docs: &'a [Value], wanted: &str) -> &'a Value {
+    let found: Vec<&Value> = docs.iter().filter(|d| kind(d) == wanted).collect();
+    assert_eq!(found.len(), 1, "expected one {wanted}, rendered {found:#?}");
+    found[0]
+}
+
+/// The operator container of the rendered Deployment.
+fn operator_container(docs: &[Value]) -> &Value {
+    let containers = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 1, "{containers:#?}");
+    &containers[0]
+}
+
+fn container_args(docs: &[Value]) -> Vec<&str> {
+    operator_container(docs)["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+fn container_env<'a>(docs: &'a [Value], wanted: &str) -> Option<&'a str> {
+    operator_container(docs)["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == wanted)
+        .and_then(|e| e["value"].as_str())
+}
+
+/// `kubectl apply --server-side ARGS -f -` with the objects on stdin.
+fn apply(docs: &[&Value], args: &[&str]) -> Output {
+    let yaml: String = docs
+        .iter()
+        .map(|doc| format!("---\n{}", serde_norway::to_string(doc).unwrap()))
+        .collect();
+    let mut child = kubectl()
+        .args(["apply", "--server-side"])
+        .args(args)
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The CRD as `dev/demo` and support::ensure_crd install it (same field manager, conflicts
+/// forced, so a CRD other tests installed is no obstacle), but only as a server-side dry run.
+fn dry_run_apply_crds(crds: &[&Value]) -> Output {
+    apply(
+        crds,
+        &[
+            "--dry-run=server",
+            "--force-conflicts",
+            "--field-manager=checklist-install",
+        ],
+    )
+}
+
+fn dry_run_apply(namespace: &str, docs: &[&Value]) -> Output {
+    apply(
+        docs,
+        &["--dry-run=server", "--field-manager=e2e", "-n", namespace],
+    )
+}
+
+/// Makes the namespace enforce (and warn about) the restricted Pod Security Standard, so a pod
+/// template that breaks it is reported by the API server's own PodSecurity admission.
+fn enforce_restricted_pod_security(namespace: &str) {
+    succeeded(
+        "kubectl label namespace",
+        kubectl()
+            .args(["label", "namespace", namespace])
+            .args([
+                "pod-security.kubernetes.io/enforce=restricted",
+                "pod-security.kubernetes.io/warn=restricted",
+            ])
+            .output()
+            .unwrap(),
+    );
+}
+
+const POD_SECURITY_WARNING: &str = "would violate PodSecurity";
+
+#[test]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
+    let lint = succeeded("helm lint --strict", helm(&["lint", "--strict", CHART]));
+    assert!(lint.contains("0 chart(s) failed"), "{lint}");
+
+    let docs = render("checklist", "ops", &[]);
+    // Defaults: `run` with no egress flags, JSON logs, the appVersion image, no probes (the
+    // operator serves no HTTP port yet).
+    assert_eq!(
+        container_args(&docs),
+        ["run", "--connect-timeout-seconds=10"]
+    );
+    let container = operator_container(&docs);
+    assert_eq!(
+        container["image"],
+        "ghcr.io/checklist-dev/checklist-operator:0.1.0"
+    );
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe", "ports"] {
+        assert!(container.get(probe).is_none(), "unexpected {probe}");
+    }
+    assert_eq!(container_env(&docs, "LOG_FORMAT"), Some("json"));
+    assert_eq!(container_env(&docs, "RUST_LOG"), Some("info,kube=warn"));
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    let deployment = only(&docs, "Deployment");
+    assert_eq!(deployment["metadata"]["namespace"], "ops");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        name(only(&docs, "ServiceAccount"))
+    );
+
+    // crds/ holds a symlink to the committed CRD: helm must follow it and render the same object.
+    let committed = documents(&std::fs::read_to_string(CRD_FILE).unwrap());
+    let rendered = only(&docs, "CustomResourceDefinition");
+    assert_eq!(name(rendered), CRD_NAME);
+    assert!(
+        committed.len() == 1 && *rendered == committed[0],
+        "the chart's CRD differs from crds/deploymentchecklist.yaml"
+    );
+
+    // values.schema.json refuses a bad CIDR, and a value the chart does not have, before rendering.
+    let bad_cidr = helm(&template_args(
+        "checklist",
+        "ops",
+        &["--set", "egress.deny={10.0.0.0/33}"],
+    ));
+    assert!(!bad_cidr.status.success());
+    assert!(
+        stderr(&bad_cidr).contains("/egress/deny/0"),
+        "{}",
+        stderr(&bad_cidr)
+    );
+    let unknown = helm(&template_args(
+        "checklist",
+        "ops",
+        &["--set", "installCRDs=false"],
+    ));
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("installCRDs"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn rendered_chart_passes_a_server_side_dry_run_apply() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "chart-render").await;
+    enforce_restricted_pod_security(ns.name());
+
+    let docs = render(
+        "checklist",
+        ns.name(),
+        &[
+            "--set",
+            "egress.deny={10.0.0.0/8}",
+            "--set",
+            "egress.allow={192.168.0.0/16,fd00::/8}",
+            "--set",
+            "egress.allowLoopback=true",
+        ],
+    );
+    assert_eq!(
+        container_args(&docs),
+        [
+            "run",
+            "--connect-timeout-seconds=10",
+            "--egress-allow=192.168.0.0/16",
+            "--egress-allow=fd00::/8",
+            "--egress-deny=10.0.0.0/8",
+            "--egress-allow-loopback",
+        ]
+    );
+
+    let (crds, objects): (Vec<&Value>, Vec<&Value>) = docs
+        .iter()
+        .partition(|d| kind(d) == "CustomResourceDefinition");
+    assert_eq!(crds.len(), 1);
+    let mut kinds: Vec<&str> = objects.iter().map(|d| kind(d)).collect();
+    kinds.sort_unstable();
+    let mut expected = [RBAC_KINDS.as_slice(), &["Deployment"]].concat();
+    expected.sort_unstable();
+    assert_eq!(kinds, expected);
+
+    let out = dry_run_apply_crds(&crds);
+    assert!(
+        out.status.success(),
+        "the CRD was refused:\n{}",
+        stderr(&out)
+    );
+
+    let out = dry_run_apply(ns.name(), &objects);
+    assert!(
+        out.status.success(),
+        "the chart's objects were refused:\n{}",
+        stderr(&out)
+    );
+    let applied = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        applied.matches("(server dry run)").count(),
+        objects.len(),
+        "{applied}"
+    );
+    assert!(
+        !stderr(&out).contains(POD_SECURITY_WARNING),
+        "the operator's pod breaks the restricted Pod Security Standard:\n{}",
+        stderr(&out)
+    );
+
+    // The same check catches a pod that does break it, so the silence above means something.
+    let loosened = render(
+        "checklist",
+        ns.name(),
+        &["--set", "securityContext.allowPrivilegeEscalation=true"],
+    );
+    let out = dry_run_apply(ns.name(), &[only(&loosened, "Deployment")]);
+    assert!(
+        stderr(&out).contains(POD_SECURITY_WARNING),
+        "PodSecurity admission did not object to allowPrivilegeEscalation=true:\n{}",
+        stderr(&out)
+    );
+}
+
+/// Deletes cluster-scoped objects when the test ends, also when it panics; the namespace takes
+/// the namespaced ones with it.
+struct DeleteOnDrop(Vec<String>);
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        let deleted = kubectl()
+            .args(["delete", "--ignore-not-found", "--wait=false"])
+            .args(&self.0)
+            .output();
+        if !deleted.is_ok_and(|out| out.status.success()) {
+            eprintln!("warning: could not delete {}", self.0.join(" "));
+        }
+    }
+}
+
+/// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as=USER [--subresource=SUB]`.
+fn can_i(user: &str, namespace: &str, verb: &str, resource: &str, sub: Option<&str>) -> bool {
+    let mut command = kubectl();
+    command.args([
+        "auth", "can-i", verb, resource, "-n", namespace, "--as", user,
+    ]);
+    if let Some(sub) = sub {
+        command.arg(format!("--subresource={sub}"));
+    }
+    let out = command.output().unwrap();
+    let answer = String::from_utf8_lossy(&out.stdout);
+    match answer.split_whitespace().next() {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => panic!(
+            "kubectl auth can-i {verb} {resource} gave no answer: {answer}\n{}",
+            stderr(&out)
+        ),
+    }
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn operator_account_may_write_status_and_may_not_update_secrets() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "chart-rbac").await;
+    let release = ns.name();
+    let docs = render(release, ns.name(), &[]);
+    let rbac: Vec<&Value> = docs
+        .iter()
+        .filter(|d| RBAC_KINDS.contains(&kind(d)))
+        .collect();
+    assert_eq!(rbac.len(), RBAC_KINDS.len(), "{rbac:#?}");
+
+    // Registered before the apply, so a half-applied set is cleaned up too.
+    let _cleanup = DeleteOnDrop(
+        rbac.iter()
+            .filter(|d| kind(d).starts_with("Cluster"))
+            .map(|d| format!("{}/{}", kind(d).to_lowercase(), name(d)))
+            .collect(),
+    );
+    let out = apply(&rbac, &["--field-manager=e2e", "-n", ns.name()]);
+    assert!(out.status.success(), "RBAC apply failed:\n{}", stderr(&out));
+
+    let account = name(only(&docs, "ServiceAccount"));
+    let user = format!("system:serviceaccount:{}:{account}", ns.name());
+    const DCL: &str = "deploymentchecklists.checklist.dev";
+    const CRD: &str = "customresourcedefinitions.apiextensions.k8s.io";
+    let ours = format!("{CRD}/{CRD_NAME}");
+
+    // The authorizer sees new bindings through its informers: wait for the first grant to land.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !can_i(&user, ns.name(), "patch", DCL, Some("status")) {
+        assert!(
+            Instant::now() < deadline,
+            "{user} still may not patch {DCL}/status"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    // (namespace, verb, resource, subresource, allowed)
+    let here = ns.name();
+    let cases: &[(&str, &str, &str, Option<&str>, bool)] = &[
+        // Status is the operator's to write, in every namespace (a ClusterRole).
+        (here, "patch", DCL, Some("status"), true),
+        ("default", "patch", DCL, Some("status"), true),
+        (here, "update", DCL, Some("status"), true),
+        (here, "watch", DCL, None, true),
+        // The spec is the user's: patch (finalizers) but never update or delete.
+        (here, "update", DCL, None, false),
+        (here, "delete", DCL, None, false),
+        // Secrets are read, never written.
+        (here, "get", "secrets", None, true),
+        (here, "watch", "secrets", None, true),
+        (here, "update", "secrets", None, false),
+        ("default", "update", "secrets", None, false),
+        (here, "patch", "secrets", None, false),
+        (here, "create", "secrets", None, false),
+        (here, "delete", "secrets", None, false),
+        // Children: applied, never deleted (garbage collection does that), Jobs excepted.
+        (here, "patch", "deployments.apps", None, true),
+        (here, "delete", "deployments.apps", None, false),
+        (here, "create", "services", None, true),
+        (here, "create", "jobs.batch", None, true),
+        (here, "delete", "jobs.batch", None, true),
+        (here, "create", "controllerrevisions.apps", None, true),
+        (here, "list", "pods", None, true),
+        (here, "create", "pods", None, false),
+        (here, "update", "replicasets.apps", None, false),
+        (here, "create", "events.events.k8s.io", None, true),
+        (here, "create", "events", None, true),
+        // Leader election: a Lease in the release namespace only.
+        (here, "update", "leases.coordination.k8s.io", None, true),
+        (
+            "kube-node-lease",
+            "update",
+            "leases.coordination.k8s.io",
+            None,
+            false,
+        ),
+        // Its own CRD, read-only; no other.
+        (here, "get", &ours, None, true),
+        (here, "update", &ours, None, false),
+        (
+            here,
+            "get",
+            &format!("{CRD}/other.example.com"),
+            None,
+            false,
+        ),
+        (
+            here,
+            "create",
+            "clusterrolebindings.rbac.authorization.k8s.io",
+            None,
+            false,
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(namespace, verb, resource, sub, allowed)| {
+            can_i(&user, namespace, verb, resource, *sub) != *allowed
+        })
+        .map(|(namespace, verb, resource, sub, allowed)| {
+            let sub = sub.map(|s| format!("/{s}")).unwrap_or_default();
+            let may = if *allowed { "may" } else { "may not" };
+            format!("expected: {may} {verb} {resource}{sub} in {namespace}")
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{user}:\n{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "chart-install").await;
+    enforce_restricted_pod_security(ns.name());
+    let release = ns.name();
+    let docs = render(release, ns.name(), &[]);
+    let fullname = name(only(&docs, "Deployment")).to_owned();
+    // A safety net for a failed install or uninstall; the namespace takes Helm's release record.
+    let _cleanup = DeleteOnDrop(vec![
+        format!("clusterrole/{fullname}"),
+        format!("clusterrolebinding/{fullname}"),
+    ]);
+
+    // --wait: the Deployment must become Available, so its pod was admitted (the namespace
+    // enforces the restricted standard), scheduled and made Ready by kwok.
+    succeeded(
+        "helm install",
+        helm(&[
+            "install",
+            release,
+            CHART,
+            "--namespace",
+            ns.name(),
+            "--set",
+            "egress.deny={10.0.0.0/8}",
+            "--wait",
+            "--timeout",
+            "90s",
+        ]),
+    );
+    let pods = succeeded(
+        "kubectl get pods",
+        kubectl()
+            .args(["get", "pods", "-n", ns.name(), "-o", "json"])
+            .args(["-l", &format!("app.kubernetes.io/instance={release}")])
+            .output()
+            .unwrap(),
+    );
+    let pods: Value = serde_json::from_str(&pods).unwrap();
+    let pods = pods["items"].as_array().unwrap();
+    assert_eq!(pods.len(), 1, "{pods:#?}");
+    assert_eq!(
+        pods[0]["spec"]["containers"][0]["args"],
+        serde_json::json!([
+            "run",
+            "--connect-timeout-seconds=10",
+            "--egress-deny=10.0.0.0/8"
+        ])
+    );
+    // The CRD came with the chart, or was there already; either way it serves.
+    let crd = succeeded(
+        "kubectl get crd",
+        kubectl()
+            .args(["get", "crd", CRD_NAME, "-o"])
+            .arg("jsonpath={.status.conditions[?(@.type==\"Established\")].status}")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(crd, "True");
+
+    succeeded(
+        "helm uninstall",
+        helm(&["uninstall", release, "--namespace", ns.name(), "--wait"]),
+    );
+    let left = kubectl()
+        .args([
+            "get",
+            "clusterrole",
+            &fullname,
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "helm uninstall left the ClusterRole behind"
+    );
+}
