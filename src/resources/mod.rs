@@ -1,5 +1,6 @@
-//! Pure builders of the objects a checklist owns: the app's Deployment and Service and the
-//! migration Jobs, plus the labels and the revision hash that tie them to a checklist.
+//! Pure builders of the objects a checklist owns: the app's Deployment and Service, the
+//! migration Jobs and the revision records, plus the labels and the revision hash that tie them
+//! to a checklist.
 //!
 //! Every builder is a function of the checklist (and a spec and a revision where the object
 //! belongs to one revision) to the complete desired object: no client, no clock, no I/O. The
@@ -8,6 +9,7 @@
 //! apply is a no-op). Their tests load the seed examples as fixtures.
 
 pub mod deployment;
+pub mod history;
 pub mod job;
 pub mod labels;
 pub mod revision;
@@ -19,6 +21,7 @@ mod fixtures;
 mod meta;
 
 pub use deployment::{APP_CONTAINER, HTTP_PORT_NAME, deployment};
+pub use history::{recorded_spec, revision_record, revision_record_name};
 pub use job::{
     migration_job, migration_job_name, rollback_migration_job, rollback_migration_job_name,
 };

@@ -1,0 +1,113 @@
+//! The store of revisions a rollback restores: one ControllerRevision per revision, holding the
+//! spec that produced it.
+//!
+//! ControllerRevision is where Kubernetes itself keeps workload history (StatefulSets and
+//! DaemonSets roll back from it): it is owned by the checklist, so it is garbage-collected with
+//! it; it survives operator restarts; it is not bound by an annotation's size; and it is visible
+//! to `kubectl get controllerrevisions -l checklist.dev/checklist=NAME`. Storing the spec rather
+//! than a pod template lets the current builders rebuild every object of the stable revision,
+//! Deployment and down-migration Job alike.
+
+use k8s_openapi::{api::apps::v1::ControllerRevision, apimachinery::pkg::runtime::RawExtension};
+use kube::ResourceExt;
+
+use super::{
+    labels::{self, Component},
+    meta,
+};
+use crate::api::{DeploymentChecklist, DeploymentChecklistSpec};
+
+/// The ControllerRevision's name: `<checklist>-<revision>` (at most 51 characters).
+pub fn revision_record_name(checklist_name: &str, revision: &str) -> String {
+    format!("{checklist_name}-{revision}")
+}
+
+/// The ControllerRevision recording `spec` as revision `revision`, the `number`th rolled out.
+pub fn revision_record(
+    checklist: &DeploymentChecklist,
+    spec: &DeploymentChecklistSpec,
+    revision: &str,
+    number: i64,
+) -> Result<ControllerRevision, serde_json::Error> {
+    let name = checklist.name_any();
+    let mut record_labels = labels::base_labels(&name, Component::App);
+    record_labels.insert(labels::REVISION.to_owned(), revision.to_owned());
+    Ok(ControllerRevision {
+        metadata: meta::owned(
+            checklist,
+            revision_record_name(&name, revision),
+            record_labels,
+            None,
+        ),
+        data: RawExtension(serde_json::to_value(spec)?),
+        revision: Some(number),
+    })
+}
+
+/// The spec a ControllerRevision recorded, if it holds one this version can read.
+pub fn recorded_spec(record: &ControllerRevision) -> Result<DeploymentChecklistSpec, String> {
+    if record.data.0.is_null() {
+        return Err(format!(
+            "ControllerRevision {} holds no data",
+            record.name_any()
+        ));
+    }
+    serde_json::from_value(record.data.0.clone()).map_err(|e| {
+        format!(
+            "ControllerRevision {} does not hold a DeploymentChecklist spec: {e}",
+            record.name_any()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{fixtures, revision_hash};
+
+    #[test]
+    fn a_recorded_spec_reads_back_exactly() {
+        let checklist = fixtures::dialectic();
+        let spec = fixtures::dialectic_spec();
+        let hash = revision_hash(&spec);
+        let record = revision_record(&checklist, &spec, &hash, 3).unwrap();
+        assert_eq!(record.name_any(), format!("dialectic-{hash}"));
+        assert_eq!(record.revision, Some(3));
+        assert_eq!(record.namespace().as_deref(), Some(fixtures::NAMESPACE));
+        let owner = &record.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(owner.uid, fixtures::UID);
+        assert_eq!(owner.controller, Some(true));
+        assert_eq!(record.labels()[labels::REVISION], hash);
+        assert_eq!(recorded_spec(&record).unwrap(), spec);
+    }
+
+    #[test]
+    fn a_record_without_a_spec_says_so() {
+        let mut record = revision_record(
+            &fixtures::dialectic(),
+            &fixtures::dialectic_spec(),
+            "abc",
+            1,
+        )
+        .unwrap();
+        record.data = RawExtension(serde_json::json!({"app": 3}));
+        let error = recorded_spec(&record).unwrap_err();
+        assert!(
+            error.starts_with(
+                "ControllerRevision dialectic-abc does not hold a DeploymentChecklist spec"
+            ),
+            "{error}"
+        );
+        record.data = RawExtension(serde_json::Value::Null);
+        assert_eq!(
+            recorded_spec(&record).unwrap_err(),
+            "ControllerRevision dialectic-abc holds no data"
+        );
+    }
+
+    #[test]
+    fn the_name_fits_the_longest_checklist_name() {
+        let name = revision_record_name(&"a".repeat(40), "0123456789");
+        assert!(name.len() <= 63, "{}", name.len());
+    }
+}
