@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod observation;
 pub mod observe;
 pub mod plan;
+pub mod record;
 mod shutdown;
 
 use std::time::Duration;
