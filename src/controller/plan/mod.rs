@@ -183,6 +183,7 @@ impl Planner<'_> {
                 Phase::Suspended,
                 "Suspended",
                 "suspended: observing and reporting, changing nothing",
+                false,
             );
             self.set(Cond::Reconciling, Status::False, "Suspended", "suspended");
             self.set(Cond::Stalled, Status::False, "Suspended", "suspended");
@@ -302,7 +303,7 @@ impl Planner<'_> {
             let message = format!("secret contract not met: {}", invalid.join("; "));
             self.set(Cond::SecretsValid, Status::False, "SecretInvalid", &message);
             self.kstatus(Kstatus::Stalled, "SecretInvalid", &message);
-            self.enter_warning(Phase::CheckingSecrets, "SecretInvalid", &message);
+            self.enter(Phase::CheckingSecrets, "SecretInvalid", &message, true);
             return Ok(());
         }
         self.set(
@@ -581,7 +582,7 @@ impl Planner<'_> {
             let message = format!("rolling back to {}: {}", stable.image, failure.message);
             self.kstatus(Kstatus::Progressing, "RollingBack", &message);
             self.set(Cond::RolledBack, Status::False, "RollingBack", &message);
-            self.enter_warning(Phase::RollingBack, "RollingBack", &message);
+            self.enter(Phase::RollingBack, "RollingBack", &message, true);
             return;
         }
         let mut message = format!(
@@ -600,37 +601,27 @@ impl Planner<'_> {
         }
         self.kstatus(Kstatus::Stalled, "RolledBack", &message);
         self.set(Cond::RolledBack, Status::True, "RolledBack", &message);
-        self.enter_warning(Phase::RolledBack, "RolledBack", &message);
+        self.enter(Phase::RolledBack, "RolledBack", &message, true);
     }
 
     fn fail(&mut self, message: &str) {
         self.kstatus(Kstatus::Stalled, "Failed", message);
-        self.enter_warning(Phase::Failed, "Failed", message);
+        self.enter(Phase::Failed, "Failed", message, true);
     }
 
     /// A step in progress: Reconciling=True, Ready=False (unless a stable version is Ready).
     fn progress(&mut self, phase: Phase, reason: &str, message: &str) -> Result<(), Failure> {
         self.kstatus(Kstatus::Progressing, reason, message);
-        self.enter(phase, reason, message);
+        self.enter(phase, reason, message, false);
         Ok(())
     }
 
-    fn enter(&mut self, phase: Phase, reason: &str, message: &str) {
+    /// Moves to `phase` with `message`; entering a new phase is worth an Event (a Warning when
+    /// something went wrong).
+    fn enter(&mut self, phase: Phase, reason: &str, message: &str, warning: bool) {
         if self.status.phase != Some(phase) {
             self.notes.push(Note {
-                warning: false,
-                reason: reason.into(),
-                message: message.into(),
-            });
-        }
-        self.status.phase = Some(phase);
-        self.status.message = Some(message.into());
-    }
-
-    fn enter_warning(&mut self, phase: Phase, reason: &str, message: &str) {
-        if self.status.phase != Some(phase) {
-            self.notes.push(Note {
-                warning: true,
+                warning,
                 reason: reason.into(),
                 message: message.into(),
             });
