@@ -360,32 +360,10 @@ impl Planner<'_> {
             self.actions.push(Action::ApplyCurrent {
                 revision: revision.clone(),
             });
-            self.set(
-                Cond::RolloutComplete,
-                Status::False,
-                "RollingOut",
-                "new pods are coming up",
-            );
-            return self.progress(
-                Phase::RollingOut,
-                "RollingOut",
-                "rolling out the new version",
-            );
+            return self.rolling_out();
         }
         match &rollout.progress {
-            RolloutProgress::Progressing => {
-                self.set(
-                    Cond::RolloutComplete,
-                    Status::False,
-                    "RollingOut",
-                    "new pods are coming up",
-                );
-                return self.progress(
-                    Phase::RollingOut,
-                    "RollingOut",
-                    "rolling out the new version",
-                );
-            }
+            RolloutProgress::Progressing => return self.rolling_out(),
             RolloutProgress::DeadlineExceeded(message) => {
                 self.set(
                     Cond::RolloutComplete,
@@ -609,7 +587,22 @@ impl Planner<'_> {
         self.enter(Phase::Failed, "Failed", message, true);
     }
 
-    /// A step in progress: Reconciling=True, Ready=False (unless a stable version is Ready).
+    /// New pods of the current revision are coming up.
+    fn rolling_out(&mut self) -> Result<(), Failure> {
+        self.set(
+            Cond::RolloutComplete,
+            Status::False,
+            "RollingOut",
+            "new pods are coming up",
+        );
+        self.progress(
+            Phase::RollingOut,
+            "RollingOut",
+            "rolling out the new version",
+        )
+    }
+
+    /// A step in progress: Reconciling=True, Ready=False, Stalled=False.
     fn progress(&mut self, phase: Phase, reason: &str, message: &str) -> Result<(), Failure> {
         self.kstatus(Kstatus::Progressing, reason, message);
         self.enter(phase, reason, message, false);
