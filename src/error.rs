@@ -31,6 +31,58 @@ pub enum Error {
         /// How long we waited.
         timeout: Duration,
     },
+
+    /// A request to the API server failed while reconciling.
+    #[error("{action}: {source}")]
+    Api {
+        /// What the operator was doing. Example: "apply Deployment prod/dialectic".
+        action: String,
+        /// What the API server or the client said.
+        #[source]
+        source: kube::Error,
+    },
+
+    /// An object could not be turned into the JSON the API server expects.
+    #[error("cannot serialize {what}: {source}")]
+    Serialize {
+        /// The object.
+        what: String,
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A DeploymentChecklist in the cluster does not match this operator's schema.
+    #[error("DeploymentChecklist {name} cannot be read: {reason}")]
+    InvalidObject {
+        /// namespace/name of the object.
+        name: String,
+        /// What failed to parse.
+        reason: String,
+    },
+
+    /// Waiting for the DeploymentChecklist CRD failed.
+    #[error("cannot watch the DeploymentChecklist CRD: {0}")]
+    CrdWait(String),
+
+    /// The object lacks something the API server always sets (a namespace, a uid).
+    #[error("DeploymentChecklist {name} has no {field}")]
+    MissingField {
+        /// namespace/name of the object, as far as known.
+        name: String,
+        /// The field missing.
+        field: &'static str,
+    },
+}
+
+impl Error {
+    /// An API request failure, saying what the operator was doing.
+    pub fn api(action: impl Into<String>, source: kube::Error) -> Self {
+        Error::Api {
+            action: action.into(),
+            source,
+        }
+    }
 }
 
 impl Error {
@@ -41,6 +93,15 @@ impl Error {
             Error::Client(_) => "client",
             Error::Unreachable { .. } => "unreachable",
             Error::Timeout { .. } => "timeout",
+            Error::Api { source, .. } => match source {
+                kube::Error::Api(status) if status.code == 409 => "conflict",
+                kube::Error::Api(status) if status.code == 403 => "forbidden",
+                _ => "api",
+            },
+            Error::Serialize { .. } => "serialize",
+            Error::InvalidObject { .. } => "invalid-object",
+            Error::MissingField { .. } => "missing-field",
+            Error::CrdWait(_) => "crd-wait",
         }
     }
 }

@@ -47,6 +47,10 @@ enum Command {
         /// Let verification requests reach loopback addresses (for local development only).
         #[arg(long)]
         egress_allow_loopback: bool,
+
+        /// How many checklists are reconciled at the same time.
+        #[arg(long, env = "CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             egress_allow,
             egress_deny,
             egress_allow_loopback,
+            concurrency,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
             let config = RunConfig {
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
                     .allow_loopback(egress_allow_loopback)
                     .with_allowed(egress_allow)
                     .with_denied(egress_deny),
+                concurrency,
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,

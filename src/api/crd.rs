@@ -13,6 +13,9 @@ use super::spec::DeploymentChecklist;
 /// `<name>-migrate-<hash>` must stay within the 63 characters of a label value.
 pub const MAX_NAME_LENGTH: usize = 40;
 
+/// The CRD's name: `<plural>.<group>`.
+pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";
+
 /// The DeploymentChecklist CRD, with the rule on metadata.name that only fits at the root.
 pub fn crd() -> CustomResourceDefinition {
     let mut crd = DeploymentChecklist::crd();

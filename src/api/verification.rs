@@ -181,6 +181,20 @@ impl CheckRef<'_> {
     }
 }
 
+impl VerificationSpec {
+    /// Every header of every check that takes its value from a Secret.
+    pub fn header_sources(&self) -> impl Iterator<Item = &HeaderSource> {
+        self.checks
+            .iter()
+            .flat_map(|check| match check.check() {
+                Some(CheckRef::Http(http)) => http.headers.as_slice(),
+                Some(CheckRef::RateLimit(limit)) => limit.headers.as_slice(),
+                _ => &[],
+            })
+            .filter_map(|header| header.value_from.as_ref())
+    }
+}
+
 impl CheckSpec {
     /// The one kind this check sets, or None when it sets none or several (the API server
     /// refuses both, so None only happens for objects that bypassed validation).

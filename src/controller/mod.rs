@@ -1,22 +1,55 @@
 //! The operator process: connects to the cluster and runs until told to stop.
 //!
-//! The reconciler (observe → plan → act → record) is wired in here as it is built; today the
-//! process proves it can reach the API server and shuts down cleanly on SIGTERM.
+//! One kube-runtime Controller on DeploymentChecklist runs the reconcile (observe → plan → act →
+//! record). It is triggered by the checklists, the objects they own, the Secrets they name, their
+//! app's pods and the verification tasks' verdicts.
 
+mod act;
 mod cluster;
 pub mod conditions;
 pub mod observation;
 pub mod observe;
 pub mod plan;
+pub mod reconcile;
 pub mod record;
 mod shutdown;
+pub mod verification;
+pub mod world;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use k8s_openapi::{
+    api::{
+        apps::v1::Deployment,
+        batch::v1::Job,
+        core::v1::{Pod, Secret, Service},
+    },
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    core::PartialObjectMeta,
+    runtime::{
+        Controller,
+        controller::Config as ControllerConfig,
+        events::Reporter,
+        reflector::{ObjectRef, Store},
+        wait::{await_condition, conditions::is_crd_established},
+        watcher,
+    },
+};
+use tokio::sync::mpsc;
 
 pub use cluster::{ServerInfo, api_server_addresses, connect};
 pub use shutdown::shutdown_signal;
 
-use crate::{Result, verify::guard::EgressPolicy};
+use crate::{
+    Error, Result, api::crd::CRD_NAME, controller::record::FIELD_MANAGER, resources::labels,
+    verify::guard::EgressPolicy,
+};
+use reconcile::{Context, Guarded};
+use verification::Verifier;
 
 /// Settings of `checklist-operator run`.
 #[derive(Debug, Clone)]
@@ -25,11 +58,13 @@ pub struct RunConfig {
     pub connect_timeout: Duration,
     /// Where verification requests may go; the API server's own addresses are added at start.
     pub egress: EgressPolicy,
+    /// How many checklists are reconciled at once.
+    pub concurrency: u16,
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
 pub async fn run(config: RunConfig) -> Result<()> {
-    let (_client, server) = connect(config.connect_timeout).await?;
+    let (client, server) = connect(config.connect_timeout).await?;
     tracing::info!(
         server_version = %server.git_version,
         platform = %server.platform,
@@ -40,8 +75,105 @@ pub async fn run(config: RunConfig) -> Result<()> {
         .egress
         .with_api_server_addresses(cluster::api_server_addresses(&server.url).await);
     tracing::info!(egress = ?egress, "verification egress policy");
-    tracing::info!("no controllers are registered in this build yet; waiting for SIGTERM");
-    shutdown_signal().await;
+
+    tokio::select! {
+        established = crd_established(&client) => established?,
+        () = shutdown_signal() => {
+            tracing::info!("shutting down before the CRD was established");
+            return Ok(());
+        }
+    }
+
+    let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
+    let verifier = Verifier::new(egress, reconcile_tx);
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let context = Arc::new(Context {
+        client: client.clone(),
+        reporter,
+        verifier: verifier.clone(),
+    });
+
+    let owned =
+        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
+    let owned_pods = owned.clone();
+    let controller = Controller::new(
+        Api::<Guarded>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    );
+    let store = controller.store();
+    // Secrets and pods are watched by metadata only: the operator never holds every Secret's
+    // values in memory, and a pod's change of resourceVersion is all the trigger needs.
+    let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
+    let pods = Api::<PartialObjectMeta<Pod>>::all(client.clone());
+    let verdicts = futures::stream::unfold(reconcile_rx, |mut rx| async move {
+        let (namespace, name) = rx.recv().await?;
+        Some((ObjectRef::<Guarded>::new(&name).within(&namespace), rx))
+    });
+
+    tracing::info!(concurrency = config.concurrency, "controller started");
+    controller
+        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
+        .owns(Api::<Service>::all(client.clone()), owned.clone())
+        .owns(Api::<Job>::all(client.clone()), owned.clone())
+        .watches(secrets, watcher::Config::default(), move |secret| {
+            users_of(&store, &secret)
+        })
+        .watches(pods, owned_pods, |pod| checklist_of(&pod))
+        .reconcile_on(verdicts)
+        .with_config(ControllerConfig::default().concurrency(config.concurrency))
+        .graceful_shutdown_on(shutdown_signal())
+        .run(reconcile::reconcile, reconcile::error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "reconcile did not complete");
+            }
+        })
+        .await;
+    verifier.stop_all();
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// Waits until the DeploymentChecklist CRD is established, saying so while it is not.
+async fn crd_established(client: &Client) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let wait = await_condition(crds, CRD_NAME, is_crd_established());
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            result = &mut wait => {
+                return result
+                    .map(|_| tracing::info!(crd = CRD_NAME, "CRD established"))
+                    .map_err(|e| Error::CrdWait(e.to_string()));
+            }
+            () = tokio::time::sleep(Duration::from_secs(10)) => {
+                tracing::warn!(crd = CRD_NAME, "waiting for the CRD to be installed and established (kubectl apply -f crds/)");
+            }
+        }
+    }
+}
+
+/// The checklists in the Secret's namespace that read it.
+fn users_of(store: &Store<Guarded>, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Guarded>> {
+    let namespace = secret.namespace();
+    let name = secret.name_any();
+    store
+        .state()
+        .iter()
+        .filter_map(|guarded| guarded.0.as_ref().ok())
+        .filter(|checklist| checklist.namespace() == namespace)
+        .filter(|checklist| world::secret_names(checklist).contains(&name))
+        .map(|checklist| {
+            ObjectRef::new(&checklist.name_any()).within(namespace.as_deref().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The checklist whose app a pod runs, from its label.
+fn checklist_of(pod: &PartialObjectMeta<Pod>) -> Option<ObjectRef<Guarded>> {
+    let name = pod.labels().get(labels::CHECKLIST)?;
+    Some(ObjectRef::new(name).within(&pod.namespace()?))
 }

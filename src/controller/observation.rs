@@ -1,6 +1,6 @@
 //! What `observe` found, reduced to what the plan decides on: no client types, no clock.
 
-use crate::api::SecretKeyStatus;
+use crate::api::{CheckStatus, DependencyStatus, SecretKeyStatus};
 
 /// A revision: the hash of the parts of a spec that define what runs, and its image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,8 @@ pub struct Observation {
     pub rollout: RolloutObservation,
     /// The current revision's verification.
     pub verification: VerificationObservation,
+    /// The latest check results of the current revision's verification rounds, if any ran.
+    pub verification_results: Option<VerificationResults>,
     /// The down-migration Job for the current revision, when it is being rolled back.
     pub rollback_migration: JobState,
     /// Whether the spec of the stable revision could be read back (from its ControllerRevision),
@@ -82,4 +84,13 @@ pub struct Observation {
     pub stable_spec_available: bool,
     /// The `checklist.dev/retry` annotation's value, if set.
     pub retry_token: Option<String>,
+}
+
+/// The latest round's results, as status shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerificationResults {
+    /// One entry per check.
+    pub checks: Vec<CheckStatus>,
+    /// One entry per dependency a deep health check reported.
+    pub dependencies: Vec<DependencyStatus>,
 }

@@ -2,16 +2,113 @@
 //! (the fetching itself lives with the client, at the edge).
 
 use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod};
+use kube::ResourceExt;
 
-use crate::resources::{REVISION_ANNOTATION, labels};
+use crate::{
+    api::{DeploymentChecklist, DeploymentChecklistStatus, RevisionOutcome},
+    resources::{self, REVISION_ANNOTATION, labels},
+    secrets,
+};
 
-use super::observation::{JobState, RolloutObservation, RolloutProgress};
+use super::{
+    observation::{
+        JobState, Observation, Revision, RolloutObservation, RolloutProgress,
+        VerificationObservation, VerificationResults,
+    },
+    verification::Report,
+    world::World,
+};
+
+/// The annotation whose new value asks for one more attempt at a failed revision.
+pub const RETRY_ANNOTATION: &str = "checklist.dev/retry";
+
+/// The revision of the checklist's current spec.
+pub fn revision(checklist: &DeploymentChecklist) -> Revision {
+    Revision {
+        hash: resources::revision_hash(&checklist.spec),
+        image: checklist.spec.app.image.clone(),
+    }
+}
+
+/// Everything the plan decides on, reduced from what was read and what the verification task
+/// reported.
+pub fn observation(
+    checklist: &DeploymentChecklist,
+    world: &World,
+    revision: Revision,
+    report: Option<Report>,
+) -> Observation {
+    let spec = &checklist.spec;
+    let secrets = spec
+        .secrets
+        .iter()
+        .flat_map(|contract| {
+            secrets::check_contract(contract, world.secrets.get(&contract.secret_name))
+        })
+        .collect();
+    let migration = match &spec.migration {
+        None => JobState::NotNeeded,
+        Some(_) => job_state(world.migration_job.as_ref()),
+    };
+    let rollback_migration = match spec.migration.as_ref().and_then(|m| m.rollback.as_ref()) {
+        None => JobState::NotNeeded,
+        Some(_) => job_state(world.rollback_job.as_ref()),
+    };
+    let default_status = DeploymentChecklistStatus::default();
+    let status = checklist.status.as_ref().unwrap_or(&default_status);
+    let (verification, verification_results) = verification(report, status, &revision.hash);
+    Observation {
+        secrets,
+        migration,
+        rollout: rollout(
+            world.deployment.as_ref(),
+            &world.pods,
+            spec.rollout.max_restarts,
+        ),
+        verification,
+        verification_results,
+        rollback_migration,
+        stable_spec_available: world
+            .stable_record
+            .as_ref()
+            .is_some_and(|record| resources::recorded_spec(record).is_ok()),
+        retry_token: checklist.annotations().get(RETRY_ANNOTATION).cloned(),
+        revision,
+    }
+}
+
+/// Where verification of `revision` stands: the running task's report when there is one, else
+/// what the status already settled (a revision that became Ready passed; after a restart its
+/// rounds are not run again).
+pub fn verification(
+    report: Option<Report>,
+    status: &DeploymentChecklistStatus,
+    revision: &str,
+) -> (VerificationObservation, Option<VerificationResults>) {
+    if let Some(report) = report.filter(|r| r.revision == revision) {
+        return (report.state, report.results);
+    }
+    let settled = status
+        .history
+        .last()
+        .filter(|h| h.hash.as_deref() == Some(revision))
+        .is_some_and(|h| h.outcome == RevisionOutcome::Succeeded);
+    if settled {
+        (VerificationObservation::Passed, None)
+    } else {
+        (VerificationObservation::NotStarted, None)
+    }
+}
 
 /// The state of a Job, or `Absent` when there is none.
 pub fn job_state(job: Option<&Job>) -> JobState {
     let Some(job) = job else {
         return JobState::Absent;
     };
+    // A Job being deleted (a retry removing the failed attempt's) is waited for, not reused.
+    if job.metadata.deletion_timestamp.is_some() {
+        return JobState::Running;
+    }
     let conditions = job
         .status
         .as_ref()

@@ -11,7 +11,7 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::api::{CheckSpec, DeploymentChecklist, verification::CheckRef};
+use crate::api::{CheckSpec, DeploymentChecklist};
 
 use super::{
     engine::{Engine, SecretValues},
@@ -278,22 +278,15 @@ fn read_secret_dir(
     checklist: &DeploymentChecklist,
 ) -> Result<SecretValues, UsageError> {
     let mut secrets = SecretValues::default();
-    for check in &checklist.spec.verification.checks {
-        let headers = match check.check() {
-            Some(CheckRef::Http(http)) => &http.headers,
-            Some(CheckRef::RateLimit(limit)) => &limit.headers,
-            _ => continue,
-        };
-        for source in headers.iter().filter_map(|h| h.value_from.as_ref()) {
-            let (secret, key) = (&source.secret_key_ref.name, &source.secret_key_ref.key);
-            let path = dir.join(secret).join(key);
-            match std::fs::read(&path) {
-                Ok(value) => secrets.insert(secret, key, &value).map_err(UsageError)?,
-                // A missing file leaves the check skipped, with a message saying which key.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(UsageError(format!("cannot read {}: {e}", path.display())));
-                }
+    for source in checklist.spec.verification.header_sources() {
+        let (secret, key) = (&source.secret_key_ref.name, &source.secret_key_ref.key);
+        let path = dir.join(secret).join(key);
+        match std::fs::read(&path) {
+            Ok(value) => secrets.insert(secret, key, &value).map_err(UsageError)?,
+            // A missing file leaves the check skipped, with a message saying which key.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(UsageError(format!("cannot read {}: {e}", path.display())));
             }
         }
     }

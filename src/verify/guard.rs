@@ -134,8 +134,17 @@ impl EgressPolicy {
 
     /// Adds the Kubernetes API server's addresses (the `kubernetes` Service's ClusterIP, its
     /// endpoints, `KUBERNETES_SERVICE_HOST`); they are refused whatever the allow list says.
+    ///
+    /// Loopback addresses are skipped once loopback is allowed: that is a development cluster
+    /// on this machine whose user opted in to loopback, and blocking 127.0.0.1 for the API
+    /// server would block every local app too. The guard is by address, not by port.
     pub fn with_api_server_addresses(mut self, ips: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.api_server.extend(ips.into_iter().map(canonical));
+        let allow_loopback = self.allow_loopback;
+        self.api_server.extend(
+            ips.into_iter()
+                .map(canonical)
+                .filter(|ip| !(allow_loopback && ip.is_loopback())),
+        );
         self
     }
 
@@ -463,6 +472,17 @@ mod tests {
             Ok(()) => "allowed",
             Err(blocked) => blocked.category(),
         }
+    }
+
+    #[test]
+    fn a_loopback_api_server_stays_blocked_unless_loopback_is_allowed() {
+        let strict = EgressPolicy::operator().with_api_server_addresses([ip("127.0.0.1")]);
+        assert_eq!(verdict(&strict, "127.0.0.1"), "api-server");
+        let local = EgressPolicy::operator()
+            .allow_loopback(true)
+            .with_api_server_addresses([ip("127.0.0.1"), ip("10.96.0.1")]);
+        assert_eq!(verdict(&local, "127.0.0.1"), "allowed");
+        assert_eq!(verdict(&local, "10.96.0.1"), "api-server");
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub enum Action {
         /// The failed revision hash.
         revision: String,
     },
+    /// Delete the finished migration and down-migration Jobs of this revision, so a retry runs
+    /// them afresh.
+    DeleteJobs {
+        /// The revision hash.
+        revision: String,
+    },
 }
 
 /// A transition worth an Event in `kubectl describe`.
@@ -144,6 +150,7 @@ pub fn plan(
         status: previous.clone(),
         actions: Vec::new(),
         notes: Vec::new(),
+        fresh_start: false,
     };
     planner.decide(previous);
     planner.finish()
@@ -169,6 +176,8 @@ struct Planner<'a> {
     status: DeploymentChecklistStatus,
     actions: Vec<Action>,
     notes: Vec<Note>,
+    /// This reconcile retries a failed attempt: what was observed of its verification is stale.
+    fresh_start: bool,
 }
 
 impl Planner<'_> {
@@ -203,6 +212,24 @@ impl Planner<'_> {
             .is_some_and(|token| previous.retry_token.as_ref() != Some(token));
         if current_changed || retry {
             self.start_revision(retry);
+            // A retry observes the verdict of the attempt it replaces; a new revision cannot,
+            // since starting one stopped (and forgot) the rounds of the one before.
+            self.fresh_start = retry;
+        }
+        if retry && self.stale_jobs() {
+            self.actions.push(Action::DeleteJobs {
+                revision: revision.hash.clone(),
+            });
+            let message = "retry requested: removing the Jobs of the failed attempt";
+            self.kstatus(Kstatus::Progressing, "Retrying", message);
+            self.enter(Phase::Migrating, "Retrying", message, false);
+            return;
+        }
+        if !self.fresh_start
+            && let Some(results) = &self.observed.verification_results
+        {
+            self.status.checks = results.checks.clone();
+            self.status.dependencies = results.dependencies.clone();
         }
 
         if let Some(failed) = self.failed_attempt() {
@@ -264,6 +291,16 @@ impl Planner<'_> {
                 revision.image, revision.hash
             ),
         });
+    }
+
+    /// Whether the last attempt left Jobs a retry must not reuse: a failed migration, or a
+    /// migration that a down-migration has since undone.
+    fn stale_jobs(&self) -> bool {
+        matches!(self.observed.migration, JobState::Failed(_))
+            || !matches!(
+                self.observed.rollback_migration,
+                JobState::NotNeeded | JobState::Absent
+            )
     }
 
     /// The failure recorded for the current attempt, if it failed.
@@ -395,7 +432,13 @@ impl Planner<'_> {
 
         // Verifying.
         if !self.spec.verification.checks.is_empty() {
-            match &self.observed.verification {
+            // Results observed before this attempt started belong to the attempt before.
+            let verification = if self.fresh_start {
+                &VerificationObservation::NotStarted
+            } else {
+                &self.observed.verification
+            };
+            match verification {
                 VerificationObservation::NotStarted => {
                     self.actions.push(Action::StartVerification {
                         revision: revision.clone(),

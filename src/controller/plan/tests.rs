@@ -5,7 +5,7 @@ use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use super::*;
 use crate::{
     api::{DeploymentChecklist, SecretKeyStatus},
-    controller::observation::{Revision, RolloutObservation},
+    controller::observation::{Revision, RolloutObservation, VerificationResults},
 };
 
 const NAME: &str = "dialectic";
@@ -46,6 +46,7 @@ fn observed() -> Observation {
             progress: RolloutProgress::Complete,
         },
         verification: VerificationObservation::NotStarted,
+        verification_results: None,
         rollback_migration: JobState::Absent,
         stable_spec_available: true,
         retry_token: None,
@@ -462,6 +463,104 @@ fn a_new_retry_token_tries_the_failed_revision_once_more() {
             .count(),
         2
     );
+}
+
+#[test]
+fn a_retry_removes_the_failed_attempts_jobs_before_running_them_again() {
+    let failed = Observation {
+        migration: JobState::Failed("BackoffLimitExceeded".into()),
+        ..observed()
+    };
+    let rolled_back = run(&spec(), &with_failed_attempt(&failed), &failed).status;
+    let retried = Observation {
+        retry_token: Some("1".into()),
+        ..failed.clone()
+    };
+    let plan = run(&spec(), &rolled_back, &retried);
+    assert_eq!(
+        plan.actions,
+        vec![
+            Action::StopVerification,
+            Action::DeleteJobs {
+                revision: NEW.into()
+            }
+        ]
+    );
+    assert_eq!(plan.status.phase, Some(Phase::Migrating));
+    assert_eq!(condition(&plan, Cond::Reconciling).0, "True");
+
+    // Next reconcile: the Job is gone, the token already acted on: the migration runs again.
+    let gone = Observation {
+        migration: JobState::Absent,
+        ..retried
+    };
+    let next = run(&spec(), &plan.status, &gone);
+    assert!(next.actions.contains(&Action::CreateMigrationJob {
+        revision: NEW.into()
+    }));
+    assert!(
+        !next
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::DeleteJobs { .. }))
+    );
+}
+
+#[test]
+fn a_retry_does_not_reuse_the_verdict_of_the_failed_attempt() {
+    let failed = Observation {
+        migration: JobState::Succeeded,
+        rollout: RolloutObservation {
+            deployed: Some(NEW.into()),
+            progress: RolloutProgress::Complete,
+        },
+        verification: VerificationObservation::Failed("health: status 500".into()),
+        rollback_migration: JobState::NotNeeded,
+        ..observed()
+    };
+    let rolled_back = run(&spec(), &with_failed_attempt(&failed), &failed).status;
+    let plan = run(
+        &spec(),
+        &rolled_back,
+        &Observation {
+            retry_token: Some("2".into()),
+            ..failed
+        },
+    );
+    assert_eq!(plan.status.phase, Some(Phase::Verifying));
+    assert!(plan.actions.contains(&Action::StartVerification {
+        revision: NEW.into()
+    }));
+}
+
+#[test]
+fn verification_results_are_copied_into_status_while_the_attempt_runs() {
+    let results = VerificationResults {
+        checks: vec![crate::api::CheckStatus {
+            name: "health".into(),
+            kind: crate::api::CheckKind::Http,
+            result: CheckResult::Fail,
+            message: Some("status 500".into()),
+            latency_ms: Some(3),
+            attempts: Some(1),
+            last_run: None,
+        }],
+        dependencies: Vec::new(),
+    };
+    let verifying = Observation {
+        migration: JobState::Succeeded,
+        rollout: RolloutObservation {
+            deployed: Some(NEW.into()),
+            progress: RolloutProgress::Complete,
+        },
+        verification: VerificationObservation::Running,
+        verification_results: Some(results.clone()),
+        ..observed()
+    };
+    let started = run(&spec(), &ready_on_old(), &verifying).status;
+    let plan = run(&spec(), &started, &verifying);
+    assert_eq!(plan.status.checks, results.checks);
+    assert_eq!(plan.status.phase, Some(Phase::Verifying));
 }
 
 #[test]

@@ -1,0 +1,281 @@
+//! The act step: carries out a plan's actions against the API server.
+//!
+//! Owned objects are written by server-side apply with one field manager (so applying the same
+//! object twice changes nothing) or created once by name (Jobs, whose name carries the revision:
+//! an existing Job is the answer, never a second run).
+
+use k8s_openapi::api::{apps::v1::ControllerRevision, batch::v1::Job};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    Error, Result,
+    api::DeploymentChecklist,
+    resources::{self, labels},
+    verify::engine::SecretValues,
+};
+
+use super::{
+    plan::Action,
+    record::FIELD_MANAGER,
+    verification::{Assignment, Key, Verifier},
+    world::{self, World},
+};
+
+/// What the act step needs besides the plan.
+pub struct Actor<'a> {
+    /// The API client.
+    pub client: &'a Client,
+    /// The checklist acted for.
+    pub checklist: &'a DeploymentChecklist,
+    /// What observe read (the stable revision's stored spec, the Secrets for header values).
+    pub world: &'a World,
+    /// The verification tasks.
+    pub verifier: &'a Verifier,
+    /// The history number the current revision's record gets.
+    pub revision_number: i64,
+}
+
+impl Actor<'_> {
+    /// Carries out `actions` in order; the first failure stops the rest (the next reconcile
+    /// plans again from what happened).
+    pub async fn act(&self, actions: &[Action]) -> Result<()> {
+        for action in actions {
+            tracing::debug!(action = ?action, checklist = %self.checklist.name_any(), "act");
+            self.one(action).await?;
+        }
+        Ok(())
+    }
+
+    async fn one(&self, action: &Action) -> Result<()> {
+        let checklist = self.checklist;
+        let spec = &checklist.spec;
+        let name = checklist.name_any();
+        match action {
+            Action::CreateMigrationJob { revision } => {
+                if let Some(job) = resources::migration_job(checklist, spec, revision) {
+                    self.create(job).await?;
+                }
+            }
+            Action::CreateRollbackMigrationJob { revision } => {
+                if let Some(job) = resources::rollback_migration_job(checklist, spec, revision) {
+                    self.create(job).await?;
+                }
+            }
+            Action::SaveRevision { revision } => {
+                let record =
+                    resources::revision_record(checklist, spec, revision, self.revision_number)
+                        .map_err(|source| Error::Serialize {
+                            what: format!("the spec of revision {revision}"),
+                            source,
+                        })?;
+                self.apply(record).await?;
+                self.prune_records().await?;
+            }
+            Action::ApplyCurrent { revision } => {
+                self.apply(resources::deployment(checklist, spec, revision))
+                    .await?;
+                self.apply(resources::service(checklist)).await?;
+            }
+            Action::RestoreStable { revision } => {
+                let record =
+                    self.world
+                        .stable_record
+                        .as_ref()
+                        .ok_or_else(|| Error::MissingField {
+                            name: name.clone(),
+                            field: "stored spec of the stable revision",
+                        })?;
+                let stable_spec =
+                    resources::recorded_spec(record).map_err(|reason| Error::InvalidObject {
+                        name: record.name_any(),
+                        reason,
+                    })?;
+                self.apply(resources::deployment(checklist, &stable_spec, revision))
+                    .await?;
+            }
+            Action::DeleteJobs { revision } => {
+                self.delete_job(&resources::migration_job_name(&name, revision))
+                    .await?;
+                self.delete_job(&resources::rollback_migration_job_name(&name, revision))
+                    .await?;
+            }
+            Action::StartVerification { revision } => {
+                let namespace = world::namespace(checklist)?;
+                let assignment = Assignment {
+                    revision: revision.clone(),
+                    spec: spec.verification.clone(),
+                    base_url: base_url(checklist, &namespace),
+                    secrets: self.header_values(),
+                };
+                self.verifier.start((namespace, name), assignment);
+            }
+            Action::StopVerification => {
+                self.verifier.stop(&key(checklist)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn api<K>(&self) -> Result<Api<K>>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Ok(Api::namespaced(
+            self.client.clone(),
+            &world::namespace(self.checklist)?,
+        ))
+    }
+
+    /// Server-side apply, forcing ownership of the fields this operator sets.
+    async fn apply<K>(&self, object: K) -> Result<()>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let name = object.name_any();
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        self.api::<K>()?
+            .patch(&name, &params, &Patch::Apply(&object))
+            .await
+            .map_err(|e| Error::api(format!("apply {} {name}", K::kind(&())), e))?;
+        tracing::info!(kind = %K::kind(&()), name = %name, "applied");
+        Ok(())
+    }
+
+    /// Creates a Job unless one of that name exists: the existing one is the answer.
+    async fn create(&self, job: Job) -> Result<()> {
+        let name = job.name_any();
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        match self.api::<Job>()?.create(&params, &job).await {
+            Ok(_) => {
+                tracing::info!(job = %name, "created Job");
+                Ok(())
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(e) => Err(Error::api(format!("create Job {name}"), e)),
+        }
+    }
+
+    async fn delete_job(&self, name: &str) -> Result<()> {
+        // Background: the Job goes at once and its pods after it, so the next attempt's Job of
+        // the same name can be created as soon as the watch says it is gone.
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
+        match self.api::<Job>()?.delete(name, &params).await {
+            Ok(_) => {
+                tracing::info!(job = %name, "deleted the Job of the failed attempt");
+                Ok(())
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(Error::api(format!("delete Job {name}"), e)),
+        }
+    }
+
+    /// Deletes revision records beyond rollback.revisionHistoryLimit, oldest first, never the
+    /// current or the stable one.
+    async fn prune_records(&self) -> Result<()> {
+        let checklist = self.checklist;
+        let name = checklist.name_any();
+        let api = self.api::<ControllerRevision>()?;
+        let selector = format!("{}={name}", labels::CHECKLIST);
+        let mut records = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| Error::api(format!("list ControllerRevisions {selector}"), e))?
+            .items;
+        let limit =
+            usize::try_from(checklist.spec.rollback.revision_history_limit.max(1)).unwrap_or(10);
+        if records.len() <= limit {
+            return Ok(());
+        }
+        let keep: Vec<String> = checklist
+            .status
+            .as_ref()
+            .and_then(|s| s.revision.as_ref())
+            .map(|r| {
+                r.current
+                    .iter()
+                    .map(|c| c.hash.clone())
+                    .chain(r.stable.iter().map(|s| s.hash.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.sort_by_key(|r| r.revision.unwrap_or_default());
+        let excess = records.len() - limit;
+        for record in records
+            .iter()
+            .filter(|r| {
+                let hash = r
+                    .labels()
+                    .get(labels::REVISION)
+                    .cloned()
+                    .unwrap_or_default();
+                !keep.contains(&hash)
+            })
+            .take(excess)
+        {
+            let record_name = record.name_any();
+            match api.delete(&record_name, &DeleteParams::default()).await {
+                Ok(_) => tracing::info!(record = %record_name, "pruned an old revision record"),
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => {
+                    return Err(Error::api(
+                        format!("delete ControllerRevision {record_name}"),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The header values the checks read from Secrets; a key that is missing or not a valid
+    /// header value leaves its check to fail with a message naming the key.
+    fn header_values(&self) -> SecretValues {
+        let mut values = SecretValues::default();
+        for source in self.checklist.spec.verification.header_sources() {
+            let (secret, key) = (&source.secret_key_ref.name, &source.secret_key_ref.key);
+            let value = self
+                .world
+                .secrets
+                .get(secret)
+                .and_then(|s| s.data.as_ref())
+                .and_then(|data| data.get(key));
+            if let Some(value) = value
+                && let Err(message) = values.insert(secret, key, &value.0)
+            {
+                tracing::warn!(secret = %secret, key = %key, "{message}");
+            }
+        }
+        values
+    }
+}
+
+/// The checklist's key in the verifier.
+pub fn key(checklist: &DeploymentChecklist) -> Result<Key> {
+    Ok((world::namespace(checklist)?, checklist.name_any()))
+}
+
+/// spec.verification.url, or the app's Service inside the cluster.
+pub fn base_url(checklist: &DeploymentChecklist, namespace: &str) -> String {
+    match &checklist.spec.verification.url {
+        Some(url) => url.clone(),
+        None => format!(
+            "http://{}.{namespace}.svc:{}",
+            checklist.name_any(),
+            checklist.spec.app.service.port
+        ),
+    }
+}

@@ -1,0 +1,319 @@
+//! Verification rounds in their own tasks, so a reconcile never waits on the network.
+//!
+//! One task per checklist runs the rounds of the current revision and keeps the latest results
+//! and the verdict in a shared report; after every round it asks for a reconcile, which reads the
+//! report (observe) and writes it to status (record). Reports live in memory only: after a
+//! restart the rounds of a revision still being verified start again, and a verdict already in
+//! the status (a failure in the history, a Verified condition) is read from there.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use tokio::sync::mpsc;
+
+use crate::{
+    api::{CheckKind, CheckResult, CheckStatus, DependencyStatus, VerificationSpec},
+    verify::{
+        engine::{CheckOutcome, Engine, SecretValues},
+        guard::EgressPolicy,
+        rounds::{RoundTracker, Verdict},
+    },
+};
+
+use super::observation::{VerificationObservation, VerificationResults};
+
+/// A checklist, by namespace and name.
+pub type Key = (String, String);
+
+/// What the rounds of one revision have found so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The revision being verified.
+    pub revision: String,
+    /// Running, Passed or Failed.
+    pub state: VerificationObservation,
+    /// The latest round's results, once a round ran.
+    pub results: Option<VerificationResults>,
+}
+
+/// What a task needs to verify one revision.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    /// The revision being verified.
+    pub revision: String,
+    /// spec.verification of that revision.
+    pub spec: VerificationSpec,
+    /// The URL the checks' paths are joined to.
+    pub base_url: String,
+    /// Header values read from Secrets.
+    pub secrets: SecretValues,
+}
+
+struct Task {
+    revision: String,
+    report: Arc<Mutex<Report>>,
+    handle: tokio::task::AbortHandle,
+}
+
+/// The running verification tasks, one per checklist at most.
+#[derive(Clone)]
+pub struct Verifier {
+    tasks: Arc<Mutex<HashMap<Key, Task>>>,
+    egress: Arc<EgressPolicy>,
+    reconcile: mpsc::UnboundedSender<Key>,
+}
+
+impl Verifier {
+    /// A verifier whose tasks send the key of their checklist to `reconcile` after each round.
+    pub fn new(egress: EgressPolicy, reconcile: mpsc::UnboundedSender<Key>) -> Self {
+        Self {
+            tasks: Arc::default(),
+            egress: Arc::new(egress),
+            reconcile,
+        }
+    }
+
+    /// The report of `key`'s task, if one runs or ran for `revision`.
+    pub fn report(&self, key: &Key, revision: &str) -> Option<Report> {
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        let task = tasks.get(key).filter(|t| t.revision == revision)?;
+        let report = task.report.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(report.clone())
+    }
+
+    /// Starts rounds for the assignment's revision unless a task already runs them; a task for
+    /// another revision is stopped first.
+    pub fn start(&self, key: Key, assignment: Assignment) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        if tasks
+            .get(&key)
+            .is_some_and(|t| t.revision == assignment.revision)
+        {
+            return;
+        }
+        if let Some(old) = tasks.remove(&key) {
+            old.handle.abort();
+        }
+        let report = Arc::new(Mutex::new(Report {
+            revision: assignment.revision.clone(),
+            state: VerificationObservation::Running,
+            results: None,
+        }));
+        tracing::info!(
+            namespace = %key.0, name = %key.1, revision = %assignment.revision,
+            url = %assignment.base_url, "verification started"
+        );
+        let revision = assignment.revision.clone();
+        let handle = tokio::spawn(rounds(
+            key.clone(),
+            assignment,
+            Arc::clone(&self.egress),
+            Arc::clone(&report),
+            self.reconcile.clone(),
+        ))
+        .abort_handle();
+        tasks.insert(
+            key,
+            Task {
+                revision,
+                report,
+                handle,
+            },
+        );
+    }
+
+    /// Stops `key`'s rounds and forgets their report.
+    pub fn stop(&self, key: &Key) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = tasks.remove(key) {
+            task.handle.abort();
+            tracing::debug!(namespace = %key.0, name = %key.1, "verification stopped");
+        }
+    }
+
+    /// Stops every task (at shutdown).
+    pub fn stop_all(&self) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        for (_, task) in tasks.drain() {
+            task.handle.abort();
+        }
+    }
+}
+
+/// The rounds of one revision until a verdict: `failureThreshold` failed rounds in a row fail,
+/// a passing round passes. Every round's results are reported, then a reconcile is asked for.
+async fn rounds(
+    key: Key,
+    assignment: Assignment,
+    egress: Arc<EgressPolicy>,
+    report: Arc<Mutex<Report>>,
+    reconcile: mpsc::UnboundedSender<Key>,
+) {
+    let spec = &assignment.spec;
+    let publish = |state: VerificationObservation, results: Option<VerificationResults>| {
+        let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
+        report.state = state;
+        if results.is_some() {
+            report.results = results;
+        }
+        drop(report);
+        // The receiver is gone only while the operator shuts down.
+        let _ = reconcile.send(key.clone());
+    };
+    let engine = match Engine::new(
+        spec,
+        &assignment.base_url,
+        (*egress).clone(),
+        assignment.secrets,
+    ) {
+        Ok(engine) => engine,
+        Err(error) => {
+            publish(VerificationObservation::Failed(error.to_string()), None);
+            return;
+        }
+    };
+    tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
+    let threshold = u32::try_from(spec.failure_threshold).unwrap_or(1);
+    let mut tracker = RoundTracker::new(threshold);
+    loop {
+        let outcomes = engine.run_round(&spec.checks).await;
+        let verdict = tracker.record(&outcomes);
+        let state = judge(verdict, &outcomes);
+        tracing::info!(
+            namespace = %key.0, name = %key.1, revision = %assignment.revision,
+            passed = outcomes.iter().filter(|o| o.passed()).count(),
+            total = outcomes.len(), verdict = ?verdict, "verification round"
+        );
+        let now = Time(Timestamp::now());
+        publish(state, Some(results(&outcomes, &now)));
+        if verdict != Verdict::Pending {
+            return;
+        }
+        tokio::time::sleep(seconds(spec.interval_seconds)).await;
+    }
+}
+
+fn seconds(value: i32) -> Duration {
+    Duration::from_secs(u64::try_from(value).unwrap_or(0))
+}
+
+/// The observation a round's verdict amounts to; a failure names the failing checks.
+pub fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> VerificationObservation {
+    match verdict {
+        Verdict::Pending => VerificationObservation::Running,
+        Verdict::Passed => VerificationObservation::Passed,
+        Verdict::Failed => {
+            let failing: Vec<String> = outcomes
+                .iter()
+                .filter(|o| !o.passed())
+                .map(|o| format!("{}: {}", o.name, o.message))
+                .collect();
+            VerificationObservation::Failed(failing.join("; "))
+        }
+    }
+}
+
+/// A round's outcomes as status entries.
+pub fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResults {
+    let checks = outcomes
+        .iter()
+        .map(|o| CheckStatus {
+            name: o.name.clone(),
+            kind: o.kind.unwrap_or(CheckKind::Http),
+            result: o.result,
+            message: Some(o.message.clone()),
+            latency_ms: o.latency_ms.and_then(|ms| i64::try_from(ms).ok()),
+            attempts: i32::try_from(o.attempts).ok(),
+            last_run: Some(now.clone()),
+        })
+        .collect();
+    let dependencies = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.dependencies.iter().map(|d| DependencyStatus {
+                name: d.name.clone(),
+                check: o.name.clone(),
+                result: if d.healthy {
+                    CheckResult::Pass
+                } else {
+                    CheckResult::Fail
+                },
+                message: Some(d.state.clone()),
+            })
+        })
+        .collect();
+    VerificationResults {
+        checks,
+        dependencies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::json::Dependency;
+
+    fn outcome(name: &str, result: CheckResult, message: &str) -> CheckOutcome {
+        CheckOutcome {
+            name: name.into(),
+            kind: Some(CheckKind::Http),
+            result,
+            message: message.into(),
+            latency_ms: Some(7),
+            attempts: 1,
+            dependencies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_failed_verdict_names_each_failing_check() {
+        let outcomes = [
+            outcome("health", CheckResult::Pass, "status 200"),
+            outcome("headers", CheckResult::Fail, "missing x-frame-options"),
+            outcome("rate", CheckResult::Fail, "no 429 in 10 attempts"),
+        ];
+        assert_eq!(
+            judge(Verdict::Failed, &outcomes),
+            VerificationObservation::Failed(
+                "headers: missing x-frame-options; rate: no 429 in 10 attempts".into()
+            )
+        );
+        assert_eq!(
+            judge(Verdict::Pending, &outcomes),
+            VerificationObservation::Running
+        );
+        assert_eq!(
+            judge(Verdict::Passed, &outcomes[..1]),
+            VerificationObservation::Passed
+        );
+    }
+
+    #[test]
+    fn results_carry_checks_and_the_dependencies_they_read() {
+        let mut deep = outcome("deep", CheckResult::Fail, "redis down");
+        deep.dependencies = vec![
+            Dependency {
+                name: "database".into(),
+                state: "connected".into(),
+                healthy: true,
+            },
+            Dependency {
+                name: "redis".into(),
+                state: "down".into(),
+                healthy: false,
+            },
+        ];
+        let now = Time(Timestamp::from_second(1_800_000_000).unwrap());
+        let results = results(&[deep], &now);
+        assert_eq!(results.checks[0].latency_ms, Some(7));
+        assert_eq!(results.checks[0].last_run, Some(now));
+        assert_eq!(results.dependencies.len(), 2);
+        assert_eq!(results.dependencies[1].name, "redis");
+        assert_eq!(results.dependencies[1].check, "deep");
+        assert_eq!(results.dependencies[1].result, CheckResult::Fail);
+    }
+}

@@ -1,0 +1,183 @@
+//! The observe step's reads: everything a reconcile decides on, fetched from the API server.
+//! The reductions of these objects into an [`Observation`](super::observation::Observation) are
+//! pure and live in [`observe`](super::observe).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::{
+    apps::v1::{ControllerRevision, Deployment},
+    batch::v1::Job,
+    core::v1::{Pod, Secret},
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ListParams, ObjectList},
+};
+
+use crate::{
+    Error, Result,
+    api::DeploymentChecklist,
+    resources::{self, labels},
+};
+
+/// What a reconcile read from the cluster for one checklist.
+///
+/// It holds Secrets with their values, so it has no derived `Debug`: printing it by accident
+/// must not print them.
+pub struct World {
+    /// The Secrets the checklist names (contract and header sources) that exist, by name.
+    pub secrets: BTreeMap<String, Secret>,
+    /// The app's Deployment.
+    pub deployment: Option<Deployment>,
+    /// The pods of the revision the Deployment runs.
+    pub pods: Vec<Pod>,
+    /// The current revision's migration Job.
+    pub migration_job: Option<Job>,
+    /// The current revision's down-migration Job.
+    pub rollback_job: Option<Job>,
+    /// The stored spec of the stable revision.
+    pub stable_record: Option<ControllerRevision>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field(
+                "deployment",
+                &self.deployment.as_ref().map(|d| d.name_any()),
+            )
+            .field("pods", &self.pods.len())
+            .field(
+                "migration_job",
+                &self.migration_job.as_ref().map(|j| j.name_any()),
+            )
+            .field(
+                "rollback_job",
+                &self.rollback_job.as_ref().map(|j| j.name_any()),
+            )
+            .field(
+                "stable_record",
+                &self.stable_record.as_ref().map(|r| r.name_any()),
+            )
+            .finish()
+    }
+}
+
+impl World {
+    /// Reads what `checklist` decides on; `revision` is the current spec's revision hash.
+    pub async fn read(
+        client: &Client,
+        checklist: &DeploymentChecklist,
+        revision: &str,
+    ) -> Result<Self> {
+        let namespace = namespace(checklist)?;
+        let name = checklist.name_any();
+        let spec = &checklist.spec;
+
+        let secret_api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+        let mut secrets = BTreeMap::new();
+        for secret_name in secret_names(checklist) {
+            if let Some(secret) = get_opt(&secret_api, &secret_name, "Secret").await? {
+                secrets.insert(secret_name, secret);
+            }
+        }
+
+        let deployment = get_opt(
+            &Api::<Deployment>::namespaced(client.clone(), &namespace),
+            &name,
+            "Deployment",
+        )
+        .await?;
+        let pods = match deployment
+            .as_ref()
+            .and_then(super::observe::deployed_revision)
+        {
+            Some(deployed) => {
+                let selector = format!(
+                    "{},{}={deployed}",
+                    labels::selector_query(&name),
+                    labels::REVISION
+                );
+                let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+                let list: ObjectList<Pod> = pods
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .map_err(|e| Error::api(format!("list Pods {namespace}/{selector}"), e))?;
+                list.items
+            }
+            None => Vec::new(),
+        };
+
+        let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+        let migration_job = match &spec.migration {
+            Some(_) => {
+                let job_name = resources::migration_job_name(&name, revision);
+                get_opt(&jobs, &job_name, "Job").await?
+            }
+            None => None,
+        };
+        let rollback_job = match spec.migration.as_ref().and_then(|m| m.rollback.as_ref()) {
+            Some(_) => {
+                let job_name = resources::rollback_migration_job_name(&name, revision);
+                get_opt(&jobs, &job_name, "Job").await?
+            }
+            None => None,
+        };
+
+        let stable = checklist
+            .status
+            .as_ref()
+            .and_then(|s| s.revision.as_ref())
+            .and_then(|r| r.stable.as_ref())
+            .filter(|s| s.hash != revision);
+        let stable_record = match stable {
+            Some(stable) => {
+                let records: Api<ControllerRevision> = Api::namespaced(client.clone(), &namespace);
+                let record_name = resources::revision_record_name(&name, &stable.hash);
+                get_opt(&records, &record_name, "ControllerRevision").await?
+            }
+            None => None,
+        };
+
+        Ok(Self {
+            secrets,
+            deployment,
+            pods,
+            migration_job,
+            rollback_job,
+            stable_record,
+        })
+    }
+}
+
+/// The checklist's namespace; the API server always sets it on a namespaced object.
+pub fn namespace(checklist: &DeploymentChecklist) -> Result<String> {
+    checklist.namespace().ok_or_else(|| Error::MissingField {
+        name: checklist.name_any(),
+        field: "metadata.namespace",
+    })
+}
+
+/// Every Secret the checklist reads: its secret contract and its header sources.
+pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
+    let spec = &checklist.spec;
+    spec.secrets
+        .iter()
+        .map(|c| c.secret_name.clone())
+        .chain(
+            spec.verification
+                .header_sources()
+                .map(|source| source.secret_key_ref.name.clone()),
+        )
+        .collect()
+}
+
+async fn get_opt<K>(api: &Api<K>, name: &str, kind: &str) -> Result<Option<K>>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.get_opt(name)
+        .await
+        .map_err(|e| Error::api(format!("get {kind} {name}"), e))
+}
