@@ -51,6 +51,10 @@ enum Command {
         /// How many checklists are reconciled at the same time.
         #[arg(long, env = "CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
+
+        /// Watch and act in this namespace only (a namespace-scoped install); default: all.
+        #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
+        namespace: Option<String>,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
             egress_deny,
             egress_allow_loopback,
             concurrency,
+            namespace,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
             let config = RunConfig {
@@ -106,6 +111,7 @@ fn main() -> ExitCode {
                     .with_allowed(egress_allow)
                     .with_denied(egress_deny),
                 concurrency,
+                namespace: namespace.filter(|n| !n.is_empty()),
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -60,6 +60,20 @@ pub struct RunConfig {
     pub egress: EgressPolicy,
     /// How many checklists are reconciled at once.
     pub concurrency: u16,
+    /// Watch only this namespace (a namespace-scoped install); None watches every namespace.
+    pub namespace: Option<String>,
+}
+
+/// An Api over every namespace, or over the one the operator is scoped to.
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
@@ -99,25 +113,30 @@ pub async fn run(config: RunConfig) -> Result<()> {
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let owned_pods = owned.clone();
+    let ns = config.namespace.as_deref();
     let controller = Controller::new(
-        Api::<Guarded>::all(client.clone()),
+        scoped::<Guarded>(&client, ns),
         watcher::Config::default().any_semantic(),
     );
     let store = controller.store();
     // Secrets and pods are watched by metadata only: the operator never holds every Secret's
     // values in memory, and a pod's change of resourceVersion is all the trigger needs.
-    let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
-    let pods = Api::<PartialObjectMeta<Pod>>::all(client.clone());
+    let secrets = scoped::<PartialObjectMeta<Secret>>(&client, ns);
+    let pods = scoped::<PartialObjectMeta<Pod>>(&client, ns);
     let verdicts = futures::stream::unfold(reconcile_rx, |mut rx| async move {
         let (namespace, name) = rx.recv().await?;
         Some((ObjectRef::<Guarded>::new(&name).within(&namespace), rx))
     });
 
-    tracing::info!(concurrency = config.concurrency, "controller started");
+    tracing::info!(
+        concurrency = config.concurrency,
+        namespace = ns.unwrap_or("(all)"),
+        "controller started"
+    );
     controller
-        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
-        .owns(Api::<Service>::all(client.clone()), owned.clone())
-        .owns(Api::<Job>::all(client.clone()), owned.clone())
+        .owns(scoped::<Deployment>(&client, ns), owned.clone())
+        .owns(scoped::<Service>(&client, ns), owned.clone())
+        .owns(scoped::<Job>(&client, ns), owned.clone())
         .watches(secrets, watcher::Config::default(), move |secret| {
             users_of(&store, &secret)
         })

@@ -9,6 +9,8 @@
 
 mod api;
 mod chart;
+mod harness;
+mod lifecycle;
 mod operator;
 mod smoke;
 mod support;

@@ -238,6 +238,9 @@ impl Planner<'_> {
         }
         match self.next_step() {
             Ok(()) => {}
+            // A revision that already passed and now fails (its pods crash-loop a day later)
+            // is the stable one: there is nothing older to restore, so it is reported, once.
+            Err(failure) if self.current_succeeded() => self.degrade(&failure),
             Err(failure) => {
                 self.record_failure(&failure);
                 self.roll_back(failure);
@@ -528,6 +531,29 @@ impl Planner<'_> {
         }
         self.status.phase = Some(Phase::Ready);
         self.status.message = Some(message);
+    }
+
+    /// Whether the current revision's attempt already ended Succeeded.
+    fn current_succeeded(&self) -> bool {
+        self.status.history.last().is_some_and(|last| {
+            last.hash.as_deref() == Some(self.observed.revision.hash.as_str())
+                && last.outcome == RevisionOutcome::Succeeded
+        })
+    }
+
+    /// The stable revision stopped working: Degraded, Ready=False, and nothing rolled back.
+    fn degrade(&mut self, failure: &Failure) {
+        let message = format!(
+            "{}; it is the stable revision, so nothing was rolled back",
+            failure.message
+        );
+        self.kstatus(Kstatus::Stalled, "Degraded", &message);
+        self.enter(
+            Phase::Degraded,
+            trigger_name(failure.trigger),
+            &message,
+            true,
+        );
     }
 
     fn record_failure(&mut self, failure: &Failure) {

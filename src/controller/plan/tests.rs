@@ -564,6 +564,50 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
 }
 
 #[test]
+fn a_ready_revision_that_starts_crash_looping_is_degraded_once_not_rolled_back() {
+    let crashing = Observation {
+        revision: Revision {
+            hash: OLD.into(),
+            image: "ghcr.io/acme/dialectic:1.4.2".into(),
+        },
+        migration: JobState::Succeeded,
+        rollout: RolloutObservation {
+            deployed: Some(OLD.into()),
+            progress: RolloutProgress::CrashLoop("pod a container app restarted 4 times".into()),
+        },
+        verification: VerificationObservation::Passed,
+        ..observed()
+    };
+    let plan = run(&spec(), &ready_on_old(), &crashing);
+    assert_eq!(plan.status.phase, Some(Phase::Degraded));
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.notes.len(), 1);
+    assert!(plan.notes[0].warning);
+    assert_eq!(condition(&plan, Cond::Ready).0, "False");
+    assert_eq!(
+        plan.status.history.last().unwrap().outcome,
+        RevisionOutcome::Succeeded
+    );
+    // The next reconcile in the same world says nothing new.
+    let again = run(&spec(), &plan.status, &crashing);
+    assert!(again.notes.is_empty());
+    assert!(!crate::controller::record::status_changed(
+        &plan.status,
+        &again.status
+    ));
+    // Recovered pods make it Ready again.
+    let recovered = Observation {
+        rollout: RolloutObservation {
+            deployed: Some(OLD.into()),
+            progress: RolloutProgress::Complete,
+        },
+        ..crashing
+    };
+    let healed = run(&spec(), &again.status, &recovered);
+    assert_eq!(healed.status.phase, Some(Phase::Ready));
+}
+
+#[test]
 fn without_a_stable_revision_a_failure_stops_in_failed_and_deletes_nothing() {
     let first_deploy = Observation {
         migration: JobState::Succeeded,

@@ -1,0 +1,510 @@
+//! The reconciler end to end: secrets → migration → rollout → verification → Ready, and the
+//! rollbacks, each as `kubectl get`, `describe` and `wait` show them.
+//!
+//! Every test runs its own operator scoped to its own namespace, and its own test app on
+//! loopback. Pods are kwok's: an image tagged `*-chaos-fail` fails (a migration that breaks),
+//! `*-chaos-crash-loop` crash-loops (a release that dies on start).
+
+use std::time::Duration;
+
+use checklist_operator::api::{CheckResult, DeploymentChecklist, Phase, RevisionOutcome};
+use checklist_testapp::Mode;
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
+use kube::{Api, api::ListParams};
+use serde_json::json;
+
+use crate::{
+    harness::{
+        Operator, apply, checklist, deployed_image, describe, get_dcl, job_names, kubectl_in,
+        kubectl_wait, secret, start_app, valid_secret, wait_phase,
+    },
+    support::{TestNamespace, client, ensure_crd},
+};
+
+const READY_WITHIN: u64 = 90;
+
+/// Brings `web` to Ready on 1.0.0 and returns its app pods' UIDs.
+async fn ready_on_v1(namespace: &str, app: &checklist_testapp::RunningApp) -> Vec<String> {
+    apply(
+        namespace,
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", app)],
+    );
+    kubectl_wait(namespace, "condition=Ready", READY_WITHIN);
+    pod_uids(namespace).await
+}
+
+async fn pod_uids(namespace: &str) -> Vec<String> {
+    let pods: Api<Pod> = Api::namespaced(client().await, namespace);
+    let mut uids: Vec<String> = pods
+        .list(&ListParams::default().labels("app.kubernetes.io/component=app"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.uid)
+        .collect();
+    uids.sort();
+    uids
+}
+
+fn events(namespace: &str) -> String {
+    let (ok, out) = kubectl_in(
+        namespace,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=web",
+            "-o",
+            "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
+        ],
+    );
+    assert!(ok, "{out}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_happy_path_ends_ready_with_a_full_score() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "happy").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    let waited = kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+    assert!(waited.contains("condition met"), "{waited}");
+
+    let table = get_dcl(ns.name());
+    println!("{table}");
+    let row = table.lines().nth(1).unwrap();
+    // 2 secret keys + migration + rollout + 5 checks.
+    for column in ["web", "example.com/web:1.0.0", "Ready", "9/9", "True"] {
+        assert!(row.contains(column), "{column} missing from: {row}");
+    }
+    let described = describe(ns.name());
+    println!("{described}");
+    for line in [
+        "Phase:                Ready",
+        "verification passed: 5/5",
+        "Normal  Migrating",
+        "Normal  RollingOut",
+        "Normal  Verifying",
+        "Normal  Ready",
+    ] {
+        assert!(described.contains(line), "{line:?} missing from describe");
+    }
+
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let status = api.get("web").await.unwrap().status.unwrap();
+    assert!(
+        status.checks.iter().all(|c| c.result == CheckResult::Pass),
+        "{:?}",
+        status.checks
+    );
+    assert_eq!(status.checks.len(), 5);
+    assert!(
+        !status.dependencies.is_empty(),
+        "deep health reported no dependencies"
+    );
+    let migration = status.migration.unwrap();
+    assert_eq!(migration.job, job_names(ns.name())[0]);
+    // The app got the probes, the port and the injected secrets.
+    let deployment: Deployment = Api::namespaced(client.clone(), ns.name())
+        .get("web")
+        .await
+        .unwrap();
+    let container = &deployment.spec.template.spec.unwrap().containers[0];
+    assert_eq!(container.image.as_deref(), Some("example.com/web:1.0.0"));
+    assert!(container.env_from.as_ref().unwrap()[0].secret_ref.is_some());
+    // Nothing changes: the next reconciles write nothing (the resourceVersion stays).
+    let before = api.get("web").await.unwrap().metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        api.get("web").await.unwrap().metadata.resource_version,
+        before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_failed_migration_leaves_the_running_pods_untouched_and_rolls_back() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "migfail").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    let pods_before = ready_on_v1(ns.name(), &app).await;
+
+    apply(
+        ns.name(),
+        &[&checklist("example.com/web:2.0.0-chaos-fail", &app)],
+    );
+    kubectl_wait(ns.name(), "condition=Stalled", 60);
+    let table = get_dcl(ns.name());
+    println!("{table}");
+    assert!(table.contains("RolledBack"), "{table}");
+    let described = describe(ns.name());
+    println!("{described}");
+    assert!(
+        described.contains("Warning  MigrationFailed"),
+        "{described}"
+    );
+    assert!(
+        described.contains("the stable version example.com/web:1.0.0 serves traffic"),
+        "{described}"
+    );
+    // Nothing running changed: same image, same pods; the failed migration is not undone.
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+    assert_eq!(pod_uids(ns.name()).await, pods_before);
+    let jobs = job_names(ns.name());
+    assert!(!jobs.iter().any(|j| j.contains("-rollback-")), "{jobs:?}");
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_failed_first_migration_without_a_stable_revision_is_failed_and_deletes_nothing() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "firstfail").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    apply(
+        ns.name(),
+        &[
+            &valid_secret(),
+            &checklist("example.com/web:1.0.0-chaos-fail", &app),
+        ],
+    );
+    kubectl_wait(ns.name(), "condition=Stalled", 60);
+    let table = get_dcl(ns.name());
+    println!("{table}");
+    assert!(table.contains("Failed"), "{table}");
+    let described = describe(ns.name());
+    assert!(
+        described.contains("there is no stable revision to roll back to"),
+        "{described}"
+    );
+    let (_, deployments) = kubectl_in(ns.name(), &["get", "deployments", "-o", "name"]);
+    assert!(deployments.trim().is_empty(), "{deployments}");
+    assert_eq!(job_names(ns.name()).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_crash_looping_release_is_rolled_back_before_the_progress_deadline() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "crash").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    ready_on_v1(ns.name(), &app).await;
+
+    // The release's migration runs fine (its own image); the app dies on start.
+    let mut release = checklist("example.com/web:2.0.0-chaos-crash-loop", &app);
+    release["spec"]["migration"]["image"] = json!("example.com/web-migrate:2.0.0");
+    let started = std::time::Instant::now();
+    apply(ns.name(), &[&release]);
+    wait_phase(
+        &client,
+        ns.name(),
+        Phase::RolledBack,
+        Duration::from_secs(90),
+    )
+    .await;
+    let took = started.elapsed();
+    println!("rolled back {took:?} after the apply (progressDeadlineSeconds: 600)");
+    assert!(took < Duration::from_secs(600));
+    let described = describe(ns.name());
+    println!("{described}");
+    assert!(described.contains("Warning  CrashLoop"), "{described}");
+    assert!(described.contains("new pods crash-loop"), "{described}");
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+    kubectl_wait(ns.name(), "condition=RolledBack", 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn failed_verification_rolls_back_and_runs_the_down_migration() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "verifail").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    ready_on_v1(ns.name(), &app).await;
+
+    app.set_mode(Mode::Unhealthy);
+    apply(ns.name(), &[&checklist("example.com/web:2.0.0", &app)]);
+    kubectl_wait(ns.name(), "condition=RolledBack", 90);
+    let table = get_dcl(ns.name());
+    println!("{table}");
+    assert!(table.contains("RolledBack"), "{table}");
+    let described = describe(ns.name());
+    println!("{described}");
+    assert!(
+        described.contains("Warning  VerificationFailed"),
+        "{described}"
+    );
+    assert!(described.contains("Warning  RolledBack"), "{described}");
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+
+    let jobs = job_names(ns.name());
+    let rollback: Vec<&String> = jobs.iter().filter(|j| j.contains("-rollback-")).collect();
+    assert_eq!(rollback.len(), 1, "{jobs:?}");
+    let (ok, out) = kubectl_in(
+        ns.name(),
+        &[
+            "wait",
+            &format!("job/{}", rollback[0]),
+            "--for=condition=Complete",
+            "--timeout=30s",
+        ],
+    );
+    assert!(ok, "{out}");
+
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let status = api.get("web").await.unwrap().status.unwrap();
+    let health = status.checks.iter().find(|c| c.name == "health").unwrap();
+    assert_eq!(health.result, CheckResult::Fail);
+    let last = status.history.last().unwrap();
+    assert_eq!(last.outcome, RevisionOutcome::RolledBack);
+    assert!(
+        last.reason
+            .as_deref()
+            .unwrap()
+            .starts_with("VerificationFailed"),
+        "{last:?}"
+    );
+    // No loop: the failed revision is not tried again while nothing changes.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let again = api.get("web").await.unwrap().status.unwrap();
+    assert_eq!(again.history.len(), status.history.len());
+    assert_eq!(job_names(ns.name()).len(), jobs.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn an_invalid_secret_names_the_key_and_applies_nothing_until_fixed() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "secrets").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    apply(
+        ns.name(),
+        &[
+            &secret(json!({"SECRET_KEY_BASE": "too-short"})),
+            &checklist("example.com/web:1.0.0", &app),
+        ],
+    );
+    kubectl_wait(ns.name(), "condition=SecretsValid=false", 30);
+    let described = describe(ns.name());
+    println!("{described}");
+    assert!(described.contains("SECRET_KEY_BASE"), "{described}");
+    assert!(described.contains("needs at least 64"), "{described}");
+    assert!(described.contains("DATABASE_URL"), "{described}");
+    assert!(described.contains("Warning  SecretInvalid"), "{described}");
+    assert!(
+        !described.contains("too-short"),
+        "a secret value is shown: {described}"
+    );
+    let (_, objects) = kubectl_in(
+        ns.name(),
+        &["get", "deployments,jobs,services", "-o", "name"],
+    );
+    assert!(
+        objects.trim().is_empty(),
+        "something was applied: {objects}"
+    );
+
+    // Fixing the Secret is enough: its watch brings the checklist on to Ready.
+    apply(ns.name(), &[&valid_secret()]);
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn an_operator_killed_while_migrating_creates_one_job_after_restart() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "killmig").await;
+    let app = start_app().await;
+    let mut operator = Operator::start(ns.name());
+
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    wait_phase(
+        &client,
+        ns.name(),
+        Phase::Migrating,
+        Duration::from_secs(30),
+    )
+    .await;
+    operator.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    operator.restart();
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+    let jobs = job_names(ns.name());
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let status = api.get("web").await.unwrap().status.unwrap();
+    assert_eq!(status.history.len(), 1, "{:?}", status.history);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn an_operator_killed_while_verifying_rolls_back_once_after_restart() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "killver").await;
+    let app = start_app().await;
+    let mut operator = Operator::start(ns.name());
+    ready_on_v1(ns.name(), &app).await;
+
+    app.set_mode(Mode::Unhealthy);
+    let mut release = checklist("example.com/web:2.0.0", &app);
+    // Slow rounds, so the kill lands mid-verification.
+    release["spec"]["verification"]["intervalSeconds"] = json!(2);
+    release["spec"]["verification"]["failureThreshold"] = json!(3);
+    apply(ns.name(), &[&release]);
+    wait_phase(
+        &client,
+        ns.name(),
+        Phase::Verifying,
+        Duration::from_secs(60),
+    )
+    .await;
+    operator.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    operator.restart();
+    kubectl_wait(ns.name(), "condition=RolledBack", 90);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let jobs = job_names(ns.name());
+    assert_eq!(
+        jobs.iter().filter(|j| j.contains("-rollback-")).count(),
+        1,
+        "{jobs:?}"
+    );
+    assert_eq!(
+        jobs.iter().filter(|j| j.contains("-migrate-")).count(),
+        2,
+        "{jobs:?}"
+    );
+    let rolled_back_events = events(ns.name())
+        .lines()
+        .filter(|l| l.contains(" RolledBack "))
+        .count();
+    assert_eq!(rolled_back_events, 1, "{}", events(ns.name()));
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let status = api.get("web").await.unwrap().status.unwrap();
+    let outcomes: Vec<RevisionOutcome> = status.history.iter().map(|h| h.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [RevisionOutcome::Succeeded, RevisionOutcome::RolledBack]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_suspended_checklist_changes_nothing() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "suspend").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    let pods_before = ready_on_v1(ns.name(), &app).await;
+    let jobs_before = job_names(ns.name());
+
+    let mut release = checklist("example.com/web:2.0.0", &app);
+    release["spec"]["suspend"] = json!(true);
+    apply(ns.name(), &[&release]);
+    wait_phase(
+        &client,
+        ns.name(),
+        Phase::Suspended,
+        Duration::from_secs(30),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let table = get_dcl(ns.name());
+    println!("{table}");
+    assert!(table.contains("Suspended"), "{table}");
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+    assert_eq!(job_names(ns.name()), jobs_before);
+    assert_eq!(pod_uids(ns.name()).await, pods_before);
+
+    // Resuming rolls the pending change out.
+    release["spec"]["suspend"] = json!(false);
+    apply(ns.name(), &[&release]);
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+    assert_eq!(deployed_image(ns.name()), "example.com/web:2.0.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
+    const PLANTED: &str = "planted-4f1c2b9e-value";
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "leak").await;
+    let app = start_app().await;
+    let operator = Operator::start(ns.name());
+
+    // The planted value fails its pattern (so messages are written about it), and is also sent
+    // as a header by a check.
+    let mut planted = checklist("example.com/web:1.0.0", &app);
+    planted["spec"]["secrets"][0]["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "API_TOKEN", "pattern": "^sk-", "minLength": 40}));
+    planted["spec"]["verification"]["checks"][0]["http"]["headers"] = json!([
+        {"name": "Authorization", "valueFrom": {"secretKeyRef": {"name": "web-env", "key": "API_TOKEN"}}}
+    ]);
+    let secret_with_plant = secret(json!({
+        "SECRET_KEY_BASE": PLANTED.repeat(3),
+        "DATABASE_URL": format!("ecto://app:{PLANTED}@db/web"),
+        "API_TOKEN": PLANTED,
+    }));
+    apply(ns.name(), &[&secret_with_plant, &planted]);
+    kubectl_wait(ns.name(), "condition=SecretsValid=false", 30);
+
+    // Fix only the pattern: the value now passes and is sent as a header during verification.
+    let passing = secret(json!({
+        "SECRET_KEY_BASE": PLANTED.repeat(3),
+        "DATABASE_URL": format!("ecto://app:{PLANTED}@db/web"),
+        "API_TOKEN": format!("sk-{PLANTED}-{PLANTED}"),
+    }));
+    apply(ns.name(), &[&passing]);
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+
+    let logs = operator.logs().join("\n");
+    assert!(
+        logs.contains("status written"),
+        "the operator logged nothing useful"
+    );
+    let (_, status) = kubectl_in(ns.name(), &["get", "dcl", "web", "-o", "yaml"]);
+    let (_, all_events) = kubectl_in(ns.name(), &["get", "events", "-o", "yaml"]);
+    let described = describe(ns.name());
+    for (what, text) in [
+        ("operator log", &logs),
+        ("status", &status),
+        ("events", &all_events),
+        ("describe", &described),
+    ] {
+        assert!(
+            !text.contains(PLANTED),
+            "the planted secret value appears in the {what}"
+        );
+    }
+}
