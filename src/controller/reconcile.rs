@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::{
     Error, Result,
-    api::{DeploymentChecklist, Phase},
+    api::{ConditionStatus, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, Phase},
 };
 
 use super::{
@@ -120,14 +120,14 @@ async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> 
     for note in &planned.notes {
         publish(ctx, checklist.object_ref(&()), note).await;
     }
-    Ok(requeue(planned.status.phase))
+    Ok(requeue(&planned.status))
 }
 
 /// Writes the status by server-side apply on /status.
 async fn write_status(
     client: &Client,
     checklist: &DeploymentChecklist,
-    status: &crate::api::DeploymentChecklistStatus,
+    status: &DeploymentChecklistStatus,
 ) -> Result<()> {
     let namespace = world::namespace(checklist)?;
     let name = checklist.name_any();
@@ -176,12 +176,15 @@ async fn publish(ctx: &Context, regarding: ObjectReference, note: &Note) {
 }
 
 /// When to look again without being asked: watches and the verification tasks trigger every
-/// transition; this is only the safety net of a level-triggered controller.
-fn requeue(phase: Option<Phase>) -> Requeue {
-    match phase {
-        Some(Phase::Ready | Phase::RolledBack | Phase::Failed | Phase::Suspended) => {
-            Requeue::requeue(Duration::from_secs(300))
-        }
+/// transition; this is only the safety net of a level-triggered controller. A checklist at rest
+/// or waiting for a person (Ready, Stalled, Suspended) is looked at every 5 minutes.
+fn requeue(status: &DeploymentChecklistStatus) -> Requeue {
+    let stalled = status
+        .condition(ConditionType::Stalled)
+        .is_some_and(|c| c.status == ConditionStatus::True.as_str());
+    match status.phase {
+        _ if stalled => Requeue::requeue(Duration::from_secs(300)),
+        Some(Phase::Ready | Phase::Suspended) => Requeue::requeue(Duration::from_secs(300)),
         _ => Requeue::requeue(Duration::from_secs(15)),
     }
 }

@@ -10,8 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::{
     CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
     DeploymentChecklistStatus, HistoryEntry, MigrationState, MigrationStatus, Phase,
-    RevisionOutcome, RevisionRef, RevisionStatus, RollbackMigration, RollbackTrigger, Score,
-    StableRevision,
+    RevisionOutcome, RevisionRef, RevisionStatus, RollbackMigration, RollbackTrigger,
+    RolloutStrategy, Score, StableRevision,
 };
 
 use super::{
@@ -196,6 +196,18 @@ impl Planner<'_> {
             );
             self.set(Cond::Reconciling, Status::False, "Suspended", "suspended");
             self.set(Cond::Stalled, Status::False, "Suspended", "suspended");
+            return;
+        }
+
+        if self.spec.rollout.strategy != RolloutStrategy::RollingUpdate {
+            // Said plainly rather than rolled out as something the user did not ask for.
+            let message = format!(
+                "rollout strategy {:?} is not supported by this operator version yet (only \
+                 RollingUpdate); nothing was changed",
+                self.spec.rollout.strategy
+            );
+            self.kstatus(Kstatus::Stalled, "UnsupportedStrategy", &message);
+            self.enter(Phase::Failed, "UnsupportedStrategy", &message, true);
             return;
         }
 
@@ -450,7 +462,7 @@ impl Planner<'_> {
                         Cond::Verified,
                         Status::Unknown,
                         "Verifying",
-                        "verification rounds started",
+                        "verification rounds running",
                     );
                     return self.progress(
                         Phase::Verifying,

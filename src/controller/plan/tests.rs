@@ -299,6 +299,17 @@ fn transitions_follow_the_lifecycle() {
             plan.status.message
         );
         assert_eq!(plan.actions, row.actions, "{}", row.name);
+        // Level-triggered: the same world planned again says nothing new, so our own status
+        // write, seen by the watch, does not cause a second write or a second Event.
+        let again = run(&spec(), &plan.status, &row.observation);
+        assert!(
+            !crate::controller::record::status_changed(&plan.status, &again.status),
+            "{}: a second write of an unchanged world:\n{:#?}\n{:#?}",
+            row.name,
+            plan.status,
+            again.status
+        );
+        assert!(again.notes.is_empty(), "{}: {:?}", row.name, again.notes);
     }
 }
 
@@ -712,6 +723,20 @@ fn a_failed_migration_never_runs_the_down_migration() {
         condition(&plan, Cond::MigrationComplete),
         ("False".into(), "MigrationFailed".into())
     );
+}
+
+#[test]
+fn a_strategy_this_version_cannot_run_is_refused_and_nothing_applied() {
+    let mut canary = spec();
+    canary.rollout.strategy = crate::api::RolloutStrategy::Canary;
+    let plan = run(&canary, &DeploymentChecklistStatus::default(), &observed());
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Some(Phase::Failed));
+    assert_eq!(
+        condition(&plan, Cond::Stalled),
+        ("True".into(), "UnsupportedStrategy".into())
+    );
+    assert!(plan.status.message.unwrap().contains("Canary"));
 }
 
 #[test]
