@@ -192,7 +192,7 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
     // operator serves no HTTP port yet).
     assert_eq!(
         container_args(&docs),
-        ["run", "--connect-timeout-seconds=10"]
+        ["run", "--connect-timeout-seconds=10", "--concurrency=8"]
     );
     let container = operator_container(&docs);
     assert_eq!(
@@ -270,6 +270,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
         [
             "run",
             "--connect-timeout-seconds=10",
+            "--concurrency=8",
             "--egress-allow=192.168.0.0/16",
             "--egress-allow=fd00::/8",
             "--egress-deny=10.0.0.0/8",
@@ -522,6 +523,7 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
         serde_json::json!([
             "run",
             "--connect-timeout-seconds=10",
+            "--concurrency=8",
             "--egress-deny=10.0.0.0/8"
         ])
     );
