@@ -103,10 +103,11 @@ impl Actor<'_> {
                 self.delete_job(&resources::rollback_migration_job_name(&name, revision))
                     .await?;
             }
-            Action::StartVerification { revision } => {
+            Action::StartVerification { revision, verified } => {
                 let namespace = world::namespace(checklist)?;
                 let assignment = Assignment {
                     revision: revision.clone(),
+                    verified: *verified,
                     spec: spec.verification.clone(),
                     base_url: base_url(checklist, &namespace),
                     secrets: self.header_values(),

@@ -119,6 +119,18 @@ pub async fn run(config: RunConfig) -> Result<()> {
         watcher::Config::default().any_semantic(),
     );
     let store = controller.store();
+    // A deleted checklist is not reconciled again, so its rounds are stopped from here.
+    let sweeper = tokio::spawn({
+        let (store, verifier) = (store.clone(), verifier.clone());
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                verifier.retain(|(namespace, name)| {
+                    store.get(&ObjectRef::new(name).within(namespace)).is_some()
+                });
+            }
+        }
+    });
     // Secrets and pods are watched by metadata only: the operator never holds every Secret's
     // values in memory, and a pod's change of resourceVersion is all the trigger needs.
     let secrets = scoped::<PartialObjectMeta<Secret>>(&client, ns);
@@ -151,6 +163,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
             }
         })
         .await;
+    sweeper.abort();
     verifier.stop_all();
     tracing::info!("shutting down");
     Ok(())

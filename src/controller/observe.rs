@@ -5,7 +5,7 @@ use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod};
 use kube::ResourceExt;
 
 use crate::{
-    api::{DeploymentChecklist, DeploymentChecklistStatus, RevisionOutcome},
+    api::DeploymentChecklist,
     resources::{self, REVISION_ANNOTATION, labels},
     secrets,
 };
@@ -54,9 +54,7 @@ pub fn observation(
         None => JobState::NotNeeded,
         Some(_) => job_state(world.rollback_job.as_ref()),
     };
-    let default_status = DeploymentChecklistStatus::default();
-    let status = checklist.status.as_ref().unwrap_or(&default_status);
-    let (verification, verification_results) = verification(report, status, &revision.hash);
+    let (verification, verification_results) = verification(report, &revision.hash);
     Observation {
         secrets,
         migration,
@@ -77,27 +75,17 @@ pub fn observation(
     }
 }
 
-/// Where verification of `revision` stands: the running task's report when there is one, else
-/// what the status already settled (a revision that became Ready passed; after a restart its
-/// rounds are not run again).
+/// Where verification of `revision` stands: the running task's report, or NotStarted when no
+/// task runs for it (after a restart; the plan knows from the status whether it already passed).
 pub fn verification(
     report: Option<Report>,
-    status: &DeploymentChecklistStatus,
     revision: &str,
 ) -> (VerificationObservation, Option<VerificationResults>) {
-    if let Some(report) = report.filter(|r| r.revision == revision) {
-        return (report.state, report.results);
-    }
-    let settled = status
-        .history
-        .last()
-        .filter(|h| h.hash.as_deref() == Some(revision))
-        .is_some_and(|h| h.outcome == RevisionOutcome::Succeeded);
-    if settled {
-        (VerificationObservation::Passed, None)
-    } else {
-        (VerificationObservation::NotStarted, None)
-    }
+    report
+        .filter(|r| r.revision == revision)
+        .map_or((VerificationObservation::NotStarted, None), |r| {
+            (r.state, r.results)
+        })
 }
 
 /// The state of a Job, or `Absent` when there is none.

@@ -16,7 +16,7 @@ use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use tokio::sync::mpsc;
 
 use crate::{
-    api::{CheckKind, CheckResult, CheckStatus, DependencyStatus, VerificationSpec},
+    api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
     verify::{
         engine::{CheckOutcome, Engine, SecretValues},
         guard::EgressPolicy,
@@ -45,6 +45,8 @@ pub struct Report {
 pub struct Assignment {
     /// The revision being verified.
     pub revision: String,
+    /// The revision already passed: continuous rounds after Ready.
+    pub verified: bool,
     /// spec.verification of that revision.
     pub spec: VerificationSpec,
     /// The URL the checks' paths are joined to.
@@ -135,6 +137,19 @@ impl Verifier {
         }
     }
 
+    /// Stops the tasks of checklists for which `keep` is false (deleted ones).
+    pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks.retain(|key, task| {
+            let kept = keep(key);
+            if !kept {
+                task.handle.abort();
+                tracing::info!(namespace = %key.0, name = %key.1, "verification stopped: the checklist is gone");
+            }
+            kept
+        });
+    }
+
     /// Stops every task (at shutdown).
     pub fn stop_all(&self) {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
@@ -144,8 +159,11 @@ impl Verifier {
     }
 }
 
-/// The rounds of one revision until a verdict: `failureThreshold` failed rounds in a row fail,
-/// a passing round passes. Every round's results are reported, then a reconcile is asked for.
+/// The rounds of one revision. Until the revision passes, every round is reported and asks for a
+/// reconcile, and `failureThreshold` failed rounds in a row fail it. With `continuous`, rounds go
+/// on after it passed, without the rateLimit checks (they would lock real users out of a login
+/// form every few seconds); then only a changed verdict or result asks for a reconcile, so a
+/// healthy app costs no status writes.
 async fn rounds(
     key: Key,
     assignment: Assignment,
@@ -176,25 +194,93 @@ async fn rounds(
             return;
         }
     };
-    tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
+    let mut verified = assignment.verified;
+    let continuous_checks: Vec<CheckSpec> = spec
+        .checks
+        .iter()
+        .filter(|c| c.check().map(|k| k.kind()) != Some(CheckKind::RateLimit))
+        .cloned()
+        .collect();
+    if !verified {
+        tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
+    }
     let threshold = u32::try_from(spec.failure_threshold).unwrap_or(1);
     let mut tracker = RoundTracker::new(threshold);
+    let mut last: Option<(VerificationObservation, VerificationResults)> = None;
     loop {
-        let outcomes = engine.run_round(&spec.checks).await;
+        let checks = if verified {
+            &continuous_checks
+        } else {
+            &spec.checks
+        };
+        let outcomes = engine.run_round(checks).await;
         let verdict = tracker.record(&outcomes);
         let state = judge(verdict, &outcomes);
         tracing::info!(
             namespace = %key.0, name = %key.1, revision = %assignment.revision,
             passed = outcomes.iter().filter(|o| o.passed()).count(),
-            total = outcomes.len(), verdict = ?verdict, "verification round"
+            total = outcomes.len(), verdict = ?verdict, continuous = verified,
+            "verification round"
         );
-        let now = Time(Timestamp::now());
-        publish(state, Some(results(&outcomes, &now)));
-        if verdict != Verdict::Pending {
-            return;
+        let mut current = results(&outcomes, &Time(Timestamp::now()));
+        if let Some((_, previous)) = &last {
+            current = merge(previous, current);
+        }
+        let news = match &last {
+            None => true,
+            Some(_) if !verified => true,
+            Some((state_before, before)) => {
+                *state_before != state || signature(before) != signature(&current)
+            }
+        };
+        if news {
+            publish(state.clone(), Some(current.clone()));
+        } else {
+            let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
+            report.results = Some(current.clone());
+        }
+        last = Some((state, current));
+        match verdict {
+            Verdict::Pending => {}
+            _ if !spec.continuous => return,
+            Verdict::Passed => verified = true,
+            Verdict::Failed => {}
         }
         tokio::time::sleep(seconds(spec.interval_seconds)).await;
     }
+}
+
+/// `current`, plus the entries of `previous` for checks this round did not run.
+fn merge(previous: &VerificationResults, mut current: VerificationResults) -> VerificationResults {
+    let ran: Vec<String> = current.checks.iter().map(|c| c.name.clone()).collect();
+    for check in previous.checks.iter().filter(|c| !ran.contains(&c.name)) {
+        current.checks.push(check.clone());
+        current.dependencies.extend(
+            previous
+                .dependencies
+                .iter()
+                .filter(|d| d.check == check.name)
+                .cloned(),
+        );
+    }
+    current
+}
+
+/// What a round found, without what changes every round (latencies, times, messages).
+fn signature(results: &VerificationResults) -> Vec<(String, String, CheckResult)> {
+    let mut signature: Vec<(String, String, CheckResult)> = results
+        .checks
+        .iter()
+        .map(|c| (c.name.clone(), String::new(), c.result))
+        .chain(
+            results
+                .dependencies
+                .iter()
+                .map(|d| (d.check.clone(), d.name.clone(), d.result)),
+        )
+        .collect();
+    signature.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    signature
 }
 
 fn seconds(value: i32) -> Duration {

@@ -508,3 +508,58 @@ async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn continuous_verification_degrades_a_ready_app_without_rolling_it_back() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "continuous").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    let mut continuous = checklist("example.com/web:1.0.0", &app);
+    continuous["spec"]["verification"]["continuous"] = json!(true);
+    apply(ns.name(), &[&valid_secret(), &continuous]);
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+    let logins = app.state().snapshot().login_attempts;
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let ready_version = api.get("web").await.unwrap().metadata.resource_version;
+
+    // Healthy rounds go on and write nothing; the login form is not hammered after Ready.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        api.get("web").await.unwrap().metadata.resource_version,
+        ready_version
+    );
+    let requests = app.state().snapshot().requests;
+    assert!(
+        requests.get("/health").copied().unwrap_or_default() >= 3,
+        "rounds did not continue: {requests:?}"
+    );
+    assert_eq!(app.state().snapshot().login_attempts, logins);
+
+    app.set_mode(Mode::Unhealthy);
+    kubectl_wait(ns.name(), "jsonpath={.status.phase}=Degraded", 30);
+    let described = describe(ns.name());
+    println!("{described}");
+    assert!(
+        described.contains("continuous verification failed"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Warning  VerificationFailed"),
+        "{described}"
+    );
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
+    assert!(
+        !job_names(ns.name())
+            .iter()
+            .any(|j| j.contains("-rollback-"))
+    );
+
+    app.set_mode(Mode::Healthy);
+    kubectl_wait(ns.name(), "condition=Ready", 30);
+    let table = get_dcl(ns.name());
+    assert!(table.contains("Ready"), "{table}");
+}

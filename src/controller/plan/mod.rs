@@ -8,15 +8,17 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::{
-    CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
-    DeploymentChecklistStatus, HistoryEntry, MigrationState, MigrationStatus, Phase,
-    RevisionOutcome, RevisionRef, RevisionStatus, RollbackMigration, RollbackTrigger,
-    RolloutStrategy, Score, StableRevision,
+    CheckResult, CheckStatus, ConditionStatus as Status, ConditionType as Cond, DependencyStatus,
+    DeploymentChecklistSpec, DeploymentChecklistStatus, HistoryEntry, MigrationState,
+    MigrationStatus, Phase, RevisionOutcome, RevisionRef, RevisionStatus, RollbackMigration,
+    RollbackTrigger, RolloutStrategy, Score, StableRevision,
 };
 
 use super::{
     conditions,
-    observation::{JobState, Observation, RolloutProgress, VerificationObservation},
+    observation::{
+        JobState, Observation, RolloutProgress, VerificationObservation, VerificationResults,
+    },
 };
 
 /// A change to make in the cluster (or to the verification tasks).
@@ -41,6 +43,9 @@ pub enum Action {
     StartVerification {
         /// The revision hash.
         revision: String,
+        /// The revision already passed: these are continuous rounds after Ready (rateLimit
+        /// checks are left out, and a failure degrades instead of rolling back).
+        verified: bool,
     },
     /// Stop any verification rounds.
     StopVerification,
@@ -239,6 +244,7 @@ impl Planner<'_> {
         }
         if !self.fresh_start
             && let Some(results) = &self.observed.verification_results
+            && !(self.current_succeeded() && same_results(&self.status, results))
         {
             self.status.checks = results.checks.clone();
             self.status.dependencies = results.dependencies.clone();
@@ -453,10 +459,14 @@ impl Planner<'_> {
             } else {
                 &self.observed.verification
             };
+            if self.current_succeeded() {
+                return self.keep_verified(verification);
+            }
             match verification {
                 VerificationObservation::NotStarted => {
                     self.actions.push(Action::StartVerification {
                         revision: revision.clone(),
+                        verified: false,
                     });
                     self.set(
                         Cond::Verified,
@@ -501,6 +511,33 @@ impl Planner<'_> {
             }
         }
 
+        self.become_ready();
+        Ok(())
+    }
+
+    /// A revision that already passed: it stays Ready while continuous rounds (when asked for)
+    /// do not fail; a failed verdict degrades it (see [`Self::degrade`]), never rolls it back.
+    fn keep_verified(&mut self, verification: &VerificationObservation) -> Result<(), Failure> {
+        if let VerificationObservation::Failed(message) = verification {
+            self.set(Cond::Verified, Status::False, "VerificationFailed", message);
+            return Err(Failure {
+                trigger: RollbackTrigger::VerificationFailed,
+                message: format!("continuous verification failed: {message}"),
+            });
+        }
+        if *verification == VerificationObservation::NotStarted && self.spec.verification.continuous
+        {
+            self.actions.push(Action::StartVerification {
+                revision: self.observed.revision.hash.clone(),
+                verified: true,
+            });
+        }
+        self.set(
+            Cond::Verified,
+            Status::True,
+            "VerificationPassed",
+            "every check passed",
+        );
         self.become_ready();
         Ok(())
     }
@@ -777,6 +814,22 @@ impl Planner<'_> {
             notes: self.notes,
         }
     }
+}
+
+/// Whether `results` say what `status` already says, check by check and dependency by
+/// dependency, latencies and run times aside: continuous rounds of a Ready revision write status
+/// only when a result changes, not once per round.
+fn same_results(status: &DeploymentChecklistStatus, results: &VerificationResults) -> bool {
+    let checks = |checks: &[CheckStatus]| -> Vec<(String, CheckResult)> {
+        checks.iter().map(|c| (c.name.clone(), c.result)).collect()
+    };
+    let dependencies = |deps: &[DependencyStatus]| -> Vec<(String, String, CheckResult)> {
+        deps.iter()
+            .map(|d| (d.check.clone(), d.name.clone(), d.result))
+            .collect()
+    };
+    checks(&status.checks) == checks(&results.checks)
+        && dependencies(&status.dependencies) == dependencies(&results.dependencies)
 }
 
 /// The production readiness score: secret keys, the migration, the rollout and every check.

@@ -182,6 +182,7 @@ fn transitions_follow_the_lifecycle() {
                 started(NEW),
                 Action::StartVerification {
                     revision: NEW.into(),
+                    verified: false,
                 },
             ],
         },
@@ -540,7 +541,8 @@ fn a_retry_does_not_reuse_the_verdict_of_the_failed_attempt() {
     );
     assert_eq!(plan.status.phase, Some(Phase::Verifying));
     assert!(plan.actions.contains(&Action::StartVerification {
-        revision: NEW.into()
+        revision: NEW.into(),
+        verified: false,
     }));
 }
 
@@ -616,6 +618,120 @@ fn a_ready_revision_that_starts_crash_looping_is_degraded_once_not_rolled_back()
     };
     let healed = run(&spec(), &again.status, &recovered);
     assert_eq!(healed.status.phase, Some(Phase::Ready));
+}
+
+/// OLD, Ready, as observed after a restart: no verification task runs.
+fn ready_old_without_a_task() -> Observation {
+    Observation {
+        revision: Revision {
+            hash: OLD.into(),
+            image: "ghcr.io/acme/dialectic:1.4.2".into(),
+        },
+        migration: JobState::Succeeded,
+        rollout: RolloutObservation {
+            deployed: Some(OLD.into()),
+            progress: RolloutProgress::Complete,
+        },
+        verification: VerificationObservation::NotStarted,
+        ..observed()
+    }
+}
+
+fn check(name: &str, result: CheckResult, latency: i64) -> crate::api::CheckStatus {
+    crate::api::CheckStatus {
+        name: name.into(),
+        kind: crate::api::CheckKind::Http,
+        result,
+        message: Some(format!("{latency} ms")),
+        latency_ms: Some(latency),
+        attempts: Some(1),
+        last_run: None,
+    }
+}
+
+#[test]
+fn a_ready_revision_is_not_verified_again_unless_continuous() {
+    let mut once = spec();
+    once.verification.continuous = false;
+    let plan = run(&once, &ready_on_old(), &ready_old_without_a_task());
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Some(Phase::Ready));
+
+    let mut continuous = spec();
+    continuous.verification.continuous = true;
+    let plan = run(&continuous, &ready_on_old(), &ready_old_without_a_task());
+    assert_eq!(
+        plan.actions,
+        vec![Action::StartVerification {
+            revision: OLD.into(),
+            verified: true
+        }]
+    );
+    assert_eq!(plan.status.phase, Some(Phase::Ready));
+    assert!(!crate::controller::record::status_changed(
+        &ready_on_old(),
+        &plan.status
+    ));
+}
+
+#[test]
+fn continuous_verification_degrades_a_ready_revision_and_recovers_it() {
+    let mut continuous = spec();
+    continuous.verification.continuous = true;
+    let failing = Observation {
+        verification: VerificationObservation::Failed("health: status 503".into()),
+        ..ready_old_without_a_task()
+    };
+    let degraded = run(&continuous, &ready_on_old(), &failing);
+    assert_eq!(degraded.status.phase, Some(Phase::Degraded));
+    assert!(degraded.actions.is_empty(), "{:?}", degraded.actions);
+    assert_eq!(condition(&degraded, Cond::Ready).0, "False");
+    assert_eq!(condition(&degraded, Cond::Verified).0, "False");
+    assert_eq!(degraded.notes.len(), 1);
+    assert_eq!(degraded.notes[0].reason, "VerificationFailed");
+    let passing = Observation {
+        verification: VerificationObservation::Passed,
+        ..ready_old_without_a_task()
+    };
+    let recovered = run(&continuous, &degraded.status, &passing);
+    assert_eq!(recovered.status.phase, Some(Phase::Ready));
+    assert_eq!(recovered.notes[0].reason, "Ready");
+}
+
+#[test]
+fn while_ready_only_a_changed_result_is_written() {
+    let mut continuous = spec();
+    continuous.verification.continuous = true;
+    let mut ready = ready_on_old();
+    ready.checks = vec![check("health", CheckResult::Pass, 3)];
+    ready.score = Some(score(&ready, &continuous));
+    let slower = Observation {
+        verification: VerificationObservation::Passed,
+        verification_results: Some(VerificationResults {
+            checks: vec![check("health", CheckResult::Pass, 9)],
+            dependencies: Vec::new(),
+        }),
+        ..ready_old_without_a_task()
+    };
+    let plan = run(&continuous, &ready, &slower);
+    assert_eq!(plan.status.checks[0].latency_ms, Some(3));
+    assert!(!crate::controller::record::status_changed(
+        &ready,
+        &plan.status
+    ));
+
+    let failing_once = Observation {
+        verification: VerificationObservation::Running,
+        verification_results: Some(VerificationResults {
+            checks: vec![check("health", CheckResult::Fail, 9)],
+            dependencies: Vec::new(),
+        }),
+        ..slower
+    };
+    let plan = run(&continuous, &ready, &failing_once);
+    assert_eq!(plan.status.checks[0].result, CheckResult::Fail);
+    // One failed round is below failureThreshold: still Ready.
+    assert_eq!(plan.status.phase, Some(Phase::Ready));
 }
 
 #[test]
