@@ -73,7 +73,7 @@ impl Actor<'_> {
                             source,
                         })?;
                 self.apply(record).await?;
-                self.prune_records().await?;
+                self.prune_records(revision).await?;
             }
             Action::ApplyCurrent { revision } => {
                 self.apply(resources::deployment(checklist, spec, revision))
@@ -176,7 +176,7 @@ impl Actor<'_> {
         };
         match self.api::<Job>()?.delete(name, &params).await {
             Ok(_) => {
-                tracing::info!(job = %name, "deleted the Job of the failed attempt");
+                tracing::info!(job = %name, "deleted Job");
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
@@ -185,49 +185,40 @@ impl Actor<'_> {
     }
 
     /// Deletes revision records beyond rollback.revisionHistoryLimit, oldest first, never the
-    /// current or the stable one.
-    async fn prune_records(&self) -> Result<()> {
+    /// current or the stable one, with their migration Jobs.
+    async fn prune_records(&self, saved: &str) -> Result<()> {
         let checklist = self.checklist;
         let name = checklist.name_any();
         let api = self.api::<ControllerRevision>()?;
         let selector = format!("{}={name}", labels::CHECKLIST);
-        let mut records = api
+        let records = api
             .list(&ListParams::default().labels(&selector))
             .await
             .map_err(|e| Error::api(format!("list ControllerRevisions {selector}"), e))?
             .items;
-        let limit =
-            usize::try_from(checklist.spec.rollback.revision_history_limit.max(1)).unwrap_or(10);
-        if records.len() <= limit {
-            return Ok(());
-        }
-        let keep: Vec<String> = checklist
-            .status
-            .as_ref()
-            .and_then(|s| s.revision.as_ref())
-            .map(|r| {
-                r.current
-                    .iter()
-                    .map(|c| c.hash.clone())
-                    .chain(r.stable.iter().map(|s| s.hash.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        records.sort_by_key(|r| r.revision.unwrap_or_default());
-        let excess = records.len() - limit;
-        for record in records
-            .iter()
-            .filter(|r| {
-                let hash = r
-                    .labels()
-                    .get(labels::REVISION)
-                    .cloned()
-                    .unwrap_or_default();
-                !keep.contains(&hash)
-            })
-            .take(excess)
-        {
+        let limit = usize::try_from(checklist.spec.rollback.revision_history_limit).unwrap_or(10);
+        let revisions = checklist.status.as_ref().and_then(|s| s.revision.as_ref());
+        let keep: Vec<&str> = revisions
+            .and_then(|r| r.current.as_ref())
+            .map(|c| c.hash.as_str())
+            .into_iter()
+            .chain(
+                revisions
+                    .and_then(|r| r.stable.as_ref())
+                    .map(|s| s.hash.as_str()),
+            )
+            .chain([saved])
+            .collect();
+        for record in resources::records_to_prune(&records, &keep, limit) {
             let record_name = record.name_any();
+            // The revision's Jobs go with its record: they are only kept as the answer for a
+            // revision that could still be rolled out or rolled back.
+            if let Some(hash) = record.labels().get(labels::REVISION) {
+                self.delete_job(&resources::migration_job_name(&name, hash))
+                    .await?;
+                self.delete_job(&resources::rollback_migration_job_name(&name, hash))
+                    .await?;
+            }
             match api.delete(&record_name, &DeleteParams::default()).await {
                 Ok(_) => tracing::info!(record = %record_name, "pruned an old revision record"),
                 Err(kube::Error::Api(status)) if status.code == 404 => {}

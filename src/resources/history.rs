@@ -60,6 +60,27 @@ pub fn recorded_spec(record: &ControllerRevision) -> Result<DeploymentChecklistS
     })
 }
 
+/// The records to delete so at most `limit` remain: the oldest (lowest revision number) first,
+/// never one whose revision is in `keep` (the current, stable and just-saved revisions), even if
+/// that leaves more than `limit`.
+pub fn records_to_prune<'a>(
+    records: &'a [ControllerRevision],
+    keep: &[&str],
+    limit: usize,
+) -> Vec<&'a ControllerRevision> {
+    let excess = records.len().saturating_sub(limit.max(1));
+    let mut oldest_first: Vec<&ControllerRevision> = records.iter().collect();
+    oldest_first.sort_by_key(|r| r.revision.unwrap_or_default());
+    oldest_first
+        .into_iter()
+        .filter(|r| {
+            let hash = r.labels().get(labels::REVISION).map(String::as_str);
+            !hash.is_some_and(|hash| keep.contains(&hash))
+        })
+        .take(excess)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +124,28 @@ mod tests {
             recorded_spec(&record).unwrap_err(),
             "ControllerRevision dialectic-abc holds no data"
         );
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_and_never_the_current_or_stable() {
+        let checklist = fixtures::dialectic();
+        let spec = fixtures::dialectic_spec();
+        let records: Vec<ControllerRevision> = (1..=5)
+            .rev()
+            .map(|n| revision_record(&checklist, &spec, &format!("rev{n}"), n).unwrap())
+            .collect();
+        let pruned = |keep: &[&str], limit| -> Vec<String> {
+            records_to_prune(&records, keep, limit)
+                .into_iter()
+                .map(|r| r.labels()[labels::REVISION].clone())
+                .collect()
+        };
+        assert_eq!(pruned(&["rev5"], 3), ["rev1", "rev2"]);
+        assert_eq!(pruned(&["rev5", "rev1"], 3), ["rev2", "rev3"]);
+        assert!(pruned(&[], 5).is_empty());
+        // A limit of one with the stable revision oldest: the new one is never the one to go.
+        assert_eq!(pruned(&["rev1", "rev5"], 1), ["rev2", "rev3", "rev4"]);
+        assert_eq!(pruned(&["rev5"], 0), ["rev1", "rev2", "rev3", "rev4"]);
     }
 
     #[test]

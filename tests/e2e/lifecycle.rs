@@ -563,3 +563,55 @@ async fn continuous_verification_degrades_a_ready_app_without_rolling_it_back() 
     let table = get_dcl(ns.name());
     assert!(table.contains("Ready"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn revision_history_is_bounded_in_status_records_and_jobs() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "history").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    apply(ns.name(), &[&valid_secret()]);
+    for minor in 0..4 {
+        let mut release = checklist(&format!("example.com/web:1.{minor}.0"), &app);
+        release["spec"]["rollback"]["revisionHistoryLimit"] = json!(2);
+        apply(ns.name(), &[&release]);
+        let (ok, out) = kubectl_in(
+            ns.name(),
+            &[
+                "wait",
+                "dcl/web",
+                &format!(
+                    "--for=jsonpath={{.status.revision.stable.image}}=example.com/web:1.{minor}.0"
+                ),
+                "--timeout=60s",
+            ],
+        );
+        assert!(
+            ok,
+            "1.{minor}.0 never became stable: {out}\n{}",
+            describe(ns.name())
+        );
+    }
+    let (ok, records) = kubectl_in(
+        ns.name(),
+        &[
+            "get",
+            "controllerrevisions",
+            "-l",
+            "checklist.dev/checklist=web",
+            "-o",
+            "name",
+        ],
+    );
+    assert!(ok, "{records}");
+    assert_eq!(records.lines().count(), 2, "{records}");
+    let jobs = job_names(ns.name());
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let history = api.get("web").await.unwrap().status.unwrap().history;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].image, "example.com/web:1.3.0");
+}
