@@ -229,6 +229,19 @@ pub fn describe(namespace: &str) -> String {
     out
 }
 
+/// `kubectl describe dcl web`, printed, asserting it shows each of `lines`.
+pub fn describe_shows(namespace: &str, lines: &[&str]) -> String {
+    let described = describe(namespace);
+    println!("{described}");
+    for line in lines {
+        assert!(
+            described.contains(line),
+            "{line:?} missing from:\n{described}"
+        );
+    }
+    described
+}
+
 /// Polls the checklist until its phase is `phase`, or panics after `timeout` with describe.
 pub async fn wait_phase(
     client: &Client,

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::{
     harness::{
-        Operator, apply, checklist, deployed_image, describe, get_dcl, job_names, kubectl_in,
-        kubectl_wait, secret, start_app, valid_secret, wait_phase,
+        Operator, apply, checklist, deployed_image, describe, describe_shows, get_dcl, job_names,
+        kubectl_in, kubectl_wait, secret, start_app, valid_secret, wait_phase,
     },
     support::{TestNamespace, client, ensure_crd},
 };
@@ -86,18 +86,17 @@ async fn a_happy_path_ends_ready_with_a_full_score() {
     for column in ["web", "example.com/web:1.0.0", "Ready", "9/9", "True"] {
         assert!(row.contains(column), "{column} missing from: {row}");
     }
-    let described = describe(ns.name());
-    println!("{described}");
-    for line in [
-        "Phase:                Ready",
-        "verification passed: 5/5",
-        "Normal  Migrating",
-        "Normal  RollingOut",
-        "Normal  Verifying",
-        "Normal  Ready",
-    ] {
-        assert!(described.contains(line), "{line:?} missing from describe");
-    }
+    describe_shows(
+        ns.name(),
+        &[
+            "Phase:                Ready",
+            "verification passed: 5/5",
+            "Normal  Migrating",
+            "Normal  RollingOut",
+            "Normal  Verifying",
+            "Normal  Ready",
+        ],
+    );
 
     let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
     let status = api.get("web").await.unwrap().status.unwrap();
@@ -148,15 +147,12 @@ async fn a_failed_migration_leaves_the_running_pods_untouched_and_rolls_back() {
     let table = get_dcl(ns.name());
     println!("{table}");
     assert!(table.contains("RolledBack"), "{table}");
-    let described = describe(ns.name());
-    println!("{described}");
-    assert!(
-        described.contains("Warning  MigrationFailed"),
-        "{described}"
-    );
-    assert!(
-        described.contains("the stable version example.com/web:1.0.0 serves traffic"),
-        "{described}"
+    describe_shows(
+        ns.name(),
+        &[
+            "Warning  MigrationFailed",
+            "the stable version example.com/web:1.0.0 serves traffic",
+        ],
     );
     // Nothing running changed: same image, same pods; the failed migration is not undone.
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
@@ -186,11 +182,7 @@ async fn a_failed_first_migration_without_a_stable_revision_is_failed_and_delete
     let table = get_dcl(ns.name());
     println!("{table}");
     assert!(table.contains("Failed"), "{table}");
-    let described = describe(ns.name());
-    assert!(
-        described.contains("there is no stable revision to roll back to"),
-        "{described}"
-    );
+    describe_shows(ns.name(), &["there is no stable revision to roll back to"]);
     let (_, deployments) = kubectl_in(ns.name(), &["get", "deployments", "-o", "name"]);
     assert!(deployments.trim().is_empty(), "{deployments}");
     assert_eq!(job_names(ns.name()).len(), 1);
@@ -221,10 +213,7 @@ async fn a_crash_looping_release_is_rolled_back_before_the_progress_deadline() {
     let took = started.elapsed();
     println!("rolled back {took:?} after the apply (progressDeadlineSeconds: 600)");
     assert!(took < Duration::from_secs(600));
-    let described = describe(ns.name());
-    println!("{described}");
-    assert!(described.contains("Warning  CrashLoop"), "{described}");
-    assert!(described.contains("new pods crash-loop"), "{described}");
+    describe_shows(ns.name(), &["Warning  CrashLoop", "new pods crash-loop"]);
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
     kubectl_wait(ns.name(), "condition=RolledBack", 30);
 }
@@ -245,13 +234,10 @@ async fn failed_verification_rolls_back_and_runs_the_down_migration() {
     let table = get_dcl(ns.name());
     println!("{table}");
     assert!(table.contains("RolledBack"), "{table}");
-    let described = describe(ns.name());
-    println!("{described}");
-    assert!(
-        described.contains("Warning  VerificationFailed"),
-        "{described}"
+    describe_shows(
+        ns.name(),
+        &["Warning  VerificationFailed", "Warning  RolledBack"],
     );
-    assert!(described.contains("Warning  RolledBack"), "{described}");
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
 
     let jobs = job_names(ns.name());
@@ -305,12 +291,15 @@ async fn an_invalid_secret_names_the_key_and_applies_nothing_until_fixed() {
         ],
     );
     kubectl_wait(ns.name(), "condition=SecretsValid=false", 30);
-    let described = describe(ns.name());
-    println!("{described}");
-    assert!(described.contains("SECRET_KEY_BASE"), "{described}");
-    assert!(described.contains("needs at least 64"), "{described}");
-    assert!(described.contains("DATABASE_URL"), "{described}");
-    assert!(described.contains("Warning  SecretInvalid"), "{described}");
+    let described = describe_shows(
+        ns.name(),
+        &[
+            "SECRET_KEY_BASE",
+            "needs at least 64",
+            "DATABASE_URL",
+            "Warning  SecretInvalid",
+        ],
+    );
     assert!(
         !described.contains("too-short"),
         "a secret value is shown: {described}"
@@ -541,15 +530,12 @@ async fn continuous_verification_degrades_a_ready_app_without_rolling_it_back() 
 
     app.set_mode(Mode::Unhealthy);
     kubectl_wait(ns.name(), "jsonpath={.status.phase}=Degraded", 30);
-    let described = describe(ns.name());
-    println!("{described}");
-    assert!(
-        described.contains("continuous verification failed"),
-        "{described}"
-    );
-    assert!(
-        described.contains("Warning  VerificationFailed"),
-        "{described}"
+    describe_shows(
+        ns.name(),
+        &[
+            "continuous verification failed",
+            "Warning  VerificationFailed",
+        ],
     );
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
     assert!(

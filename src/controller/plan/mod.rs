@@ -494,20 +494,9 @@ impl Planner<'_> {
                     );
                 }
                 VerificationObservation::Failed(message) => {
-                    self.set(Cond::Verified, Status::False, "VerificationFailed", message);
-                    return Err(Failure {
-                        trigger: RollbackTrigger::VerificationFailed,
-                        message: format!("verification failed: {message}"),
-                    });
+                    return Err(self.verification_failed("verification failed", message));
                 }
-                VerificationObservation::Passed => {
-                    self.set(
-                        Cond::Verified,
-                        Status::True,
-                        "VerificationPassed",
-                        "every check passed",
-                    );
-                }
+                VerificationObservation::Passed => self.verification_passed(),
             }
         }
 
@@ -519,11 +508,7 @@ impl Planner<'_> {
     /// do not fail; a failed verdict degrades it (see [`Self::degrade`]), never rolls it back.
     fn keep_verified(&mut self, verification: &VerificationObservation) -> Result<(), Failure> {
         if let VerificationObservation::Failed(message) = verification {
-            self.set(Cond::Verified, Status::False, "VerificationFailed", message);
-            return Err(Failure {
-                trigger: RollbackTrigger::VerificationFailed,
-                message: format!("continuous verification failed: {message}"),
-            });
+            return Err(self.verification_failed("continuous verification failed", message));
         }
         if *verification == VerificationObservation::NotStarted && self.spec.verification.continuous
         {
@@ -532,14 +517,26 @@ impl Planner<'_> {
                 verified: true,
             });
         }
+        self.verification_passed();
+        self.become_ready();
+        Ok(())
+    }
+
+    fn verification_passed(&mut self) {
         self.set(
             Cond::Verified,
             Status::True,
             "VerificationPassed",
             "every check passed",
         );
-        self.become_ready();
-        Ok(())
+    }
+
+    fn verification_failed(&mut self, what: &str, message: &str) -> Failure {
+        self.set(Cond::Verified, Status::False, "VerificationFailed", message);
+        Failure {
+            trigger: RollbackTrigger::VerificationFailed,
+            message: format!("{what}: {message}"),
+        }
     }
 
     fn become_ready(&mut self) {
