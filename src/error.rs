@@ -61,6 +61,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The metrics and health endpoints could not listen on their address.
+    #[error("cannot serve the metrics and health endpoints on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Waiting for the DeploymentChecklist CRD failed.
     #[error("cannot watch the DeploymentChecklist CRD: {0}")]
     CrdWait(String),
@@ -102,6 +112,7 @@ impl Error {
             Error::InvalidObject { .. } => "invalid-object",
             Error::MissingField { .. } => "missing-field",
             Error::CrdWait(_) => "crd-wait",
+            Error::Listen { .. } => "listen",
         }
     }
 }

@@ -55,6 +55,11 @@ enum Command {
         /// Watch and act in this namespace only (a namespace-scoped install); default: all.
         #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
         namespace: Option<String>,
+
+        /// Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. 0.0.0.0:8080
+        /// (port 0 picks a free port and logs it). Default: not served.
+        #[arg(long, env = "METRICS_ADDR", value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
             egress_allow_loopback,
             concurrency,
             namespace,
+            metrics_addr,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
             let config = RunConfig {
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
                     .with_denied(egress_deny),
                 concurrency,
                 namespace: namespace.filter(|n| !n.is_empty()),
+                metrics_addr,
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -334,6 +334,7 @@ where
             instance: Some("checklist-operator-7d9f8-abcde".into()),
         },
         verifier: Verifier::new(EgressPolicy::operator(), reconcile_tx),
+        metrics: Arc::default(),
     });
     let serving = serve(ApiServer::new(handle));
     let server = tokio::spawn(async move { serving.await.finish().await });

@@ -45,7 +45,11 @@ pub use cluster::{ServerInfo, api_server_addresses, connect};
 pub use shutdown::shutdown_signal;
 
 use crate::{
-    Error, Result, api::crd::CRD_NAME, controller::record::FIELD_MANAGER, resources::labels,
+    Error, Result,
+    api::crd::CRD_NAME,
+    controller::record::FIELD_MANAGER,
+    resources::labels,
+    telemetry::{self, Health, Metrics},
     verify::guard::EgressPolicy,
 };
 use reconcile::{Context, Guarded};
@@ -62,6 +66,8 @@ pub struct RunConfig {
     pub concurrency: u16,
     /// Watch only this namespace (a namespace-scoped install); None watches every namespace.
     pub namespace: Option<String>,
+    /// Where to serve /metrics, /healthz and /readyz; None serves nothing.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// An Api over every namespace, or over the one the operator is scoped to.
@@ -78,6 +84,22 @@ where
 
 /// Runs the operator until SIGTERM or Ctrl-C.
 pub async fn run(config: RunConfig) -> Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let health = Health::new(Arc::clone(&metrics));
+    if let Some(addr) = config.metrics_addr {
+        let listener = telemetry::server::bind(addr)
+            .await
+            .map_err(|source| Error::Listen { addr, source })?;
+        let local = listener.local_addr().unwrap_or(addr);
+        tracing::info!(addr = %local, "serving /metrics, /healthz and /readyz");
+        let health = health.clone();
+        tokio::spawn(async move {
+            if let Err(error) = telemetry::server::serve(listener, health, shutdown_signal()).await
+            {
+                tracing::error!(%error, "the metrics and health endpoints stopped");
+            }
+        });
+    }
     let (client, server) = connect(config.connect_timeout).await?;
     tracing::info!(
         server_version = %server.git_version,
@@ -99,7 +121,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
     }
 
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
-    let verifier = Verifier::new(egress, reconcile_tx);
+    let verifier = Verifier::new(egress, reconcile_tx).with_metrics(Arc::clone(&metrics));
     let reporter = Reporter {
         controller: FIELD_MANAGER.into(),
         instance: std::env::var("POD_NAME").ok(),
@@ -108,6 +130,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
         client: client.clone(),
         reporter,
         verifier: verifier.clone(),
+        metrics,
     });
 
     let owned =
@@ -140,6 +163,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
         Some((ObjectRef::<Guarded>::new(&name).within(&namespace), rx))
     });
 
+    health.set_ready(true);
     tracing::info!(
         concurrency = config.concurrency,
         namespace = ns.unwrap_or("(all)"),
@@ -163,6 +187,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
             }
         })
         .await;
+    health.set_ready(false);
     sweeper.abort();
     verifier.stop_all();
     tracing::info!("shutting down");

@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::{
     Error, Result,
     api::{ConditionStatus, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, Phase},
+    telemetry::Metrics,
 };
 
 use super::{
@@ -38,6 +39,8 @@ pub struct Context {
     pub reporter: Reporter,
     /// The verification tasks.
     pub verifier: Verifier,
+    /// The operator's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The checklist type as the controller watches it: one that fails to parse arrives as an error
@@ -46,6 +49,16 @@ pub type Guarded = DeserializeGuard<DeploymentChecklist>;
 
 /// Reconciles one checklist.
 pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Requeue> {
+    let started = std::time::Instant::now();
+    let result = reconcile_guarded(object, &ctx).await;
+    ctx.metrics.reconciled(
+        started.elapsed(),
+        result.as_ref().err().map(Error::category),
+    );
+    result
+}
+
+async fn reconcile_guarded(object: Arc<Guarded>, ctx: &Context) -> Result<Requeue> {
     let checklist = match &object.0 {
         Ok(checklist) => checklist,
         Err(invalid) => {
@@ -68,7 +81,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Requeu
                 reason: "InvalidSpec".into(),
                 message: format!("this operator cannot read the object: {}", invalid.error),
             };
-            publish(&ctx, reference, &note).await;
+            publish(ctx, reference, &note).await;
             // Nothing can be planned for an object this version cannot read; it is looked at
             // again when it changes.
             return Ok(Requeue::await_change());
@@ -79,7 +92,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Requeu
         namespace = checklist.namespace().unwrap_or_default(),
         name = checklist.name_any()
     );
-    reconcile_checklist(checklist, &ctx).instrument(span).await
+    reconcile_checklist(checklist, ctx).instrument(span).await
 }
 
 async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Requeue> {
@@ -116,6 +129,7 @@ async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> 
 
     if record::status_changed(&previous, &planned.status) {
         write_status(&ctx.client, checklist, &planned.status).await?;
+        ctx.metrics.status_written();
     }
     for note in &planned.notes {
         publish(ctx, checklist.object_ref(&()), note).await;
@@ -158,6 +172,7 @@ async fn write_status(
 /// and keeps the first message, so "rolling out 2.0.0" would show as "rolling out 1.0.0 (x2)".
 /// Notes are only made on transitions, so there is no flood to fold.
 async fn publish(ctx: &Context, regarding: ObjectReference, note: &Note) {
+    ctx.metrics.transition(&note.reason, note.warning);
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
     let event = Event {
         type_: if note.warning {

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
+    telemetry::Metrics,
     verify::{
         engine::{CheckOutcome, Engine, SecretValues},
         guard::EgressPolicy,
@@ -67,6 +68,7 @@ pub struct Verifier {
     tasks: Arc<Mutex<HashMap<Key, Task>>>,
     egress: Arc<EgressPolicy>,
     reconcile: mpsc::UnboundedSender<Key>,
+    metrics: Arc<Metrics>,
 }
 
 impl Verifier {
@@ -76,7 +78,14 @@ impl Verifier {
             tasks: Arc::default(),
             egress: Arc::new(egress),
             reconcile,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts the rounds in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The report of `key`'s task, if one runs or ran for `revision`.
@@ -116,6 +125,7 @@ impl Verifier {
             Arc::clone(&self.egress),
             Arc::clone(&report),
             self.reconcile.clone(),
+            Arc::clone(&self.metrics),
         ))
         .abort_handle();
         tasks.insert(
@@ -170,6 +180,7 @@ async fn rounds(
     egress: Arc<EgressPolicy>,
     report: Arc<Mutex<Report>>,
     reconcile: mpsc::UnboundedSender<Key>,
+    metrics: Arc<Metrics>,
 ) {
     let spec = &assignment.spec;
     let publish = |state: VerificationObservation, results: Option<VerificationResults>| {
@@ -215,6 +226,7 @@ async fn rounds(
         };
         let outcomes = engine.run_round(checks).await;
         let verdict = tracker.record(&outcomes);
+        metrics.round(&format!("{verdict:?}"));
         let state = judge(verdict, &outcomes);
         tracing::info!(
             namespace = %key.0, name = %key.1, revision = %assignment.revision,

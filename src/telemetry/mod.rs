@@ -1,5 +1,9 @@
-//! Telemetry: structured logs now; metrics and health endpoints join it with the reconciler.
+//! Telemetry: structured logs, Prometheus metrics, and the health endpoints probes read.
 
 mod logging;
+pub mod metrics;
+pub mod server;
 
 pub use logging::{LogFormat, init_logging};
+pub use metrics::Metrics;
+pub use server::Health;

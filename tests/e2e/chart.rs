@@ -192,16 +192,23 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
     // operator serves no HTTP port yet).
     assert_eq!(
         container_args(&docs),
-        ["run", "--connect-timeout-seconds=10", "--concurrency=8"]
+        [
+            "run",
+            "--connect-timeout-seconds=10",
+            "--concurrency=8",
+            "--metrics-addr=0.0.0.0:8080"
+        ]
     );
     let container = operator_container(&docs);
     assert_eq!(
         container["image"],
         "ghcr.io/checklist-dev/checklist-operator:0.1.0"
     );
-    for probe in ["livenessProbe", "readinessProbe", "startupProbe", "ports"] {
-        assert!(container.get(probe).is_none(), "unexpected {probe}");
-    }
+    assert_eq!(container["ports"][0]["name"], "metrics");
+    assert_eq!(container["ports"][0]["containerPort"], 8080);
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["port"], "metrics");
     assert_eq!(container_env(&docs, "LOG_FORMAT"), Some("json"));
     assert_eq!(container_env(&docs, "RUST_LOG"), Some("info,kube=warn"));
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
@@ -271,6 +278,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
+            "--metrics-addr=0.0.0.0:8080",
             "--egress-allow=192.168.0.0/16",
             "--egress-allow=fd00::/8",
             "--egress-deny=10.0.0.0/8",
@@ -524,6 +532,7 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
+            "--metrics-addr=0.0.0.0:8080",
             "--egress-deny=10.0.0.0/8"
         ])
     );

@@ -45,6 +45,8 @@ impl Operator {
                 "--egress-allow-loopback",
                 "--namespace",
                 &self.namespace,
+                "--metrics-addr",
+                "127.0.0.1:0",
             ])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -67,6 +69,25 @@ impl Operator {
             child.kill().ok();
             child.wait().ok();
         }
+    }
+
+    /// The base URL of the metrics and health endpoints of the running process, from its log.
+    pub async fn endpoints(&self) -> String {
+        for _ in 0..100 {
+            let addr = self.logs().iter().rev().find_map(|line| {
+                let event: Value = serde_json::from_str(line).ok()?;
+                (event["message"] == "serving /metrics, /healthz and /readyz")
+                    .then(|| event["addr"].as_str().map(str::to_owned))?
+            });
+            if let Some(addr) = addr {
+                return format!("http://{addr}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the operator never said where its endpoints are:\n{}",
+            self.logs().join("\n")
+        );
     }
 
     /// Every log line so far.

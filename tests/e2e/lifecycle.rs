@@ -70,7 +70,7 @@ async fn a_happy_path_ends_ready_with_a_full_score() {
     ensure_crd(&client).await;
     let ns = TestNamespace::create(&client, "happy").await;
     let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let operator = Operator::start(ns.name());
 
     apply(
         ns.name(),
@@ -126,6 +126,35 @@ async fn a_happy_path_ends_ready_with_a_full_score() {
     assert_eq!(
         api.get("web").await.unwrap().metadata.resource_version,
         before
+    );
+
+    // What a platform team's Prometheus and probes see.
+    let endpoints = operator.endpoints().await;
+    let get = |path: &str| {
+        let url = format!("{endpoints}{path}");
+        async move {
+            let response = reqwest::get(&url).await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    assert_eq!(get("/readyz").await, (200, "ready\n".to_owned()));
+    let (status, metrics) = get("/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "checklist_transitions_total{reason=\"Ready\",event_type=\"Normal\"} 1",
+        "checklist_verification_rounds_total{verdict=\"Passed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let writes = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("checklist_status_writes_total "))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no status writes counted:\n{metrics}"));
+    assert!(
+        (4..=12).contains(&writes),
+        "{writes} status writes for one release"
     );
 }
 
