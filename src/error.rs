@@ -71,6 +71,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Leader election failed, or this replica lost the Lease.
+    #[error("leader election: {0}")]
+    Leadership(String),
+
     /// Waiting for the DeploymentChecklist CRD failed.
     #[error("cannot watch the DeploymentChecklist CRD: {0}")]
     CrdWait(String),
@@ -113,6 +117,7 @@ impl Error {
             Error::MissingField { .. } => "missing-field",
             Error::CrdWait(_) => "crd-wait",
             Error::Listen { .. } => "listen",
+            Error::Leadership(_) => "leadership",
         }
     }
 }

@@ -60,6 +60,9 @@ enum Command {
         /// (port 0 picks a free port and logs it). Default: not served.
         #[arg(long, env = "METRICS_ADDR", value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+
+        #[command(flatten)]
+        leader: LeaderArgs,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
@@ -68,6 +71,55 @@ enum Command {
     Verify(verify::cli::VerifyArgs),
     /// Print the version of this build.
     Version,
+}
+
+/// Leader election flags of `run`.
+#[derive(Debug, clap::Args)]
+struct LeaderArgs {
+    /// Campaign for the `checklist-operator` Lease and reconcile only while holding it, so
+    /// several replicas can run (one acts, the others wait to take over).
+    #[arg(long, env = "LEADER_ELECT")]
+    leader_elect: bool,
+
+    /// The namespace of the Lease: the operator's own (the chart sets POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    leader_election_namespace: Option<String>,
+
+    /// This replica's name in the Lease. Default: POD_NAME, else HOSTNAME, else the process id.
+    #[arg(long, value_name = "NAME")]
+    leader_election_identity: Option<String>,
+
+    /// How long the Lease stays valid without renewal: how long a dead leader's replica waits
+    /// before taking over.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
+    lease_duration_seconds: u64,
+}
+
+impl LeaderArgs {
+    fn election(self) -> anyhow::Result<Option<controller::leadership::LeaderElection>> {
+        if !self.leader_elect {
+            return Ok(None);
+        }
+        let namespace = self
+            .leader_election_namespace
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--leader-elect needs the Lease's namespace: --leader-election-namespace or POD_NAMESPACE"
+                )
+            })?;
+        let identity = self
+            .leader_election_identity
+            .or_else(|| std::env::var("POD_NAME").ok())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| format!("checklist-operator-{}", std::process::id()));
+        Ok(Some(controller::leadership::LeaderElection {
+            namespace,
+            identity,
+            lease_duration: Duration::from_secs(self.lease_duration_seconds),
+        }))
+    }
 }
 
 fn main() -> ExitCode {
@@ -108,6 +160,7 @@ fn main() -> ExitCode {
             concurrency,
             namespace,
             metrics_addr,
+            leader,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
             let config = RunConfig {
@@ -119,6 +172,17 @@ fn main() -> ExitCode {
                 concurrency,
                 namespace: namespace.filter(|n| !n.is_empty()),
                 metrics_addr,
+                leader_election: None,
+            };
+            let config = match leader.election() {
+                Ok(leader_election) => RunConfig {
+                    leader_election,
+                    ..config
+                },
+                Err(error) => {
+                    eprintln!("checklist-operator run: {error}");
+                    return ExitCode::from(2);
+                }
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@
 mod act;
 mod cluster;
 pub mod conditions;
+pub mod leadership;
 pub mod observation;
 pub mod observe;
 pub mod plan;
@@ -16,7 +17,13 @@ mod shutdown;
 pub mod verification;
 pub mod world;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use futures::StreamExt;
 use k8s_openapi::{
@@ -52,6 +59,7 @@ use crate::{
     telemetry::{self, Health, Metrics},
     verify::guard::EgressPolicy,
 };
+use leadership::{Campaign, LeaderElection};
 use reconcile::{Context, Guarded};
 use verification::Verifier;
 
@@ -68,6 +76,8 @@ pub struct RunConfig {
     pub namespace: Option<String>,
     /// Where to serve /metrics, /healthz and /readyz; None serves nothing.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Campaign for a Lease before reconciling (several replicas); None reconciles at once.
+    pub leader_election: Option<LeaderElection>,
 }
 
 /// An Api over every namespace, or over the one the operator is scoped to.
@@ -120,6 +130,51 @@ pub async fn run(config: RunConfig) -> Result<()> {
         }
     }
 
+    health.set_ready(true);
+
+    let campaign = match &config.leader_election {
+        Some(election) => {
+            let mut campaign = Campaign::start(client.clone(), election).await?;
+            tracing::info!(
+                lease = leadership::LEASE_NAME,
+                namespace = %election.namespace,
+                identity = %election.identity,
+                "waiting to become the leader"
+            );
+            tokio::select! {
+                acquired = campaign.acquired() => acquired?,
+                () = shutdown_signal() => {
+                    campaign.release().await;
+                    tracing::info!("shutting down before becoming the leader");
+                    return Ok(());
+                }
+            }
+            tracing::info!(identity = %election.identity, "became the leader");
+            Some(campaign)
+        }
+        None => None,
+    };
+    let lost_leadership = Arc::new(AtomicBool::new(false));
+    let stop = {
+        let lost = campaign.as_ref().map(Campaign::lost);
+        let lost_leadership = Arc::clone(&lost_leadership);
+        async move {
+            let lost = async move {
+                match lost {
+                    Some(lost) => lost.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = lost => {
+                    tracing::error!("lost the leader Lease: stopping so another replica takes over");
+                    lost_leadership.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    };
+
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
     let verifier = Verifier::new(egress, reconcile_tx).with_metrics(Arc::clone(&metrics));
     let reporter = Reporter {
@@ -163,7 +218,6 @@ pub async fn run(config: RunConfig) -> Result<()> {
         Some((ObjectRef::<Guarded>::new(&name).within(&namespace), rx))
     });
 
-    health.set_ready(true);
     tracing::info!(
         concurrency = config.concurrency,
         namespace = ns.unwrap_or("(all)"),
@@ -179,7 +233,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
         .watches(pods, owned_pods, |pod| checklist_of(&pod))
         .reconcile_on(verdicts)
         .with_config(ControllerConfig::default().concurrency(config.concurrency))
-        .graceful_shutdown_on(shutdown_signal())
+        .graceful_shutdown_on(stop)
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {
             if let Err(error) = result {
@@ -190,6 +244,14 @@ pub async fn run(config: RunConfig) -> Result<()> {
     health.set_ready(false);
     sweeper.abort();
     verifier.stop_all();
+    if lost_leadership.load(Ordering::Relaxed) {
+        return Err(Error::Leadership(
+            "lost the Lease; exiting so a restart campaigns again".into(),
+        ));
+    }
+    if let Some(campaign) = campaign {
+        campaign.release().await;
+    }
     tracing::info!("shutting down");
     Ok(())
 }

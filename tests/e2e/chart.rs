@@ -196,7 +196,9 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
-            "--metrics-addr=0.0.0.0:8080"
+            "--metrics-addr=0.0.0.0:8080",
+            "--leader-elect",
+            "--lease-duration-seconds=15"
         ]
     );
     let container = operator_container(&docs);
@@ -279,6 +281,8 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
             "--connect-timeout-seconds=10",
             "--concurrency=8",
             "--metrics-addr=0.0.0.0:8080",
+            "--leader-elect",
+            "--lease-duration-seconds=15",
             "--egress-allow=192.168.0.0/16",
             "--egress-allow=fd00::/8",
             "--egress-deny=10.0.0.0/8",
@@ -444,6 +448,7 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "create", "events", None, true),
         // Leader election: a Lease in the release namespace only.
         (here, "update", "leases.coordination.k8s.io", None, true),
+        (here, "patch", "leases.coordination.k8s.io", None, true),
         (
             "kube-node-lease",
             "update",
@@ -533,6 +538,8 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
             "--connect-timeout-seconds=10",
             "--concurrency=8",
             "--metrics-addr=0.0.0.0:8080",
+            "--leader-elect",
+            "--lease-duration-seconds=15",
             "--egress-deny=10.0.0.0/8"
         ])
     );

@@ -18,6 +18,7 @@ use crate::support::kubectl;
 /// `checklist-operator run` watching one namespace, its JSON log lines kept for inspection.
 pub struct Operator {
     namespace: String,
+    extra_args: Vec<String>,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
 }
@@ -25,13 +26,40 @@ pub struct Operator {
 impl Operator {
     /// Starts the operator for `namespace`, allowed to verify apps on loopback.
     pub fn start(namespace: &str) -> Self {
+        Self::start_with(namespace, &[])
+    }
+
+    /// [`start`](Self::start) with more flags.
+    pub fn start_with(namespace: &str, extra_args: &[&str]) -> Self {
         let mut operator = Self {
             namespace: namespace.to_owned(),
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
             child: None,
             logs: Arc::default(),
         };
         operator.restart();
         operator
+    }
+
+    /// Waits until a log line has `message`, or panics after `timeout` with the log.
+    pub async fn wait_for_log(&self, message: &str, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.logged(message) {
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "no {message:?} within {timeout:?}:\n{}",
+                    self.logs().join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether a log line has `message` as its message.
+    pub fn logged(&self, message: &str) -> bool {
+        self.logs().iter().any(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|event| event["message"] == message)
+        })
     }
 
     /// Starts the process again (after [`kill`](Self::kill)); the logs accumulate.
@@ -48,6 +76,7 @@ impl Operator {
                 "--metrics-addr",
                 "127.0.0.1:0",
             ])
+            .args(&self.extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

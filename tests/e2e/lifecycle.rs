@@ -630,3 +630,68 @@ async fn revision_history_is_bounded_in_status_records_and_jobs() {
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].image, "example.com/web:1.3.0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "leader").await;
+    let app = start_app().await;
+    let replica = |identity: &str| {
+        Operator::start_with(
+            ns.name(),
+            &[
+                "--leader-elect",
+                "--leader-election-namespace",
+                ns.name(),
+                "--leader-election-identity",
+                identity,
+                "--lease-duration-seconds",
+                "4",
+            ],
+        )
+    };
+    let mut first = replica("replica-1");
+    first
+        .wait_for_log("became the leader", Duration::from_secs(30))
+        .await;
+    let second = replica("replica-2");
+    second
+        .wait_for_log("waiting to become the leader", Duration::from_secs(30))
+        .await;
+
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
+    let (ok, holder) = kubectl_in(
+        ns.name(),
+        &[
+            "get",
+            "lease",
+            "checklist-operator",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+    );
+    assert!(ok, "{holder}");
+    assert_eq!(holder, "replica-1");
+    assert!(first.logged("plan"));
+    assert!(!second.logged("became the leader"));
+    assert!(!second.logged("plan"), "the standby replica acted");
+
+    // The leader dies without releasing the Lease: the standby takes over once it expires.
+    first.kill();
+    second
+        .wait_for_log("became the leader", Duration::from_secs(30))
+        .await;
+    apply(ns.name(), &[&checklist("example.com/web:1.1.0", &app)]);
+    kubectl_wait(
+        ns.name(),
+        "jsonpath={.status.revision.stable.image}=example.com/web:1.1.0",
+        READY_WITHIN,
+    );
+    assert!(second.logged("plan"));
+}

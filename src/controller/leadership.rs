@@ -1,0 +1,105 @@
+//! Leader election: with several operator replicas, only the holder of the Lease reconciles, so
+//! two never act on one checklist. Losing the Lease stops the controller and the process; the
+//! kubelet restarts it and it campaigns again.
+
+use std::time::Duration;
+
+use kube::Client;
+use kube_lease_manager::{LeaseManagerBuilder, LeaseParams};
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{Error, Result};
+
+/// The Lease's name.
+pub const LEASE_NAME: &str = "checklist-operator";
+
+/// Where the Lease lives and who campaigns.
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    /// The Lease's namespace (the operator's own).
+    pub namespace: String,
+    /// This replica's name in the Lease (the pod name).
+    pub identity: String,
+    /// How long a Lease stays valid without renewal.
+    pub lease_duration: Duration,
+}
+
+impl LeaderElection {
+    /// The renewal grace: a third of the lease, at least a second, so a holder renews well
+    /// before it expires and clock skew up to that much is tolerated.
+    fn grace_seconds(&self) -> u64 {
+        (self.lease_duration.as_secs() / 3).max(1)
+    }
+}
+
+/// A campaign for the Lease, running in the background.
+pub struct Campaign {
+    state: watch::Receiver<bool>,
+    task: JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
+}
+
+impl Campaign {
+    /// Starts campaigning.
+    pub async fn start(client: Client, election: &LeaderElection) -> Result<Self> {
+        let duration = election.lease_duration.as_secs().max(2);
+        let params = LeaseParams::new(
+            election.identity.clone(),
+            duration,
+            election.grace_seconds().min(duration - 1),
+        )
+        .with_field_manager(format!("checklist-operator-lease-{}", election.identity));
+        let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
+            .with_namespace(election.namespace.clone())
+            .with_parameters(params)
+            .build()
+            .await
+            .map_err(|e| Error::Leadership(e.to_string()))?;
+        let (state, task) = manager.watch().await;
+        Ok(Self { state, task })
+    }
+
+    /// Waits until this replica holds the Lease.
+    pub async fn acquired(&mut self) -> Result<()> {
+        self.state
+            .wait_for(|leader| *leader)
+            .await
+            .map(|_| ())
+            .map_err(|_| Error::Leadership("the lease manager stopped".into()))
+    }
+
+    /// Completes when this replica no longer holds the Lease.
+    pub fn lost(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut state = self.state.clone();
+        async move {
+            // An error means the manager is gone: the Lease is not renewed any more either.
+            let _ = state.wait_for(|leader| !*leader).await;
+        }
+    }
+
+    /// Releases the Lease so another replica takes over at once instead of after it expires.
+    pub async fn release(self) {
+        drop(self.state);
+        match tokio::time::timeout(Duration::from_secs(5), self.task).await {
+            Ok(Ok(Ok(_))) => tracing::info!(lease = LEASE_NAME, "leadership released"),
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "cannot release the Lease"),
+            Ok(Err(error)) => tracing::warn!(%error, "the lease manager failed"),
+            Err(_) => tracing::warn!("releasing the Lease timed out; it expires on its own"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grace_is_a_third_of_the_lease_and_never_zero() {
+        let election = |seconds| LeaderElection {
+            namespace: "ops".into(),
+            identity: "op-0".into(),
+            lease_duration: Duration::from_secs(seconds),
+        };
+        assert_eq!(election(15).grace_seconds(), 5);
+        assert_eq!(election(2).grace_seconds(), 1);
+    }
+}
