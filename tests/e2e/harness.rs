@@ -100,6 +100,20 @@ impl Operator {
         }
     }
 
+    /// Waits up to `timeout` for the process to exit on its own; its exit code, or None if it
+    /// still runs.
+    pub async fn exited(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut()?.try_wait().unwrap() {
+                self.child = None;
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
     /// The base URL of the metrics and health endpoints of the running process, from its log.
     pub async fn endpoints(&self) -> String {
         for _ in 0..100 {

@@ -695,3 +695,46 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
     );
     assert!(second.logged("plan"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_leader_that_loses_its_lease_stops_and_exits() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "lease").await;
+    let mut leader = Operator::start_with(
+        ns.name(),
+        &[
+            "--leader-elect",
+            "--leader-election-namespace",
+            ns.name(),
+            "--leader-election-identity",
+            "replica-1",
+            "--lease-duration-seconds",
+            "6",
+        ],
+    );
+    leader
+        .wait_for_log("became the leader", Duration::from_secs(30))
+        .await;
+    // Someone else now holds it (as after a network partition in which the Lease expired).
+    let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
+    let (ok, out) = kubectl_in(
+        ns.name(),
+        &[
+            "patch",
+            "lease",
+            "checklist-operator",
+            "--type",
+            "merge",
+            "-p",
+            &format!(
+                r#"{{"spec":{{"holderIdentity":"intruder","renewTime":"{now}","acquireTime":"{now}","leaseDurationSeconds":300}}}}"#
+            ),
+        ],
+    );
+    assert!(ok, "{out}");
+    let code = leader.exited(Duration::from_secs(30)).await;
+    assert_eq!(code, Some(1), "{}", leader.logs().join("\n"));
+    assert!(leader.logged("lost the leader Lease: stopping so another replica takes over"));
+}
