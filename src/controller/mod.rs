@@ -97,18 +97,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let health = Health::new(Arc::clone(&metrics));
     if let Some(addr) = config.metrics_addr {
-        let listener = telemetry::server::bind(addr)
-            .await
-            .map_err(|source| Error::Listen { addr, source })?;
-        let local = listener.local_addr().unwrap_or(addr);
-        tracing::info!(addr = %local, "serving /metrics, /healthz and /readyz");
-        let health = health.clone();
-        tokio::spawn(async move {
-            if let Err(error) = telemetry::server::serve(listener, health, shutdown_signal()).await
-            {
-                tracing::error!(%error, "the metrics and health endpoints stopped");
-            }
-        });
+        serve_endpoints(addr, health.clone()).await?;
     }
     let (client, server) = connect(config.connect_timeout).await?;
     tracing::info!(
@@ -129,51 +118,17 @@ pub async fn run(config: RunConfig) -> Result<()> {
             return Ok(());
         }
     }
-
     health.set_ready(true);
 
     let campaign = match &config.leader_election {
-        Some(election) => {
-            let mut campaign = Campaign::start(client.clone(), election).await?;
-            tracing::info!(
-                lease = leadership::LEASE_NAME,
-                namespace = %election.namespace,
-                identity = %election.identity,
-                "waiting to become the leader"
-            );
-            tokio::select! {
-                acquired = campaign.acquired() => acquired?,
-                () = shutdown_signal() => {
-                    campaign.release().await;
-                    tracing::info!("shutting down before becoming the leader");
-                    return Ok(());
-                }
-            }
-            tracing::info!(identity = %election.identity, "became the leader");
-            Some(campaign)
-        }
+        Some(election) => match lead(&client, election).await? {
+            Some(campaign) => Some(campaign),
+            None => return Ok(()),
+        },
         None => None,
     };
     let lost_leadership = Arc::new(AtomicBool::new(false));
-    let stop = {
-        let lost = campaign.as_ref().map(Campaign::lost);
-        let lost_leadership = Arc::clone(&lost_leadership);
-        async move {
-            let lost = async move {
-                match lost {
-                    Some(lost) => lost.await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = shutdown_signal() => {}
-                () = lost => {
-                    tracing::error!("lost the leader Lease: stopping so another replica takes over");
-                    lost_leadership.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-    };
+    let stop = stop_signal(campaign.as_ref(), Arc::clone(&lost_leadership));
 
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
     let verifier = Verifier::new(egress, reconcile_tx).with_metrics(Arc::clone(&metrics));
@@ -254,6 +209,65 @@ pub async fn run(config: RunConfig) -> Result<()> {
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// Serves /metrics, /healthz and /readyz on `addr` in the background until shutdown.
+async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<()> {
+    let listener = telemetry::server::bind(addr)
+        .await
+        .map_err(|source| Error::Listen { addr, source })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %local, "serving /metrics, /healthz and /readyz");
+    tokio::spawn(async move {
+        if let Err(error) = telemetry::server::serve(listener, health, shutdown_signal()).await {
+            tracing::error!(%error, "the metrics and health endpoints stopped");
+        }
+    });
+    Ok(())
+}
+
+/// Campaigns until this replica leads; None when asked to stop first.
+async fn lead(client: &Client, election: &LeaderElection) -> Result<Option<Campaign>> {
+    let mut campaign = Campaign::start(client.clone(), election).await?;
+    tracing::info!(
+        lease = leadership::LEASE_NAME,
+        namespace = %election.namespace,
+        identity = %election.identity,
+        "waiting to become the leader"
+    );
+    tokio::select! {
+        acquired = campaign.acquired() => acquired?,
+        () = shutdown_signal() => {
+            campaign.release().await;
+            tracing::info!("shutting down before becoming the leader");
+            return Ok(None);
+        }
+    }
+    tracing::info!(identity = %election.identity, "became the leader");
+    Ok(Some(campaign))
+}
+
+/// Completes on SIGTERM, or when the Lease is lost (then `lost_leadership` is set).
+fn stop_signal(
+    campaign: Option<&Campaign>,
+    lost_leadership: Arc<AtomicBool>,
+) -> impl Future<Output = ()> + Send + Sync + 'static {
+    let lost = campaign.map(Campaign::lost);
+    async move {
+        let lost = async move {
+            match lost {
+                Some(lost) => lost.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = lost => {
+                tracing::error!("lost the leader Lease: stopping so another replica takes over");
+                lost_leadership.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// Waits until the DeploymentChecklist CRD is established, saying so while it is not.
