@@ -22,6 +22,8 @@
 //! - `BENCH_SAMPLES=N` shrinks every count for a quick try: N applies of each kind (part 1), N
 //!   rollbacks (part 2), N idle checklists (part 3). Defaults: 60, 20, 100.
 //! - `BENCH_IDLE_SECONDS` the idle window of part 3 (default 60).
+//! - `BENCH_SETTLE_SECONDS` the pause between all 100 Ready and the idle window (default 10),
+//!   while kube-controller-manager finishes writing its own Events for the new Deployments.
 //! - `BENCH_APPLY_PAUSE_MS` the pause after each pair of part-1 samples (default 1000). Without
 //!   it the samples' follow-on work (Job and app pods, ReplicaSets, Events) saturates
 //!   kube-controller-manager within a few samples (its client-side rate limit is 20 QPS, burst
@@ -92,6 +94,8 @@ struct Settings {
     rollback_samples: usize,
     idle_checklists: usize,
     idle_window: Duration,
+    /// The pause between all Ready and the idle window.
+    settle: Duration,
     /// Pause after each pair of part-1 samples.
     apply_pause: Duration,
     parts: Vec<u8>,
@@ -126,6 +130,7 @@ impl Settings {
             rollback_samples: samples.unwrap_or(20),
             idle_checklists: samples.unwrap_or(100),
             idle_window: Duration::from_secs(number("BENCH_IDLE_SECONDS").unwrap_or(60) as u64),
+            settle: Duration::from_secs(number("BENCH_SETTLE_SECONDS").unwrap_or(10) as u64),
             apply_pause: Duration::from_millis(
                 number("BENCH_APPLY_PAUSE_MS").unwrap_or(1000) as u64
             ),
@@ -1194,7 +1199,7 @@ async fn idle_writes(client: &Client, binary: &Path, settings: &Settings) -> Idl
     // Ready for the current generation, all of them.
     let ready_timeout = Duration::from_secs(240);
     let deadline = Instant::now() + ready_timeout;
-    let ready_list = loop {
+    loop {
         let list = checklists.list(&ListParams::default()).await.unwrap();
         let ready = list
             .items
@@ -1206,7 +1211,7 @@ async fn idle_writes(client: &Client, binary: &Path, settings: &Settings) -> Idl
             })
             .count();
         if ready == settings.idle_checklists {
-            break list;
+            break;
         }
         if Instant::now() > deadline {
             let mut phases: BTreeMap<String, usize> = BTreeMap::new();
@@ -1220,8 +1225,12 @@ async fn idle_writes(client: &Client, binary: &Path, settings: &Settings) -> Idl
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    }
     let ready_after = started.elapsed();
+    // kube-controller-manager is still writing its own Events for the 100 Deployments (its
+    // client is rate limited); the idle window starts once that has died down.
+    tokio::time::sleep(settings.settle).await;
+    let ready_list = checklists.list(&ListParams::default()).await.unwrap();
     let ready_at = Instant::now();
     let ready_version: u64 = ready_list
         .metadata
@@ -1541,20 +1550,20 @@ async fn run(settings: Settings) {
         let goal = |ok: bool| format!("0: {}", if ok { "met" } else { "NOT met" });
         line(
             &format!(
-                "3. API writes/minute, {} idle Ready checklists",
+                "3. operator API writes/minute, {} idle Ready checklists",
                 part.checklists
             ),
-            part.writes.len().to_string(),
-            format!("{per_minute:.1}/min"),
-            String::new(),
-            &goal(part.writes.is_empty()),
-        );
-        line(
-            "   of which made by the operator",
             operator_writes.to_string(),
             format!("{:.1}/min", operator_writes as f64 / minutes),
             String::new(),
             &goal(operator_writes == 0),
+        );
+        line(
+            "   all writes seen in the namespace (kcm's included)",
+            part.writes.len().to_string(),
+            format!("{per_minute:.1}/min"),
+            String::new(),
+            "",
         );
         line(
             "   checklists whose resourceVersion changed in the window",

@@ -66,6 +66,9 @@ impl std::fmt::Debug for World {
 
 impl World {
     /// Reads what `checklist` decides on; `revision` is the current spec's revision hash.
+    ///
+    /// The reads are independent, so they go out together: a reconcile costs one round trip of
+    /// reads (two when a Deployment exists and its pods are listed), not one per object.
     pub async fn read(
         client: &Client,
         checklist: &DeploymentChecklist,
@@ -74,74 +77,57 @@ impl World {
         let namespace = namespace(checklist)?;
         let name = checklist.name_any();
         let spec = &checklist.spec;
-
         let secret_api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-        let mut secrets = BTreeMap::new();
-        for secret_name in secret_names(checklist) {
-            if let Some(secret) = get_opt(&secret_api, &secret_name, "Secret").await? {
-                secrets.insert(secret_name, secret);
-            }
-        }
-
-        let deployment = get_opt(
-            &Api::<Deployment>::namespaced(client.clone(), &namespace),
-            &name,
-            "Deployment",
-        )
-        .await?;
-        let pods = match deployment
-            .as_ref()
-            .and_then(super::observe::deployed_revision)
-        {
-            Some(deployed) => {
-                let selector = format!(
-                    "{},{}={deployed}",
-                    labels::selector_query(&name),
-                    labels::REVISION
-                );
-                let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-                let list: ObjectList<Pod> = pods
-                    .list(&ListParams::default().labels(&selector))
-                    .await
-                    .map_err(|e| Error::api(format!("list Pods {namespace}/{selector}"), e))?;
-                list.items
-            }
-            None => Vec::new(),
-        };
-
+        let secrets =
+            futures::future::try_join_all(secret_names(checklist).into_iter().map(|secret_name| {
+                let secret_api = &secret_api;
+                async move {
+                    let secret = get_opt(secret_api, &secret_name, "Secret").await?;
+                    Ok::<_, Error>(secret.map(|secret| (secret_name, secret)))
+                }
+            }));
+        let app = read_app(client, &namespace, &name);
         let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
-        let migration_job = match &spec.migration {
-            Some(_) => {
-                let job_name = resources::migration_job_name(&name, revision);
-                get_opt(&jobs, &job_name, "Job").await?
+        let migration_job = async {
+            match &spec.migration {
+                Some(_) => {
+                    let job_name = resources::migration_job_name(&name, revision);
+                    get_opt(&jobs, &job_name, "Job").await
+                }
+                None => Ok(None),
             }
-            None => None,
         };
-        let rollback_job = match spec.migration.as_ref().and_then(|m| m.rollback.as_ref()) {
-            Some(_) => {
-                let job_name = resources::rollback_migration_job_name(&name, revision);
-                get_opt(&jobs, &job_name, "Job").await?
+        let rollback_job = async {
+            match spec.migration.as_ref().and_then(|m| m.rollback.as_ref()) {
+                Some(_) => {
+                    let job_name = resources::rollback_migration_job_name(&name, revision);
+                    get_opt(&jobs, &job_name, "Job").await
+                }
+                None => Ok(None),
             }
-            None => None,
         };
-
         let stable = checklist
             .status
             .as_ref()
             .and_then(|s| s.revision.as_ref())
             .and_then(|r| r.stable.as_ref())
             .filter(|s| s.hash != revision);
-        let stable_record = match stable {
-            Some(stable) => {
-                let records: Api<ControllerRevision> = Api::namespaced(client.clone(), &namespace);
-                let record_name = resources::revision_record_name(&name, &stable.hash);
-                get_opt(&records, &record_name, "ControllerRevision").await?
+        let stable_record = async {
+            match stable {
+                Some(stable) => {
+                    let records: Api<ControllerRevision> =
+                        Api::namespaced(client.clone(), &namespace);
+                    let record_name = resources::revision_record_name(&name, &stable.hash);
+                    get_opt(&records, &record_name, "ControllerRevision").await
+                }
+                None => Ok(None),
             }
-            None => None,
         };
 
+        let (secrets, (deployment, pods), migration_job, rollback_job, stable_record) =
+            tokio::try_join!(secrets, app, migration_job, rollback_job, stable_record)?;
         Ok(Self {
-            secrets,
+            secrets: secrets.into_iter().flatten().collect(),
             deployment,
             pods,
             migration_job,
@@ -149,6 +135,36 @@ impl World {
             stable_record,
         })
     }
+}
+
+/// The app's Deployment and the pods of the revision it runs.
+async fn read_app(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(Option<Deployment>, Vec<Pod>)> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = get_opt(&deployments, name, "Deployment").await?;
+    let Some(deployed) = deployment
+        .as_ref()
+        .and_then(super::observe::deployed_revision)
+    else {
+        return Ok((deployment, Vec::new()));
+    };
+    let selector = format!(
+        "{},{}={deployed}",
+        labels::selector_query(name),
+        labels::REVISION
+    );
+    // From the API server's watch cache as it is (resourceVersion 0): a consistent list waits
+    // for the cache to catch up with etcd, up to 100 ms, on every reconcile. A pod a moment
+    // stale is fine: its next change triggers another reconcile.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let list: ObjectList<Pod> = pods
+        .list(&ListParams::default().labels(&selector).match_any())
+        .await
+        .map_err(|e| Error::api(format!("list Pods {namespace}/{selector}"), e))?;
+    Ok((deployment, list.items))
 }
 
 /// The checklist's namespace; the API server always sets it on a namespaced object.
