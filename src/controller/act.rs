@@ -104,15 +104,15 @@ impl Actor<'_> {
                     .await?;
             }
             Action::StartVerification { revision, verified } => {
-                let namespace = world::namespace(checklist)?;
+                let key = key(checklist)?;
                 let assignment = Assignment {
                     revision: revision.clone(),
                     verified: *verified,
                     spec: spec.verification.clone(),
-                    base_url: base_url(checklist, &namespace),
+                    base_url: base_url(checklist, &key.0),
                     secrets: self.header_values(),
                 };
-                self.verifier.start((namespace, name), assignment);
+                self.verifier.start(key, assignment);
             }
             Action::StopVerification => {
                 self.verifier.stop(&key(checklist)?);

@@ -94,3 +94,22 @@ pub struct VerificationResults {
     /// One entry per dependency a deep health check reported.
     pub dependencies: Vec<DependencyStatus>,
 }
+
+impl VerificationResults {
+    /// These results, plus the entries of `previous` for checks these did not run (continuous
+    /// rounds leave rateLimit checks out; their last result stands).
+    pub fn over(mut self, previous: &VerificationResults) -> Self {
+        let ran: Vec<String> = self.checks.iter().map(|c| c.name.clone()).collect();
+        for check in previous.checks.iter().filter(|c| !ran.contains(&c.name)) {
+            self.checks.push(check.clone());
+            self.dependencies.extend(
+                previous
+                    .dependencies
+                    .iter()
+                    .filter(|d| d.check == check.name)
+                    .cloned(),
+            );
+        }
+        self
+    }
+}

@@ -236,7 +236,7 @@ async fn rounds(
         );
         let mut current = results(&outcomes, &Time(Timestamp::now()));
         if let Some((_, previous)) = &last {
-            current = merge(previous, current);
+            current = current.over(previous);
         }
         let news = match &last {
             None => true,
@@ -260,22 +260,6 @@ async fn rounds(
         }
         tokio::time::sleep(seconds(spec.interval_seconds)).await;
     }
-}
-
-/// `current`, plus the entries of `previous` for checks this round did not run.
-fn merge(previous: &VerificationResults, mut current: VerificationResults) -> VerificationResults {
-    let ran: Vec<String> = current.checks.iter().map(|c| c.name.clone()).collect();
-    for check in previous.checks.iter().filter(|c| !ran.contains(&c.name)) {
-        current.checks.push(check.clone());
-        current.dependencies.extend(
-            previous
-                .dependencies
-                .iter()
-                .filter(|d| d.check == check.name)
-                .cloned(),
-        );
-    }
-    current
 }
 
 /// What a round found, without what changes every round (latencies, times, messages).

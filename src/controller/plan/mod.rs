@@ -244,10 +244,23 @@ impl Planner<'_> {
         }
         if !self.fresh_start
             && let Some(results) = &self.observed.verification_results
-            && !(self.current_succeeded() && same_results(&self.status, results))
         {
-            self.status.checks = results.checks.clone();
-            self.status.dependencies = results.dependencies.clone();
+            let succeeded = self.current_succeeded();
+            let results = if succeeded {
+                // Continuous rounds after Ready: what they did not run keeps its last result.
+                let previous = VerificationResults {
+                    checks: self.status.checks.clone(),
+                    dependencies: self.status.dependencies.clone(),
+                };
+                results.clone().over(&previous)
+            } else {
+                results.clone()
+            };
+            // While Ready only a changed result is news; while verifying every round is.
+            if !succeeded || !same_results(&self.status, &results) {
+                self.status.checks = results.checks;
+                self.status.dependencies = results.dependencies;
+            }
         }
 
         if let Some(failed) = self.failed_attempt() {
@@ -814,16 +827,21 @@ impl Planner<'_> {
 }
 
 /// Whether `results` say what `status` already says, check by check and dependency by
-/// dependency, latencies and run times aside: continuous rounds of a Ready revision write status
+/// dependency, in any order, latencies and run times aside: continuous rounds of a Ready revision write status
 /// only when a result changes, not once per round.
 fn same_results(status: &DeploymentChecklistStatus, results: &VerificationResults) -> bool {
     let checks = |checks: &[CheckStatus]| -> Vec<(String, CheckResult)> {
-        checks.iter().map(|c| (c.name.clone(), c.result)).collect()
+        let mut seen: Vec<_> = checks.iter().map(|c| (c.name.clone(), c.result)).collect();
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        seen
     };
     let dependencies = |deps: &[DependencyStatus]| -> Vec<(String, String, CheckResult)> {
-        deps.iter()
+        let mut seen: Vec<_> = deps
+            .iter()
             .map(|d| (d.check.clone(), d.name.clone(), d.result))
-            .collect()
+            .collect();
+        seen.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        seen
     };
     checks(&status.checks) == checks(&results.checks)
         && dependencies(&status.dependencies) == dependencies(&results.dependencies)

@@ -735,6 +735,55 @@ fn while_ready_only_a_changed_result_is_written() {
 }
 
 #[test]
+fn continuous_rounds_keep_the_last_result_of_the_checks_they_leave_out() {
+    let mut continuous = spec();
+    continuous.verification.continuous = true;
+    let mut ready = ready_on_old();
+    ready.checks = vec![
+        check("login-rate-limit", CheckResult::Pass, 40),
+        check("health", CheckResult::Pass, 3),
+    ];
+    ready.score = Some(score(&ready, &continuous));
+    // After a restart the rounds run without the rateLimit check.
+    let healthy = Observation {
+        verification: VerificationObservation::Passed,
+        verification_results: Some(VerificationResults {
+            checks: vec![check("health", CheckResult::Pass, 5)],
+            dependencies: Vec::new(),
+        }),
+        ..ready_old_without_a_task()
+    };
+    let plan = run(&continuous, &ready, &healthy);
+    assert!(!crate::controller::record::status_changed(
+        &ready,
+        &plan.status
+    ));
+
+    let unhealthy = Observation {
+        verification: VerificationObservation::Running,
+        verification_results: Some(VerificationResults {
+            checks: vec![check("health", CheckResult::Fail, 5)],
+            dependencies: Vec::new(),
+        }),
+        ..healthy
+    };
+    let plan = run(&continuous, &ready, &unhealthy);
+    let results: Vec<(&str, CheckResult)> = plan
+        .status
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.result))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("health", CheckResult::Fail),
+            ("login-rate-limit", CheckResult::Pass)
+        ]
+    );
+}
+
+#[test]
 fn without_a_stable_revision_a_failure_stops_in_failed_and_deletes_nothing() {
     let first_deploy = Observation {
         migration: JobState::Succeeded,
