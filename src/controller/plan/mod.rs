@@ -476,24 +476,13 @@ impl Planner<'_> {
                 return self.keep_verified(verification);
             }
             match verification {
-                VerificationObservation::NotStarted => {
-                    self.actions.push(Action::StartVerification {
-                        revision: revision.clone(),
-                        verified: false,
-                    });
-                    self.set(
-                        Cond::Verified,
-                        Status::Unknown,
-                        "Verifying",
-                        "verification rounds running",
-                    );
-                    return self.progress(
-                        Phase::Verifying,
-                        "Verifying",
-                        "verifying the new version over HTTP",
-                    );
-                }
-                VerificationObservation::Running => {
+                VerificationObservation::NotStarted | VerificationObservation::Running => {
+                    if *verification == VerificationObservation::NotStarted {
+                        self.actions.push(Action::StartVerification {
+                            revision: revision.clone(),
+                            verified: false,
+                        });
+                    }
                     self.set(
                         Cond::Verified,
                         Status::Unknown,
