@@ -7,15 +7,14 @@
 //! takes it away again.
 
 use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
+    process::{Command, Output},
     time::{Duration, Instant},
 };
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::support::{CRD_NAME, TestNamespace, client, kubectl};
+use crate::support::{CRD_NAME, TestNamespace, client, kubectl, kubectl_stdin};
 
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/checklist-operator");
 const CRD_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
@@ -125,22 +124,12 @@ fn apply(docs: &[&Value], args: &[&str]) -> Output {
         .iter()
         .map(|doc| format!("---\n{}", serde_norway::to_string(doc).unwrap()))
         .collect();
-    let mut child = kubectl()
-        .args(["apply", "--server-side"])
-        .args(args)
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(yaml.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = ["apply", "--server-side"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["-f", "-"])
+        .collect();
+    kubectl_stdin(&args, &yaml)
 }
 
 /// The CRD as `dev/demo` and support::ensure_crd install it (same field manager, conflicts

@@ -2,7 +2,7 @@
 //! local test app playing the app's HTTP side, and kubectl as the user types it.
 
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader},
     process::{Child, Command, Output, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
@@ -13,7 +13,7 @@ use checklist_testapp::{Config, RunningApp};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
-use crate::support::kubectl;
+use crate::support::{kubectl, kubectl_stdin};
 
 /// `checklist-operator run` watching one namespace, its JSON log lines kept for inspection.
 pub struct Operator {
@@ -228,20 +228,7 @@ pub fn apply(namespace: &str, objects: &[&Value]) -> String {
         input.push_str(&object.to_string());
         input.push('\n');
     }
-    let mut child = kubectl()
-        .args(["apply", "-n", namespace, "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = kubectl_stdin(&["apply", "-n", namespace, "-f", "-"], &input);
     assert!(
         output.status.success(),
         "kubectl apply failed: {}",

@@ -119,6 +119,25 @@ pub fn kubectl() -> std::process::Command {
     std::process::Command::new("kubectl")
 }
 
+/// `kubectl ARGS` with `input` on its stdin (`kubectl apply -f -`); its whole output.
+pub fn kubectl_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::{io::Write, process::Stdio};
+    let mut child = kubectl()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Installs the committed CRD the way a user does and returns it once it is Established.
 pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
     let crd_file = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");

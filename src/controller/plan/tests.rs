@@ -637,6 +637,35 @@ fn ready_old_without_a_task() -> Observation {
     }
 }
 
+fn continuous_spec() -> DeploymentChecklistSpec {
+    let mut continuous = spec();
+    continuous.verification.continuous = true;
+    continuous
+}
+
+/// OLD Ready, its status showing `checks` (and the score they make).
+fn ready_with(
+    spec: &DeploymentChecklistSpec,
+    checks: Vec<crate::api::CheckStatus>,
+) -> DeploymentChecklistStatus {
+    let mut ready = ready_on_old();
+    ready.checks = checks;
+    ready.score = Some(score(&ready, spec));
+    ready
+}
+
+/// OLD after a continuous round of one check, with the task's state after it.
+fn after_round(state: VerificationObservation, result: crate::api::CheckStatus) -> Observation {
+    Observation {
+        verification: state,
+        verification_results: Some(VerificationResults {
+            checks: vec![result],
+            dependencies: Vec::new(),
+        }),
+        ..ready_old_without_a_task()
+    }
+}
+
 fn check(name: &str, result: CheckResult, latency: i64) -> crate::api::CheckStatus {
     crate::api::CheckStatus {
         name: name.into(),
@@ -657,8 +686,7 @@ fn a_ready_revision_is_not_verified_again_unless_continuous() {
     assert!(plan.actions.is_empty(), "{:?}", plan.actions);
     assert_eq!(plan.status.phase, Some(Phase::Ready));
 
-    let mut continuous = spec();
-    continuous.verification.continuous = true;
+    let continuous = continuous_spec();
     let plan = run(&continuous, &ready_on_old(), &ready_old_without_a_task());
     assert_eq!(
         plan.actions,
@@ -676,8 +704,7 @@ fn a_ready_revision_is_not_verified_again_unless_continuous() {
 
 #[test]
 fn continuous_verification_degrades_a_ready_revision_and_recovers_it() {
-    let mut continuous = spec();
-    continuous.verification.continuous = true;
+    let continuous = continuous_spec();
     let failing = Observation {
         verification: VerificationObservation::Failed("health: status 503".into()),
         ..ready_old_without_a_task()
@@ -700,19 +727,12 @@ fn continuous_verification_degrades_a_ready_revision_and_recovers_it() {
 
 #[test]
 fn while_ready_only_a_changed_result_is_written() {
-    let mut continuous = spec();
-    continuous.verification.continuous = true;
-    let mut ready = ready_on_old();
-    ready.checks = vec![check("health", CheckResult::Pass, 3)];
-    ready.score = Some(score(&ready, &continuous));
-    let slower = Observation {
-        verification: VerificationObservation::Passed,
-        verification_results: Some(VerificationResults {
-            checks: vec![check("health", CheckResult::Pass, 9)],
-            dependencies: Vec::new(),
-        }),
-        ..ready_old_without_a_task()
-    };
+    let continuous = continuous_spec();
+    let ready = ready_with(&continuous, vec![check("health", CheckResult::Pass, 3)]);
+    let slower = after_round(
+        VerificationObservation::Passed,
+        check("health", CheckResult::Pass, 9),
+    );
     let plan = run(&continuous, &ready, &slower);
     assert_eq!(plan.status.checks[0].latency_ms, Some(3));
     assert!(!crate::controller::record::status_changed(
@@ -720,14 +740,10 @@ fn while_ready_only_a_changed_result_is_written() {
         &plan.status
     ));
 
-    let failing_once = Observation {
-        verification: VerificationObservation::Running,
-        verification_results: Some(VerificationResults {
-            checks: vec![check("health", CheckResult::Fail, 9)],
-            dependencies: Vec::new(),
-        }),
-        ..slower
-    };
+    let failing_once = after_round(
+        VerificationObservation::Running,
+        check("health", CheckResult::Fail, 9),
+    );
     let plan = run(&continuous, &ready, &failing_once);
     assert_eq!(plan.status.checks[0].result, CheckResult::Fail);
     // One failed round is below failureThreshold: still Ready.
@@ -736,37 +752,29 @@ fn while_ready_only_a_changed_result_is_written() {
 
 #[test]
 fn continuous_rounds_keep_the_last_result_of_the_checks_they_leave_out() {
-    let mut continuous = spec();
-    continuous.verification.continuous = true;
-    let mut ready = ready_on_old();
-    ready.checks = vec![
-        check("login-rate-limit", CheckResult::Pass, 40),
-        check("health", CheckResult::Pass, 3),
-    ];
-    ready.score = Some(score(&ready, &continuous));
+    let continuous = continuous_spec();
+    let ready = ready_with(
+        &continuous,
+        vec![
+            check("login-rate-limit", CheckResult::Pass, 40),
+            check("health", CheckResult::Pass, 3),
+        ],
+    );
     // After a restart the rounds run without the rateLimit check.
-    let healthy = Observation {
-        verification: VerificationObservation::Passed,
-        verification_results: Some(VerificationResults {
-            checks: vec![check("health", CheckResult::Pass, 5)],
-            dependencies: Vec::new(),
-        }),
-        ..ready_old_without_a_task()
-    };
+    let healthy = after_round(
+        VerificationObservation::Passed,
+        check("health", CheckResult::Pass, 5),
+    );
     let plan = run(&continuous, &ready, &healthy);
     assert!(!crate::controller::record::status_changed(
         &ready,
         &plan.status
     ));
 
-    let unhealthy = Observation {
-        verification: VerificationObservation::Running,
-        verification_results: Some(VerificationResults {
-            checks: vec![check("health", CheckResult::Fail, 5)],
-            dependencies: Vec::new(),
-        }),
-        ..healthy
-    };
+    let unhealthy = after_round(
+        VerificationObservation::Running,
+        check("health", CheckResult::Fail, 5),
+    );
     let plan = run(&continuous, &ready, &unhealthy);
     let results: Vec<(&str, CheckResult)> = plan
         .status
