@@ -11,6 +11,7 @@ pub mod error;
 pub mod resources;
 pub mod secrets;
 pub mod telemetry;
+mod text;
 pub mod verify;
 
 pub use error::{Error, Result};

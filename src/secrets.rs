@@ -12,6 +12,7 @@ use regex::{Regex, RegexBuilder};
 
 use crate::api::secrets::{SecretContract, SecretKeyRule};
 use crate::api::status::{CheckResult, SecretKeyStatus};
+use crate::text::truncated;
 
 /// The most memory one key's pattern may compile to, a tenth of the regex crate's default. The
 /// pattern comes from whoever may write a checklist, not from the operator's admin, and every
@@ -110,7 +111,7 @@ pub fn summary(statuses: &[SecretKeyStatus]) -> String {
             phrases.join("; ")
         )
     };
-    truncate(line, SUMMARY_MAX_CHARS)
+    truncated(line, SUMMARY_MAX_CHARS)
 }
 
 /// The verdict on one key. The value is borrowed only long enough to measure and match it; it
@@ -273,17 +274,6 @@ fn status(secret: &str, key: &str, result: CheckResult, message: String) -> Secr
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
-}
-
-/// Cuts `line` to at most `max` characters, the last one "…" when anything was cut. Counting
-/// characters, not bytes, keeps the cut on a character boundary.
-fn truncate(line: String, max: usize) -> String {
-    if line.chars().count() <= max {
-        return line;
-    }
-    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

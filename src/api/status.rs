@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::conditions::ConditionType;
+use super::rollback::RollbackTrigger;
 use super::verification::CheckKind;
 
 /// What the operator observed and decided for the checklist. Written only by the operator.
@@ -36,7 +37,8 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<RevisionStatus>,
 
-    /// Past revisions, newest first, at most spec.rollback.revisionHistoryLimit of them.
+    /// The revisions rolled out so far, oldest first (the last entry is the current attempt), at
+    /// most spec.rollback.revisionHistoryLimit of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100))]
     pub history: Vec<HistoryEntry>,
@@ -165,9 +167,20 @@ pub struct HistoryEntry {
     pub hash: Option<String>,
     /// How the revision ended: Progressing, Succeeded, Failed, RolledBack or Superseded.
     pub outcome: RevisionOutcome,
-    /// Why, in one CamelCase word. Example: VerificationFailed.
+    /// The failure that ended the revision, set when outcome is Failed or RolledBack:
+    /// MigrationFailed, ProgressDeadlineExceeded, CrashLoop or VerificationFailed (see
+    /// spec.rollback.triggers). It decides whether the stable revision is restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<RollbackTrigger>,
+    /// Why, in one CamelCase word: the failure's name when the revision failed, Retrying when it
+    /// is another attempt at a failed revision. Example: VerificationFailed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What happened, for people. Example: "verification failed: health: expected status 200,
+    /// got 503".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub message: Option<String>,
     /// When its rollout started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
@@ -192,7 +205,9 @@ pub enum RevisionOutcome {
 }
 
 /// The result of a check, a secret key or a dependency.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 pub enum CheckResult {
     /// It passed.
     Pass,

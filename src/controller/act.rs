@@ -1,4 +1,4 @@
-//! The act step: carries out a plan's actions against the API server.
+//! The act step: carries out a plan's changes against the API server.
 //!
 //! Owned objects are written by server-side apply with one field manager (so applying the same
 //! object twice changes nothing) or created once by name (Jobs, whose name carries the revision:
@@ -19,10 +19,10 @@ use crate::{
 };
 
 use super::{
-    plan::Action,
+    observe::{self, World},
+    plan::Change,
     record::FIELD_MANAGER,
     verification::{Assignment, Key, Verifier},
-    world::{self, World},
 };
 
 /// What the act step needs besides the plan.
@@ -40,32 +40,32 @@ pub struct Actor<'a> {
 }
 
 impl Actor<'_> {
-    /// Carries out `actions` in order; the first failure stops the rest (the next reconcile
+    /// Carries out `changes` in order; the first failure stops the rest (the next reconcile
     /// plans again from what happened).
-    pub async fn act(&self, actions: &[Action]) -> Result<()> {
-        for action in actions {
-            tracing::debug!(action = ?action, checklist = %self.checklist.name_any(), "act");
-            self.one(action).await?;
+    pub async fn act(&self, changes: &[Change]) -> Result<()> {
+        for change in changes {
+            tracing::debug!(change = ?change, checklist = %self.checklist.name_any(), "act");
+            self.one(change).await?;
         }
         Ok(())
     }
 
-    async fn one(&self, action: &Action) -> Result<()> {
+    async fn one(&self, change: &Change) -> Result<()> {
         let checklist = self.checklist;
         let spec = &checklist.spec;
         let name = checklist.name_any();
-        match action {
-            Action::CreateMigrationJob { revision } => {
+        match change {
+            Change::CreateMigrationJob { revision } => {
                 if let Some(job) = resources::migration_job(checklist, spec, revision) {
                     self.create(job).await?;
                 }
             }
-            Action::CreateRollbackMigrationJob { revision } => {
+            Change::CreateRollbackMigrationJob { revision } => {
                 if let Some(job) = resources::rollback_migration_job(checklist, spec, revision) {
                     self.create(job).await?;
                 }
             }
-            Action::SaveRevision { revision } => {
+            Change::SaveRevision { revision } => {
                 let record =
                     resources::revision_record(checklist, spec, revision, self.revision_number)
                         .map_err(|source| Error::Serialize {
@@ -75,12 +75,12 @@ impl Actor<'_> {
                 self.apply(record).await?;
                 self.prune_records(revision).await?;
             }
-            Action::ApplyCurrent { revision } => {
+            Change::ApplyCurrent { revision } => {
                 self.apply(resources::deployment(checklist, spec, revision))
                     .await?;
                 self.apply(resources::service(checklist)).await?;
             }
-            Action::RestoreStable { revision } => {
+            Change::RestoreStable { revision } => {
                 let record =
                     self.world
                         .stable_record
@@ -97,13 +97,13 @@ impl Actor<'_> {
                 self.apply(resources::deployment(checklist, &stable_spec, revision))
                     .await?;
             }
-            Action::DeleteJobs { revision } => {
+            Change::DeleteJobs { revision } => {
                 self.delete_job(&resources::migration_job_name(&name, revision))
                     .await?;
                 self.delete_job(&resources::rollback_migration_job_name(&name, revision))
                     .await?;
             }
-            Action::StartVerification { revision, verified } => {
+            Change::StartVerification { revision, verified } => {
                 let key = key(checklist)?;
                 let assignment = Assignment {
                     revision: revision.clone(),
@@ -114,7 +114,7 @@ impl Actor<'_> {
                 };
                 self.verifier.start(key, assignment);
             }
-            Action::StopVerification => {
+            Change::StopVerification => {
                 self.verifier.stop(&key(checklist)?);
             }
         }
@@ -127,7 +127,7 @@ impl Actor<'_> {
     {
         Ok(Api::namespaced(
             self.client.clone(),
-            &world::namespace(self.checklist)?,
+            &observe::namespace(self.checklist)?,
         ))
     }
 
@@ -257,7 +257,7 @@ impl Actor<'_> {
 
 /// The checklist's key in the verifier.
 pub fn key(checklist: &DeploymentChecklist) -> Result<Key> {
-    Ok((world::namespace(checklist)?, checklist.name_any()))
+    Ok((observe::namespace(checklist)?, checklist.name_any()))
 }
 
 /// spec.verification.url, or the app's Service inside the cluster.

@@ -3,14 +3,14 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{ConditionStatus, ConditionType};
+use crate::api::{ConditionStatus, ConditionType, Reason};
 
 /// Sets one condition; `lastTransitionTime` moves only when the status flips.
 pub fn set(
     conditions: &mut Vec<Condition>,
     kind: ConditionType,
     status: ConditionStatus,
-    reason: &str,
+    reason: Reason,
     message: &str,
     generation: i64,
     now: &Time,
@@ -18,7 +18,7 @@ pub fn set(
     let fresh = Condition {
         type_: kind.as_str().to_string(),
         status: status.as_str().to_string(),
-        reason: reason.to_string(),
+        reason: reason.as_str().to_string(),
         message: message.to_string(),
         observed_generation: Some(generation),
         last_transition_time: now.clone(),
@@ -75,7 +75,7 @@ mod tests {
             &mut conditions,
             ConditionType::Ready,
             ConditionStatus::False,
-            "Migrating",
+            Reason::Migrating,
             "a",
             1,
             &at(10),
@@ -84,7 +84,7 @@ mod tests {
             &mut conditions,
             ConditionType::Ready,
             ConditionStatus::False,
-            "RollingOut",
+            Reason::RollingOut,
             "b",
             1,
             &at(20),
@@ -95,7 +95,7 @@ mod tests {
             &mut conditions,
             ConditionType::Ready,
             ConditionStatus::True,
-            "Verified",
+            Reason::VerificationPassed,
             "c",
             1,
             &at(30),
@@ -110,7 +110,7 @@ mod tests {
             &mut a,
             ConditionType::Ready,
             ConditionStatus::True,
-            "Verified",
+            Reason::VerificationPassed,
             "ok",
             2,
             &at(10),
@@ -119,7 +119,7 @@ mod tests {
             &mut a,
             ConditionType::Stalled,
             ConditionStatus::False,
-            "Verified",
+            Reason::VerificationPassed,
             "ok",
             2,
             &at(10),
@@ -129,7 +129,7 @@ mod tests {
             &mut b,
             ConditionType::Stalled,
             ConditionStatus::False,
-            "Verified",
+            Reason::VerificationPassed,
             "ok",
             2,
             &at(99),
@@ -138,7 +138,7 @@ mod tests {
             &mut b,
             ConditionType::Ready,
             ConditionStatus::True,
-            "Verified",
+            Reason::VerificationPassed,
             "ok",
             2,
             &at(99),
@@ -148,7 +148,7 @@ mod tests {
             &mut b,
             ConditionType::Ready,
             ConditionStatus::True,
-            "Verified",
+            Reason::VerificationPassed,
             "ok",
             3,
             &at(99),

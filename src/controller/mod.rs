@@ -8,14 +8,12 @@ mod act;
 mod cluster;
 pub mod conditions;
 pub mod leadership;
-pub mod observation;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod record;
 mod shutdown;
 pub mod verification;
-pub mod world;
 
 use std::{
     sync::{
@@ -298,7 +296,7 @@ fn users_of(store: &Store<Guarded>, secret: &PartialObjectMeta<Secret>) -> Vec<O
         .iter()
         .filter_map(|guarded| guarded.0.as_ref().ok())
         .filter(|checklist| checklist.namespace() == namespace)
-        .filter(|checklist| world::secret_names(checklist).contains(&name))
+        .filter(|checklist| observe::secret_names(checklist).contains(&name))
         .map(|checklist| {
             ObjectRef::new(&checklist.name_any()).within(namespace.as_deref().unwrap_or_default())
         })

@@ -1,11 +1,21 @@
-//! What the record step writes: the status as a server-side apply patch, and only when it says
-//! something new (transition times alone are not news).
+//! The record step: the status, written by server-side apply on `/status` only when it says
+//! something new (transition times alone are not news), and one Event per transition.
 
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::{
+    Api, Client, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::events::{Event, EventType, Recorder, Reporter},
+};
 use serde_json::{Value, json};
 
-use crate::api::DeploymentChecklistStatus;
+use crate::{
+    Error, Result,
+    api::{DeploymentChecklist, DeploymentChecklistStatus},
+    telemetry::Metrics,
+};
 
-use super::conditions;
+use super::{conditions, observe, plan::Note};
 
 /// The field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "checklist-operator";
@@ -34,12 +44,72 @@ pub fn status_apply_patch(status: &DeploymentChecklistStatus) -> Result<Value, s
     }))
 }
 
+/// Writes the status by server-side apply on /status.
+pub async fn write_status(
+    client: &Client,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+) -> Result<()> {
+    let namespace = observe::namespace(checklist)?;
+    let name = checklist.name_any();
+    let patch = status_apply_patch(status).map_err(|source| Error::Serialize {
+        what: format!("the status of {namespace}/{name}"),
+        source,
+    })?;
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), &namespace);
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(|e| Error::api(format!("write status of {namespace}/{name}"), e))?;
+    tracing::info!(
+        phase = ?status.phase,
+        message = status.message.as_deref().unwrap_or_default(),
+        "status written"
+    );
+    Ok(())
+}
+
+/// Publishes a transition as an Event; a failure to publish is logged, not fatal: the status
+/// already says what happened.
+///
+/// Each Event gets a fresh Recorder: a Recorder folds Events of the same reason into one series
+/// and keeps the first message, so "rolling out 2.0.0" would show as "rolling out 1.0.0 (x2)".
+/// Notes are only made on transitions, so there is no flood to fold.
+pub async fn publish(
+    client: &Client,
+    reporter: &Reporter,
+    metrics: &Metrics,
+    regarding: ObjectReference,
+    note: &Note,
+) {
+    let warning = note.reason.is_warning();
+    metrics.transition(note.reason.as_str(), warning);
+    let recorder = Recorder::new(client.clone(), reporter.clone());
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: note.reason.as_str().into(),
+        note: Some(note.message.clone()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(error) = recorder.publish(&event, &regarding).await {
+        tracing::warn!(%error, reason = %note.reason, "cannot publish Event");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
     use super::*;
-    use crate::api::{ConditionStatus, ConditionType, Phase};
+    use crate::api::{ConditionStatus, ConditionType, Phase, Reason};
 
     fn status(at: i64, ready: ConditionStatus) -> DeploymentChecklistStatus {
         let mut status = DeploymentChecklistStatus {
@@ -52,7 +122,7 @@ mod tests {
             &mut status.conditions,
             ConditionType::Ready,
             ready,
-            "Ready",
+            Reason::Ready,
             "ok",
             3,
             &now,

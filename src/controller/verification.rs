@@ -25,7 +25,7 @@ use crate::{
     },
 };
 
-use super::observation::{VerificationObservation, VerificationResults};
+use super::observe::{VerificationObservation, VerificationResults};
 
 /// A checklist, by namespace and name.
 pub type Key = (String, String);
@@ -241,9 +241,7 @@ async fn rounds(
         let news = match &last {
             None => true,
             Some(_) if !verified => true,
-            Some((state_before, before)) => {
-                *state_before != state || signature(before) != signature(&current)
-            }
+            Some((state_before, before)) => *state_before != state || !before.same_as(&current),
         };
         if news {
             publish(state.clone(), Some(current.clone()));
@@ -260,23 +258,6 @@ async fn rounds(
         }
         tokio::time::sleep(seconds(spec.interval_seconds)).await;
     }
-}
-
-/// What a round found, without what changes every round (latencies, times, messages).
-fn signature(results: &VerificationResults) -> Vec<(String, String, CheckResult)> {
-    let mut signature: Vec<(String, String, CheckResult)> = results
-        .checks
-        .iter()
-        .map(|c| (c.name.clone(), String::new(), c.result))
-        .chain(
-            results
-                .dependencies
-                .iter()
-                .map(|d| (d.check.clone(), d.name.clone(), d.result)),
-        )
-        .collect();
-    signature.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    signature
 }
 
 fn seconds(value: i32) -> Duration {

@@ -26,5 +26,5 @@ pub use job::{
     migration_job, migration_job_name, rollback_migration_job, rollback_migration_job_name,
 };
 pub use labels::{Component, selector_labels, selector_query};
-pub use revision::{REVISION_ANNOTATION, revision_hash};
+pub use revision::{REVISION_ANNOTATION, deployed_revision, revision_hash};
 pub use service::service;

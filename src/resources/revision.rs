@@ -16,6 +16,7 @@
 //!
 //! The Secrets' values are not in the hash: rotating a Secret does not start a rollout.
 
+use k8s_openapi::api::apps::v1::Deployment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -24,6 +25,19 @@ use crate::api::{AppSpec, DeploymentChecklistSpec, Probes};
 /// The annotation holding the revision hash, on the Deployment and on its pod template (so a new
 /// revision rolls the pods even when nothing else in the template changed).
 pub const REVISION_ANNOTATION: &str = "checklist.dev/revision";
+
+/// The revision a Deployment's pod template carries, read back from [`REVISION_ANNOTATION`].
+pub fn deployed_revision(deployment: &Deployment) -> Option<String> {
+    deployment
+        .spec
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(REVISION_ANNOTATION)
+        .cloned()
+}
 
 /// How many hex characters of the SHA-256 name a revision: 40 bits, plenty for one app's history.
 const HASH_LENGTH: usize = 10;

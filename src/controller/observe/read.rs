@@ -1,6 +1,6 @@
 //! The observe step's reads: everything a reconcile decides on, fetched from the API server.
-//! The reductions of these objects into an [`Observation`](super::observation::Observation) are
-//! pure and live in [`observe`](super::observe).
+//! Their reduction to an [`Observation`](super::Observation) is pure and lives in
+//! [`reduce`](super::reduce).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -145,10 +145,7 @@ async fn read_app(
 ) -> Result<(Option<Deployment>, Vec<Pod>)> {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let deployment = get_opt(&deployments, name, "Deployment").await?;
-    let Some(deployed) = deployment
-        .as_ref()
-        .and_then(super::observe::deployed_revision)
-    else {
+    let Some(deployed) = deployment.as_ref().and_then(resources::deployed_revision) else {
         return Ok((deployment, Vec::new()));
     };
     let selector = format!(

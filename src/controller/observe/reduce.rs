@@ -1,12 +1,13 @@
-//! Reading the owned objects into an [`Observation`]: pure reductions of what the API returned
-//! (the fetching itself lives with the client, at the edge).
+//! What was read, reduced to an [`Observation`]: pure functions of the objects the API returned
+//! and of the verification task's report (the reads themselves are in [`read`](super::read)).
 
 use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod};
 use kube::ResourceExt;
 
 use crate::{
     api::DeploymentChecklist,
-    resources::{self, REVISION_ANNOTATION, labels},
+    controller::verification::Report,
+    resources::{self, deployed_revision, labels},
     secrets,
 };
 
@@ -15,8 +16,7 @@ use super::{
         JobState, Observation, Revision, RolloutObservation, RolloutProgress,
         VerificationObservation, VerificationResults,
     },
-    verification::Report,
-    world::World,
+    read::World,
 };
 
 /// The annotation whose new value asks for one more attempt at a failed revision.
@@ -118,19 +118,6 @@ pub fn job_state(job: Option<&Job>) -> JobState {
         });
     }
     JobState::Running
-}
-
-/// The revision a Deployment's pod template carries.
-pub fn deployed_revision(deployment: &Deployment) -> Option<String> {
-    deployment
-        .spec
-        .template
-        .metadata
-        .as_ref()?
-        .annotations
-        .as_ref()?
-        .get(REVISION_ANNOTATION)
-        .cloned()
 }
 
 /// How the app's Deployment is doing, judged like `kubectl rollout status` and, faster than the

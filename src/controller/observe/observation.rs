@@ -1,6 +1,6 @@
 //! What `observe` found, reduced to what the plan decides on: no client types, no clock.
 
-use crate::api::{CheckStatus, DependencyStatus, SecretKeyStatus};
+use crate::api::{CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus};
 
 /// A revision: the hash of the parts of a spec that define what runs, and its image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,5 +111,28 @@ impl VerificationResults {
             );
         }
         self
+    }
+
+    /// Whether `other` says the same as these results: the same verdict for every check and every
+    /// dependency, in any order, messages, latencies and run times aside. Continuous rounds of a
+    /// Ready revision are news (a reconcile, a status write) only when this is false.
+    pub fn same_as(&self, other: &VerificationResults) -> bool {
+        self.verdicts() == other.verdicts()
+    }
+
+    /// (check, dependency or "", result) for every check and dependency, sorted.
+    fn verdicts(&self) -> Vec<(&str, &str, CheckResult)> {
+        let mut verdicts: Vec<_> = self
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), "", c.result))
+            .chain(
+                self.dependencies
+                    .iter()
+                    .map(|d| (d.check.as_str(), d.name.as_str(), d.result)),
+            )
+            .collect();
+        verdicts.sort();
+        verdicts
     }
 }

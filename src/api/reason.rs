@@ -1,0 +1,144 @@
+//! The reasons the operator gives: the `reason` of every condition and Event it writes and the
+//! `reason` label of its transition metric.
+//!
+//! They are API: Argo CD health scripts, alert rules and people's `kubectl get events
+//! --field-selector reason=…` match on them, so each is spelled once, here, and listed in the
+//! README's status section (a test holds the two together).
+
+use std::fmt;
+
+use super::rollback::RollbackTrigger;
+
+/// Why a checklist is where it is.
+// The word is the variant's name (strum), so a new reason cannot be misspelled or left out of
+// `all()`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, strum::EnumIter, strum::IntoStaticStr,
+)]
+pub enum Reason {
+    /// A new revision of the spec (or a retry of a failed one) started from the top.
+    RevisionStarted,
+    /// A retry was asked for: the Jobs of the failed attempt are being removed first.
+    Retrying,
+    /// Every required key of spec.secrets exists and meets its rule.
+    SecretsValid,
+    /// A required Secret or key is missing, empty, too short or does not match its pattern.
+    SecretInvalid,
+    /// The migration Job of the new revision is running.
+    Migrating,
+    /// The migration Job completed.
+    MigrationSucceeded,
+    /// The migration Job failed or ran past its deadline.
+    MigrationFailed,
+    /// The new pods are coming up.
+    RollingOut,
+    /// Every replica runs the new revision and is available.
+    RolloutComplete,
+    /// The new pods did not become available within spec.rollout.progressDeadlineSeconds.
+    ProgressDeadlineExceeded,
+    /// A new container restarted more than spec.rollout.maxRestarts times or sits in
+    /// CrashLoopBackOff.
+    CrashLoop,
+    /// The HTTP checks are running against the new version.
+    Verifying,
+    /// The last verification round passed.
+    VerificationPassed,
+    /// spec.verification.failureThreshold rounds in a row failed.
+    VerificationFailed,
+    /// The revision passed its checklist and serves traffic.
+    Ready,
+    /// The stable revision stopped working (continuous checks fail, its pods crash-loop); there
+    /// is nothing older to restore, so nothing was rolled back.
+    Degraded,
+    /// The stable revision is being restored after a failure.
+    RollingBack,
+    /// The stable revision was restored after a failure and serves traffic.
+    RolledBack,
+    /// The revision failed and nothing was changed back: automatic rollback is off for the
+    /// failure, or there is no stable revision to restore.
+    Failed,
+    /// spec.suspend is true: the operator observes and reports but changes nothing.
+    Suspended,
+    /// spec.rollout.strategy names a strategy this operator version cannot run.
+    UnsupportedStrategy,
+    /// The object does not parse as a DeploymentChecklist of this operator version.
+    InvalidSpec,
+}
+
+impl Reason {
+    /// Every reason, in the order a release meets them.
+    pub fn all() -> impl Iterator<Item = Reason> {
+        <Reason as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The CamelCase word written to conditions, Events and metric labels.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether an Event with this reason is a Warning: something went wrong or needs a person.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Reason::SecretInvalid
+                | Reason::MigrationFailed
+                | Reason::ProgressDeadlineExceeded
+                | Reason::CrashLoop
+                | Reason::VerificationFailed
+                | Reason::Degraded
+                | Reason::RollingBack
+                | Reason::RolledBack
+                | Reason::Failed
+                | Reason::UnsupportedStrategy
+                | Reason::InvalidSpec
+        )
+    }
+}
+
+impl From<RollbackTrigger> for Reason {
+    fn from(trigger: RollbackTrigger) -> Self {
+        match trigger {
+            RollbackTrigger::MigrationFailed => Reason::MigrationFailed,
+            RollbackTrigger::ProgressDeadlineExceeded => Reason::ProgressDeadlineExceeded,
+            RollbackTrigger::CrashLoop => Reason::CrashLoop,
+            RollbackTrigger::VerificationFailed => Reason::VerificationFailed,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_spelled_as_its_name() {
+        assert_eq!(Reason::all().count(), 22);
+        for reason in Reason::all() {
+            assert_eq!(reason.as_str(), format!("{reason:?}"));
+        }
+    }
+
+    #[test]
+    fn a_trigger_is_reported_under_its_own_name() {
+        for trigger in RollbackTrigger::ALL {
+            assert_eq!(Reason::from(trigger).as_str(), format!("{trigger:?}"));
+            assert!(Reason::from(trigger).is_warning());
+        }
+    }
+
+    /// The README's status section is where users look them up: each reason has its row.
+    #[test]
+    fn the_readme_documents_every_reason() {
+        let readme = include_str!("../../README.md");
+        for reason in Reason::all() {
+            let row = format!("| `{reason}` |");
+            assert!(readme.contains(&row), "README.md has no row {row}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The observe step: read what a reconcile decides on from the API server (`read`), then reduce
+//! it, with the verification task's report, to an [`Observation`] the plan can decide on without
+//! a client (`reduce`, pure).
+//!
+//! The two halves import in one direction only: `reduce` takes the [`World`] that `read`
+//! returns; `read` knows nothing of the reduction.
+
+mod observation;
+mod read;
+mod reduce;
+
+pub use observation::{
+    JobState, Observation, Revision, RolloutObservation, RolloutProgress, VerificationObservation,
+    VerificationResults,
+};
+pub use read::{World, namespace, secret_names};
+pub use reduce::{RETRY_ANNOTATION, observation, revision};

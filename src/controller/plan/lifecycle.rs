@@ -1,0 +1,230 @@
+//! The walk through a release, the same for every rollout strategy: suspend and unsupported
+//! strategies first, a new revision or a retry, then the steps in order — the secret contract,
+//! the migration, the strategy's rollout, verification — and Ready when all are done.
+
+use crate::api::{
+    CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus,
+    MigrationState, Phase, Reason, RollbackTrigger,
+};
+
+use super::{
+    Change, Planner,
+    status::Kstatus,
+    step::{Failure, Step},
+    strategy::{self, Strategy},
+};
+use crate::controller::observe::JobState;
+
+impl Planner<'_> {
+    /// Decides the whole plan: where the checklist stands and what to change.
+    pub(super) fn decide(&mut self, previous: &DeploymentChecklistStatus) {
+        self.status.observed_generation = Some(self.generation);
+        self.status.secrets = self.observed.secrets.clone();
+
+        if self.spec.suspend {
+            self.suspend();
+            return;
+        }
+        let Some(strategy) = strategy::of(self.spec.rollout.strategy) else {
+            // Said plainly rather than rolled out as something the user did not ask for.
+            let message = format!(
+                "rollout strategy {:?} is not supported by this operator version yet (only \
+                 RollingUpdate); nothing was changed",
+                self.spec.rollout.strategy
+            );
+            self.kstatus(Kstatus::Stalled, Reason::UnsupportedStrategy, &message);
+            self.enter(Phase::Failed, Reason::UnsupportedStrategy, &message);
+            return;
+        };
+
+        let retry = self
+            .observed
+            .retry_token
+            .as_ref()
+            .is_some_and(|token| previous.retry_token.as_ref() != Some(token));
+        if self.current_changed() || retry {
+            self.start_revision(retry);
+            // A retry observes the verdict of the attempt it replaces; a new revision cannot,
+            // since starting one stopped (and forgot) the rounds of the one before.
+            self.fresh_start = retry;
+        }
+        if retry && self.stale_jobs() {
+            self.changes.push(Change::DeleteJobs {
+                revision: self.observed.revision.hash.clone(),
+            });
+            let message = "retry requested: removing the Jobs of the failed attempt";
+            self.kstatus(Kstatus::Progressing, Reason::Retrying, message);
+            self.enter(Phase::Migrating, Reason::Retrying, message);
+            return;
+        }
+        self.take_verification_results();
+
+        if let Some(failed) = self.failed_attempt() {
+            self.roll_back(strategy, failed);
+            return;
+        }
+        match self.walk(strategy) {
+            Step::Wait => {}
+            Step::Done => self.become_ready(),
+            // A revision that already passed and now fails (its pods crash-loop a day later)
+            // is the stable one: there is nothing older to restore, so it is reported, once.
+            Step::Failed(failure) if self.current_succeeded() => self.degrade(&failure),
+            Step::Failed(failure) => {
+                self.record_failure(&failure);
+                self.roll_back(strategy, failure);
+            }
+        }
+    }
+
+    /// Nothing applied, verification stopped; the kstatus trio says it is not progressing and not
+    /// stalled either.
+    fn suspend(&mut self) {
+        self.changes.push(Change::StopVerification);
+        self.enter(
+            Phase::Suspended,
+            Reason::Suspended,
+            "suspended: observing and reporting, changing nothing",
+        );
+        self.set(
+            Cond::Reconciling,
+            Status::False,
+            Reason::Suspended,
+            "suspended",
+        );
+        self.set(Cond::Stalled, Status::False, Reason::Suspended, "suspended");
+    }
+
+    /// The steps of a release in order; the first that is not done is where the walk stops.
+    fn walk(&mut self, strategy: &dyn Strategy) -> Step {
+        let steps: [fn(&mut Self, &dyn Strategy) -> Step; 4] = [
+            |planner, _| planner.secrets_step(),
+            |planner, _| planner.migration_step(),
+            Self::rollout_step,
+            |planner, _| planner.verification_step(),
+        ];
+        for step in steps {
+            match step(self, strategy) {
+                Step::Done => {}
+                stopped => return stopped,
+            }
+        }
+        Step::Done
+    }
+
+    /// CheckingSecrets: nothing is applied while the contract does not hold.
+    fn secrets_step(&mut self) -> Step {
+        let invalid: Vec<String> = self
+            .observed
+            .secrets
+            .iter()
+            .filter(|s| s.result == CheckResult::Fail)
+            .map(|s| {
+                format!(
+                    "{}/{}: {}",
+                    s.secret,
+                    s.key,
+                    s.message.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        if invalid.is_empty() {
+            self.set(
+                Cond::SecretsValid,
+                Status::True,
+                Reason::SecretsValid,
+                "every required key is valid",
+            );
+            return Step::Done;
+        }
+        let message = format!("secret contract not met: {}", invalid.join("; "));
+        self.set(
+            Cond::SecretsValid,
+            Status::False,
+            Reason::SecretInvalid,
+            &message,
+        );
+        self.kstatus(Kstatus::Stalled, Reason::SecretInvalid, &message);
+        self.enter(Phase::CheckingSecrets, Reason::SecretInvalid, &message);
+        Step::Wait
+    }
+
+    /// Migrating: with the new image, before any running pod changes.
+    fn migration_step(&mut self) -> Step {
+        let revision = &self.observed.revision.hash;
+        match &self.observed.migration {
+            JobState::NotNeeded => Step::Done,
+            JobState::Absent | JobState::Running => {
+                if self.observed.migration == JobState::Absent {
+                    self.changes.push(Change::CreateMigrationJob {
+                        revision: revision.clone(),
+                    });
+                }
+                self.migration_status(MigrationState::Running, None);
+                self.progress(
+                    Phase::Migrating,
+                    Reason::Migrating,
+                    "running the migration Job",
+                );
+                Step::Wait
+            }
+            JobState::Failed(reason) => {
+                self.migration_status(MigrationState::Failed, Some(reason.clone()));
+                self.set(
+                    Cond::MigrationComplete,
+                    Status::False,
+                    Reason::MigrationFailed,
+                    reason,
+                );
+                Step::Failed(Failure::new(
+                    RollbackTrigger::MigrationFailed,
+                    "migration failed",
+                    reason,
+                ))
+            }
+            JobState::Succeeded => {
+                self.migration_status(MigrationState::Succeeded, None);
+                self.set(
+                    Cond::MigrationComplete,
+                    Status::True,
+                    Reason::MigrationSucceeded,
+                    "the migration Job completed",
+                );
+                Step::Done
+            }
+        }
+    }
+
+    /// RollingOut: the strategy brings the new revision up; its verdict becomes RolloutComplete.
+    fn rollout_step(&mut self, strategy: &dyn Strategy) -> Step {
+        let rollout = strategy.roll_out(self.observed);
+        self.changes.extend(rollout.changes);
+        match &rollout.step {
+            Step::Wait => {
+                self.set(
+                    Cond::RolloutComplete,
+                    Status::False,
+                    Reason::RollingOut,
+                    "new pods are coming up",
+                );
+                self.progress(
+                    Phase::RollingOut,
+                    Reason::RollingOut,
+                    "rolling out the new version",
+                );
+            }
+            Step::Done => self.set(
+                Cond::RolloutComplete,
+                Status::True,
+                Reason::RolloutComplete,
+                "every replica runs the new version",
+            ),
+            Step::Failed(failure) => self.set(
+                Cond::RolloutComplete,
+                Status::False,
+                failure.reason(),
+                &failure.detail,
+            ),
+        }
+        rollout.step
+    }
+}

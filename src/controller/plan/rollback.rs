@@ -1,0 +1,164 @@
+//! When a revision fails: what is recorded, and the rollback policy — restore the stable
+//! revision (with the strategy) and run the down-migration, or stop in Failed with nothing
+//! deleted, or, for the stable revision itself, report it Degraded.
+
+use crate::api::{
+    ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RevisionOutcome,
+    RollbackMigration,
+};
+use crate::controller::observe::JobState;
+
+use super::{
+    Change, Note, Planner,
+    status::Kstatus,
+    step::{Failure, Step},
+    strategy::Strategy,
+};
+
+impl Planner<'_> {
+    /// The failure recorded for the current attempt, if it failed.
+    pub(super) fn failed_attempt(&self) -> Option<Failure> {
+        let last = self.status.history.last()?;
+        if last.hash.as_deref() != Some(self.observed.revision.hash.as_str()) {
+            return None;
+        }
+        if !matches!(
+            last.outcome,
+            RevisionOutcome::Failed | RevisionOutcome::RolledBack
+        ) {
+            return None;
+        }
+        let message = last
+            .message
+            .clone()
+            .or_else(|| last.reason.clone())
+            .unwrap_or_default();
+        Some(Failure {
+            trigger: last.trigger,
+            detail: message.clone(),
+            message,
+        })
+    }
+
+    /// Closes the current attempt's history entry as Failed and announces the failure.
+    pub(super) fn record_failure(&mut self, failure: &Failure) {
+        if let Some(last) = self.status.history.last_mut()
+            && last.outcome == RevisionOutcome::Progressing
+        {
+            last.outcome = RevisionOutcome::Failed;
+            last.trigger = failure.trigger;
+            last.reason = Some(failure.reason().as_str().to_string());
+            last.message = Some(failure.message.clone());
+            last.finished_at = Some(self.now.clone());
+        }
+        self.changes.push(Change::StopVerification);
+        self.notes.push(Note {
+            reason: failure.reason(),
+            message: failure.message.clone(),
+        });
+    }
+
+    /// The stable revision stopped working: Degraded, Ready=False, and nothing rolled back.
+    pub(super) fn degrade(&mut self, failure: &Failure) {
+        let message = format!(
+            "{}; it is the stable revision, so nothing was rolled back",
+            failure.message
+        );
+        self.kstatus(Kstatus::Stalled, Reason::Degraded, &message);
+        self.enter(Phase::Degraded, failure.reason(), &message);
+    }
+
+    /// After a failure: restore the stable revision when the policy allows and one exists,
+    /// else stop in Failed with nothing deleted.
+    pub(super) fn roll_back(&mut self, strategy: &dyn Strategy, failure: Failure) {
+        let stable = self
+            .status
+            .revision
+            .as_ref()
+            .and_then(|r| r.stable.clone())
+            .filter(|s| s.hash != self.observed.revision.hash);
+        let policy = &self.spec.rollback;
+        let allowed = policy.automatic
+            && match failure.trigger {
+                Some(trigger) => policy.triggers.contains(&trigger),
+                // Recorded by an earlier version without the trigger: what it decided then, the
+                // phase still shows, and it is not decided differently now.
+                None => matches!(
+                    self.status.phase,
+                    Some(Phase::RollingBack | Phase::RolledBack)
+                ),
+            };
+        let why_not = match &stable {
+            _ if !allowed => Some("automatic rollback is off for this failure".to_string()),
+            None => Some("there is no stable revision to roll back to".to_string()),
+            Some(stable) if !self.observed.stable_spec_available => Some(format!(
+                "the stored spec of the stable revision {} is missing",
+                stable.hash
+            )),
+            Some(_) => None,
+        };
+        let (Some(stable), None) = (stable, &why_not) else {
+            let why = why_not.unwrap_or_default();
+            let message = format!("{}; {why}: nothing was changed back", failure.message);
+            self.fail(&message);
+            return;
+        };
+
+        let restore = strategy.restore(self.observed, &stable.hash);
+        self.changes.extend(restore.changes);
+        let restoring = restore.step != Step::Done;
+        let down_migration = policy.migration == RollbackMigration::Run
+            && self.observed.migration == JobState::Succeeded;
+        let migrating_back = down_migration && self.migrate_back();
+
+        if restoring || migrating_back {
+            let message = format!("rolling back to {}: {}", stable.image, failure.message);
+            self.kstatus(Kstatus::Progressing, Reason::RollingBack, &message);
+            self.set(
+                Cond::RolledBack,
+                Status::False,
+                Reason::RollingBack,
+                &message,
+            );
+            self.enter(Phase::RollingBack, Reason::RollingBack, &message);
+            return;
+        }
+        let mut message = format!(
+            "rolled back to {}: {}; the stable version {} serves traffic",
+            stable.image, failure.message, stable.image
+        );
+        if let JobState::Failed(reason) = &self.observed.rollback_migration
+            && down_migration
+        {
+            message.push_str(&format!("; the down-migration failed: {reason}"));
+        }
+        if let Some(last) = self.status.history.last_mut()
+            && last.hash.as_deref() == Some(self.observed.revision.hash.as_str())
+        {
+            last.outcome = RevisionOutcome::RolledBack;
+        }
+        self.kstatus(Kstatus::Stalled, Reason::RolledBack, &message);
+        self.set(Cond::RolledBack, Status::True, Reason::RolledBack, &message);
+        self.enter(Phase::RolledBack, Reason::RolledBack, &message);
+    }
+
+    /// Starts the failed revision's down-migration unless it ran; whether it is still running.
+    fn migrate_back(&mut self) -> bool {
+        match &self.observed.rollback_migration {
+            JobState::Absent => {
+                self.changes.push(Change::CreateRollbackMigrationJob {
+                    revision: self.observed.revision.hash.clone(),
+                });
+                true
+            }
+            JobState::Running => true,
+            JobState::NotNeeded | JobState::Succeeded | JobState::Failed(_) => false,
+        }
+    }
+
+    /// Stops with nothing changed back.
+    fn fail(&mut self, message: &str) {
+        self.kstatus(Kstatus::Stalled, Reason::Failed, message);
+        self.enter(Phase::Failed, Reason::Failed, message);
+    }
+}

@@ -1,0 +1,186 @@
+//! What the plan writes besides changes: conditions (the kstatus trio always together), the
+//! phase and its Event, the migration's status, the score, and when to look again.
+
+use std::time::Duration;
+
+use crate::api::{
+    CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
+    DeploymentChecklistStatus, MigrationState, MigrationStatus, Phase, Reason, Score,
+};
+use crate::controller::conditions;
+use crate::text::truncate;
+
+use super::{Note, Plan, Planner};
+
+/// The longest status.message, in characters (the CRD's maxLength).
+const MESSAGE_MAX_CHARS: usize = 1024;
+
+/// How long a checklist at rest or waiting for a person (Ready, Stalled, Suspended) goes
+/// unlooked-at when nothing triggers it.
+const AT_REST: Duration = Duration::from_secs(300);
+
+/// How long a checklist in progress goes unlooked-at when nothing triggers it.
+const IN_PROGRESS: Duration = Duration::from_secs(15);
+
+/// Where a checklist stands in kstatus terms.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kstatus {
+    /// Working towards the spec: Reconciling.
+    Progressing,
+    /// The spec is achieved: Ready.
+    Ready,
+    /// Cannot go on without a change from someone: Stalled.
+    Stalled,
+}
+
+impl Planner<'_> {
+    /// A step in progress: Reconciling=True, Ready=False, Stalled=False.
+    pub(super) fn progress(&mut self, phase: Phase, reason: Reason, message: &str) {
+        self.kstatus(Kstatus::Progressing, reason, message);
+        self.enter(phase, reason, message);
+    }
+
+    /// Moves to `phase` with `message`; entering a new phase is worth an Event, later changes
+    /// inside the same phase only update the status.
+    pub(super) fn enter(&mut self, phase: Phase, reason: Reason, message: &str) {
+        if self.status.phase != Some(phase) {
+            self.notes.push(Note {
+                reason,
+                message: message.into(),
+            });
+        }
+        self.status.phase = Some(phase);
+        self.status.message = Some(message.into());
+    }
+
+    /// Sets the kstatus trio (Ready, Reconciling, Stalled) that Flux, Argo CD and `kubectl wait`
+    /// read, always together so they never contradict each other.
+    pub(super) fn kstatus(&mut self, state: Kstatus, reason: Reason, message: &str) {
+        let (ready, reconciling, stalled) = match state {
+            Kstatus::Progressing => (Status::False, Status::True, Status::False),
+            Kstatus::Ready => (Status::True, Status::False, Status::False),
+            Kstatus::Stalled => (Status::False, Status::False, Status::True),
+        };
+        self.set(Cond::Ready, ready, reason, message);
+        self.set(Cond::Reconciling, reconciling, reason, message);
+        self.set(Cond::Stalled, stalled, reason, message);
+    }
+
+    /// Sets one condition, stamped with the spec's generation.
+    pub(super) fn set(&mut self, kind: Cond, status: Status, reason: Reason, message: &str) {
+        conditions::set(
+            &mut self.status.conditions,
+            kind,
+            status,
+            reason,
+            message,
+            self.generation,
+            self.now,
+        );
+    }
+
+    /// status.migration for the current revision's Job, keeping when it started and finished.
+    pub(super) fn migration_status(&mut self, state: MigrationState, message: Option<String>) {
+        let previous = self.status.migration.take();
+        let started_at = previous
+            .as_ref()
+            .and_then(|m| m.started_at.clone())
+            .or_else(|| Some(self.now.clone()));
+        let finished = matches!(state, MigrationState::Succeeded | MigrationState::Failed);
+        let finished_at = previous
+            .as_ref()
+            .and_then(|m| m.finished_at.clone())
+            .or_else(|| finished.then(|| self.now.clone()));
+        let image = self
+            .spec
+            .migration
+            .as_ref()
+            .and_then(|m| m.image.clone())
+            .unwrap_or_else(|| self.observed.revision.image.clone());
+        self.status.migration = Some(MigrationStatus {
+            job: crate::resources::migration_job_name(self.name, &self.observed.revision.hash),
+            image,
+            state,
+            started_at,
+            finished_at,
+            message,
+        });
+    }
+
+    /// The plan as decided: each change once, the score, a bounded message.
+    pub(super) fn finish(mut self) -> Plan {
+        // Steps may ask for the same change twice (a new revision and its failure both stop
+        // verification); doing it once is enough.
+        let mut seen = Vec::with_capacity(self.changes.len());
+        self.changes.retain(|change| {
+            let first = !seen.contains(change);
+            if first {
+                seen.push(change.clone());
+            }
+            first
+        });
+        self.status.score = Some(score(&self.status, self.spec));
+        if let Some(message) = self.status.message.as_mut() {
+            truncate(message, MESSAGE_MAX_CHARS);
+        }
+        Plan {
+            requeue_after: requeue_after(&self.status),
+            changes: self.changes,
+            status: self.status,
+            notes: self.notes,
+        }
+    }
+}
+
+/// When to look again without being asked: a checklist at rest or waiting for a person less
+/// often than one in progress.
+fn requeue_after(status: &DeploymentChecklistStatus) -> Duration {
+    let stalled = status
+        .condition(Cond::Stalled)
+        .is_some_and(|c| c.status == Status::True.as_str());
+    match status.phase {
+        _ if stalled => AT_REST,
+        Some(Phase::Ready | Phase::Suspended) => AT_REST,
+        _ => IN_PROGRESS,
+    }
+}
+
+/// The production readiness score: secret keys, the migration, the rollout and every check.
+pub(super) fn score(status: &DeploymentChecklistStatus, spec: &DeploymentChecklistSpec) -> Score {
+    let mut passed = 0;
+    let mut total = 0;
+    for key in status
+        .secrets
+        .iter()
+        .filter(|s| s.result != CheckResult::Skipped)
+    {
+        total += 1;
+        passed += i32::from(key.result == CheckResult::Pass);
+    }
+    if spec.migration.is_some() {
+        total += 1;
+        passed += i32::from(
+            status
+                .migration
+                .as_ref()
+                .is_some_and(|m| m.state == MigrationState::Succeeded),
+        );
+    }
+    total += 1;
+    passed += i32::from(
+        status
+            .condition(Cond::RolloutComplete)
+            .is_some_and(|c| c.status == Status::True.as_str()),
+    );
+    let checks = i32::try_from(spec.verification.checks.len()).unwrap_or(i32::MAX);
+    total += checks;
+    passed += i32::try_from(
+        status
+            .checks
+            .iter()
+            .filter(|c| c.result == CheckResult::Pass)
+            .count(),
+    )
+    .unwrap_or(0);
+    Score::new(passed, total)
+}

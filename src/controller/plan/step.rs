@@ -1,0 +1,45 @@
+//! What a step of the walk returns: wait, done, or the failure that stops the revision. Shared
+//! by the walk, the strategies and the rollback policy, and depending on none of them.
+
+use crate::api::{Reason, RollbackTrigger};
+
+/// How far one step of the walk got: the explicit result each step returns, instead of a
+/// `Result` used for control flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Not there yet: the status says what is awaited, and a watch or the safety net brings the
+    /// next look.
+    Wait,
+    /// Done: the walk goes on to the next step.
+    Done,
+    /// The revision failed; the rollback policy decides what follows.
+    Failed(Failure),
+}
+
+/// Why a revision failed: the rollback trigger and what was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Failure {
+    /// None only for a failure recorded by an operator version that kept the trigger in the
+    /// history entry's text: the decision it made then stands (see `Planner::roll_back`).
+    pub(super) trigger: Option<RollbackTrigger>,
+    /// What failed and how, for the status message, the Event and the history entry.
+    pub(super) message: String,
+    /// What was seen, for the condition of the step that failed.
+    pub(super) detail: String,
+}
+
+impl Failure {
+    /// A failure of `what` (e.g. "migration failed") that saw `detail`.
+    pub(super) fn new(trigger: RollbackTrigger, what: &str, detail: &str) -> Self {
+        Self {
+            trigger: Some(trigger),
+            message: format!("{what}: {detail}"),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The reason its Events and history entry carry: the trigger's name.
+    pub(super) fn reason(&self) -> Reason {
+        self.trigger.map_or(Reason::Failed, Reason::from)
+    }
+}

@@ -1,0 +1,123 @@
+//! The verification gate: rounds of HTTP checks against the new version before it becomes the
+//! stable one, continuous rounds after, and their results copied into status.
+
+use crate::api::{
+    ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RollbackTrigger,
+};
+use crate::controller::observe::{VerificationObservation, VerificationResults};
+
+use super::{
+    Change, Planner,
+    step::{Failure, Step},
+};
+
+impl Planner<'_> {
+    /// Verifying: the checks must pass before the revision is Ready; a revision that already
+    /// passed stays Ready while continuous rounds (when asked for) do not fail.
+    pub(super) fn verification_step(&mut self) -> Step {
+        if self.spec.verification.checks.is_empty() {
+            return Step::Done;
+        }
+        // Results observed before this attempt started belong to the attempt before.
+        let verification = if self.fresh_start {
+            VerificationObservation::NotStarted
+        } else {
+            self.observed.verification.clone()
+        };
+        if self.current_succeeded() {
+            return self.keep_verified(&verification);
+        }
+        match verification {
+            VerificationObservation::NotStarted | VerificationObservation::Running => {
+                if verification == VerificationObservation::NotStarted {
+                    self.changes.push(Change::StartVerification {
+                        revision: self.observed.revision.hash.clone(),
+                        verified: false,
+                    });
+                }
+                self.set(
+                    Cond::Verified,
+                    Status::Unknown,
+                    Reason::Verifying,
+                    "verification rounds running",
+                );
+                self.progress(
+                    Phase::Verifying,
+                    Reason::Verifying,
+                    "verifying the new version over HTTP",
+                );
+                Step::Wait
+            }
+            VerificationObservation::Failed(message) => {
+                Step::Failed(self.verification_failed("verification failed", &message))
+            }
+            VerificationObservation::Passed => {
+                self.verification_passed();
+                Step::Done
+            }
+        }
+    }
+
+    /// A revision that already passed: a failed verdict degrades it (see
+    /// [`Planner::degrade`]), never rolls it back.
+    fn keep_verified(&mut self, verification: &VerificationObservation) -> Step {
+        if let VerificationObservation::Failed(message) = verification {
+            return Step::Failed(
+                self.verification_failed("continuous verification failed", message),
+            );
+        }
+        if *verification == VerificationObservation::NotStarted && self.spec.verification.continuous
+        {
+            self.changes.push(Change::StartVerification {
+                revision: self.observed.revision.hash.clone(),
+                verified: true,
+            });
+        }
+        self.verification_passed();
+        Step::Done
+    }
+
+    fn verification_passed(&mut self) {
+        self.set(
+            Cond::Verified,
+            Status::True,
+            Reason::VerificationPassed,
+            "every check passed",
+        );
+    }
+
+    fn verification_failed(&mut self, what: &str, message: &str) -> Failure {
+        self.set(
+            Cond::Verified,
+            Status::False,
+            Reason::VerificationFailed,
+            message,
+        );
+        Failure::new(RollbackTrigger::VerificationFailed, what, message)
+    }
+
+    /// Copies the latest round's results into status. While verifying every round is news; while
+    /// Ready only a changed result is, and what continuous rounds left out keeps its last result.
+    pub(super) fn take_verification_results(&mut self) {
+        if self.fresh_start {
+            return;
+        }
+        let Some(results) = &self.observed.verification_results else {
+            return;
+        };
+        let previous = VerificationResults {
+            checks: self.status.checks.clone(),
+            dependencies: self.status.dependencies.clone(),
+        };
+        if !self.current_succeeded() {
+            self.status.checks = results.checks.clone();
+            self.status.dependencies = results.dependencies.clone();
+            return;
+        }
+        let results = results.clone().over(&previous);
+        if !results.same_as(&previous) {
+            self.status.checks = results.checks;
+            self.status.dependencies = results.dependencies;
+        }
+    }
+}
