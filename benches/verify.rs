@@ -10,43 +10,25 @@
 use std::time::{Duration, Instant};
 
 use checklist_operator::{
-    api::{CheckSpec, VerificationSpec},
+    api::VerificationSpec,
     verify::{
         engine::{Engine, SecretValues},
         guard::EgressPolicy,
     },
 };
 use checklist_testapp::{Config, Mode};
+use checklist_testkit::{fixtures::seed_checks, stats::Stats};
 
-/// The five checks of the Dialectic example (examples/dialectic.yaml), with its redirect check
-/// pointed at the app's plain-HTTP listener.
-fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dialectic.yaml");
-    let mut checks = checklist_operator::verify::cli::load(&file, None)
-        .unwrap()
-        .spec
-        .verification
-        .checks;
-    checklist_operator::verify::cli::point_redirect_checks_at(&mut checks, &format!("{http_url}/"));
-    checks
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
-fn summary(label: &str, mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+fn summary(label: &str, samples: &[Duration]) -> Duration {
+    let stats = Stats::of(samples);
     println!(
         "{label:<44} n={:<5} mean {:>8.1} µs  p50 {:>8.1} µs  p99 {:>8.1} µs",
-        samples.len(),
-        mean.as_secs_f64() * 1e6,
-        percentile(&samples, 0.50).as_secs_f64() * 1e6,
-        percentile(&samples, 0.99).as_secs_f64() * 1e6,
+        stats.n,
+        stats.mean.as_secs_f64() * 1e6,
+        stats.p50.as_secs_f64() * 1e6,
+        stats.p99.as_secs_f64() * 1e6,
     );
-    percentile(&samples, 0.50)
+    stats.p50
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -115,8 +97,8 @@ async fn main() {
         assert!(outcome.passed(), "{}", outcome.message);
     }
     println!("verification engine on loopback, {} iterations", iterations);
-    let raw_p50 = summary("raw reqwest GET /health", raw_samples);
-    let engine_p50 = summary("engine http check (status+JSON+latency)", engine_samples);
+    let raw_p50 = summary("raw reqwest GET /health", &raw_samples);
+    let engine_p50 = summary("engine http check (status+JSON+latency)", &engine_samples);
     let overhead = (engine_p50.as_secs_f64() / raw_p50.as_secs_f64() - 1.0) * 100.0;
     println!("per-check overhead at p50: {overhead:+.1}% (goal <= 10%)");
 
@@ -129,7 +111,7 @@ async fn main() {
         round_samples.push(started.elapsed());
         assert!(outcomes.iter().all(|o| o.passed()));
     }
-    let round_p50 = summary("one round of the five seed checks", round_samples);
+    let round_p50 = summary("one round of the five seed checks", &round_samples);
     println!(
         "round wall time at p50: {:.2} ms (goal <= 20 ms)",
         round_p50.as_secs_f64() * 1e3

@@ -186,12 +186,13 @@ fn main() -> ExitCode {
             };
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,
+                // Logged, not printed as well: with --log-format json every line on stderr stays
+                // JSON for the log pipeline.
                 Err(error) => {
                     tracing::error!(
                         error = format!("{error:#}"),
                         "checklist-operator run failed"
                     );
-                    eprintln!("checklist-operator: {error:#}");
                     ExitCode::FAILURE
                 }
             }

@@ -248,15 +248,25 @@ impl ApiServer {
                 self.seen
             );
         };
-        let (parts, body) = request.into_parts();
-        self.seen.push(format!("{} {}", parts.method, parts.uri));
-        let line = format!("{} {}", parts.method, parts.uri.path());
+        let exchange = self.exchange(number, (request, respond)).await;
         assert_eq!(
-            line,
+            exchange.line,
             format!("{method} {path}"),
             "request #{number} is not the one expected; requests so far: {:#?}",
             self.seen
         );
+        exchange
+    }
+
+    /// Reads a request the client made into an [`Exchange`], recording it.
+    async fn exchange(
+        &mut self,
+        number: usize,
+        (request, respond): (Request<Body>, SendResponse<Response<Body>>),
+    ) -> Exchange {
+        let (parts, body) = request.into_parts();
+        self.seen.push(format!("{} {}", parts.method, parts.uri));
+        let line = format!("{} {}", parts.method, parts.uri.path());
         let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
@@ -281,6 +291,47 @@ impl ApiServer {
             body,
             respond,
         }
+    }
+
+    /// The next `expected.len()` requests, which must be exactly `expected` (`METHOD path`) in
+    /// any order: reads that go out together arrive in whatever order the client sends them.
+    /// Returned in the order of `expected`.
+    async fn expect_set(&mut self, expected: &[(Method, String)]) -> Vec<Exchange> {
+        let mut arrived: Vec<Option<Exchange>> = Vec::new();
+        arrived.resize_with(expected.len(), || None);
+        for _ in expected {
+            let number = self.seen.len() + 1;
+            let next = timeout(STEP, self.handle.next_request())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "request #{number}: expected one of {expected:?}, but none came within \
+                         {STEP:?}; requests so far: {:#?}",
+                        self.seen
+                    )
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "request #{number}: expected one of {expected:?}, but the client was \
+                         dropped; requests so far: {:#?}",
+                        self.seen
+                    )
+                });
+            let exchange = self.exchange(number, next).await;
+            let slot = expected
+                .iter()
+                .position(|(method, path)| exchange.line == format!("{method} {path}"))
+                .filter(|&i| arrived[i].is_none())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "request #{number} ({}) is not one of {expected:?} still expected; \
+                         requests so far: {:#?}",
+                        exchange.line, self.seen
+                    )
+                });
+            arrived[slot] = Some(exchange);
+        }
+        arrived.into_iter().flatten().collect()
     }
 
     /// Asserts no request follows: the client is dropped (the reconcile ended) with nothing more
@@ -324,23 +375,44 @@ where
     S: FnOnce(ApiServer) -> F,
     F: Future<Output = ApiServer> + Send + 'static,
 {
+    let (mut results, server) = run_all(vec![object], serve).await;
+    (results.remove(0), server)
+}
+
+/// Runs one reconcile of each of `objects` in turn with one context, as the controller would
+/// over time, against `serve`.
+async fn run_all<S, F>(
+    objects: Vec<Guarded>,
+    serve: S,
+) -> (Vec<checklist_operator::Result<Action>>, ApiServer)
+where
+    S: FnOnce(ApiServer) -> F,
+    F: Future<Output = ApiServer> + Send + 'static,
+{
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let (reconcile_tx, _reconcile_rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = Arc::new(Context {
+    let ctx = Arc::new(Context::new(
         client,
-        reporter: Reporter {
+        Reporter {
             controller: FIELD_MANAGER.into(),
             instance: Some("checklist-operator-7d9f8-abcde".into()),
         },
-        verifier: Verifier::new(EgressPolicy::operator(), reconcile_tx),
-        metrics: Arc::default(),
-    });
+        Verifier::new(EgressPolicy::operator(), reconcile_tx),
+        Arc::default(),
+    ));
     let serving = serve(ApiServer::new(handle));
     let server = tokio::spawn(async move { serving.await.finish().await });
-    // The context holds the only client: when reconcile returns (or is cut off), it goes, and
-    // the server sees the end of the requests.
-    let result = timeout(RECONCILE, reconcile(Arc::new(object), ctx)).await;
+    // The context holds the only client: when the reconciles return (or are cut off), it goes,
+    // and the server sees the end of the requests.
+    let reconciles = async move {
+        let mut results = Vec::new();
+        for object in objects {
+            results.push(reconcile(Arc::new(object), Arc::clone(&ctx)).await);
+        }
+        results
+    };
+    let results = timeout(RECONCILE, reconciles).await;
     let server = match server.await {
         Ok(server) => server,
         // The server's assertion is the message that explains a failure; reconcile's error is
@@ -348,51 +420,71 @@ where
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
         Err(error) => panic!("the mocked API server task failed: {error}"),
     };
-    let result = result.unwrap_or_else(|_| panic!("reconcile did not return within {RECONCILE:?}"));
-    (result, server)
+    let results =
+        results.unwrap_or_else(|_| panic!("the reconciles did not return within {RECONCILE:?}"));
+    (results, server)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-/// The observe reads of a brand-new dialectic checklist, in world.rs order: the contract's
-/// Secret (answered with `secret`, or 404), the Deployment (404), the migration and the
-/// down-migration Jobs of the current revision (404). No pods (no Deployment) and no
-/// ControllerRevision (no stable revision).
+/// The observe reads of a brand-new dialectic checklist, which go out together and so arrive in
+/// any order: the contract's Secret (answered with `secret`, or 404), the Deployment (404), the
+/// migration and the down-migration Jobs of the current revision (404). No pods (no Deployment)
+/// and no ControllerRevision (no stable revision).
 async fn observe_new(api: &mut ApiServer, hash: &str, secret: Option<&Value>) {
-    let get = api
-        .expect(
-            Method::GET,
-            &format!("/api/v1/namespaces/prod/secrets/{SECRET}"),
-        )
-        .await;
-    get.assert_no_body();
-    get.assert_query(&[]);
-    match secret {
-        Some(secret) => get.reply(StatusCode::OK, secret),
-        None => get.reply(StatusCode::NOT_FOUND, &not_found("", "secrets", SECRET)),
+    let reads = observe_new_reads(hash);
+    let expected: Vec<(Method, String)> = reads.iter().map(|p| (Method::GET, p.clone())).collect();
+    let [get_secret, get_deployment, get_job, get_rollback_job]: [Exchange; 4] = api
+        .expect_set(&expected)
+        .await
+        .try_into()
+        .unwrap_or_else(|_| panic!("four reads"));
+    for get in [&get_secret, &get_deployment, &get_job, &get_rollback_job] {
+        get.assert_no_body();
+        get.assert_query(&[]);
     }
-
-    let get = api
-        .expect(
-            Method::GET,
-            &format!("/apis/apps/v1/namespaces/prod/deployments/{NAME}"),
-        )
-        .await;
-    get.assert_query(&[]);
-    get.reply(
+    match secret {
+        Some(secret) => get_secret.reply(StatusCode::OK, secret),
+        None => get_secret.reply(StatusCode::NOT_FOUND, &not_found("", "secrets", SECRET)),
+    }
+    get_deployment.reply(
         StatusCode::NOT_FOUND,
         &not_found("apps", "deployments", NAME),
     );
-
-    for job in [
-        migration_job_name(NAME, hash),
-        rollback_migration_job_name(NAME, hash),
+    for (get, job) in [
+        (get_job, migration_job_name(NAME, hash)),
+        (get_rollback_job, rollback_migration_job_name(NAME, hash)),
     ] {
-        let get = api.expect(Method::GET, &format!("{JOBS}/{job}")).await;
-        get.assert_query(&[]);
         get.reply(StatusCode::NOT_FOUND, &not_found("batch", "jobs", &job));
     }
+}
+
+/// The paths [`observe_new`] serves.
+fn observe_new_reads(hash: &str) -> Vec<String> {
+    vec![
+        format!("/api/v1/namespaces/prod/secrets/{SECRET}"),
+        format!("/apis/apps/v1/namespaces/prod/deployments/{NAME}"),
+        format!("{JOBS}/{}", migration_job_name(NAME, hash)),
+        format!("{JOBS}/{}", rollback_migration_job_name(NAME, hash)),
+    ]
+}
+
+/// Asserts the requests served were the reads of [`observe_new`] in any order, then `then` in
+/// this order.
+fn assert_requests(api: &ApiServer, hash: &str, then: &[String]) {
+    let served = api.requests();
+    let mut reads: Vec<&str> = served.iter().take(4).copied().collect();
+    reads.sort_unstable();
+    let expected = observe_new_reads(hash);
+    let mut expected_reads: Vec<String> = expected.iter().map(|p| format!("GET {p}")).collect();
+    expected_reads.sort_unstable();
+    assert_eq!(reads, expected_reads, "the reads, in any order");
+    assert_eq!(
+        &served[4.min(served.len())..],
+        then,
+        "the requests after the reads"
+    );
 }
 
 /// Asserts the status apply is a forced server-side apply of the whole status by the operator,
@@ -630,19 +722,15 @@ async fn a_new_checklist_with_a_valid_secret_starts_its_migration() {
     api.assert_no_secret_values(&secret_values);
     let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
     assert_eq!(action, Action::requeue(Duration::from_secs(15)));
-    assert_eq!(
-        api.requests(),
-        [
-            format!("GET /api/v1/namespaces/prod/secrets/{SECRET}"),
-            format!("GET /apis/apps/v1/namespaces/prod/deployments/{NAME}"),
-            format!("GET {JOBS}/{job_name}"),
-            format!("GET {JOBS}/{}", rollback_migration_job_name(NAME, &hash)),
+    assert_requests(
+        &api,
+        &hash,
+        &[
             format!("POST {JOBS}"),
             format!("PATCH {CHECKLISTS}/{NAME}/status"),
             format!("POST {EVENTS}"),
             format!("POST {EVENTS}"),
         ],
-        "the request sequence"
     );
 }
 
@@ -701,18 +789,15 @@ async fn a_new_checklist_without_its_secret_creates_nothing_and_stalls() {
     let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
     // Stalled waits for a person (the Secret's watch brings the fix): the safety net is slow.
     assert_eq!(action, Action::requeue(Duration::from_secs(300)));
-    assert_eq!(
-        api.requests(),
-        [
-            format!("GET /api/v1/namespaces/prod/secrets/{SECRET}"),
-            format!("GET /apis/apps/v1/namespaces/prod/deployments/{NAME}"),
-            format!("GET {JOBS}/{}", migration_job_name(NAME, &hash)),
-            format!("GET {JOBS}/{}", rollback_migration_job_name(NAME, &hash)),
+    // No Job is created.
+    assert_requests(
+        &api,
+        &hash,
+        &[
             format!("PATCH {CHECKLISTS}/{NAME}/status"),
             format!("POST {EVENTS}"),
             format!("POST {EVENTS}"),
         ],
-        "the request sequence: no Job is created"
     );
 }
 
@@ -754,4 +839,76 @@ async fn an_unreadable_checklist_gets_one_warning_event_and_nothing_else() {
         [format!("POST {EVENTS}")],
         "the request sequence"
     );
+}
+
+/// The watch cache can hand the next reconcile the object from before the operator's own status
+/// write (a Job's event arrived before the checklist's). That reconcile reads the checklist again
+/// and, seeing the status it wrote, changes nothing and announces nothing a second time.
+#[tokio::test]
+async fn a_stale_object_after_our_own_status_write_is_read_again_and_nothing_repeats() {
+    let (checklist, typed) = new_checklist();
+    let hash = revision_hash(&typed.spec);
+    let (secret, _) = stored_secret();
+
+    let serve = {
+        let (checklist, hash) = (checklist.clone(), hash.clone());
+        move |mut api: ApiServer| async move {
+            // The first reconcile: the migration Job, the status, two Events.
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let post = api.expect(Method::POST, JOBS).await;
+            let job = created(
+                post.body.clone(),
+                "a1b2c3d4-0000-4000-8000-000000000001",
+                "4712",
+            );
+            post.reply(StatusCode::CREATED, &job);
+            let status = status_apply(&mut api, &checklist).await;
+            let mut written = checklist.clone();
+            written["status"] = status;
+            written["metadata"]["resourceVersion"] = json!("4713");
+            event(
+                &mut api,
+                "RevisionStarted",
+                "Normal",
+                &format!("rolling out {IMAGE} (revision {hash})"),
+            )
+            .await;
+            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+
+            // The second, handed the object at 4711: it is read again first.
+            let get = api
+                .expect(Method::GET, &format!("{CHECKLISTS}/{NAME}"))
+                .await;
+            get.assert_no_body();
+            get.reply(StatusCode::OK, &written);
+            let reads = observe_new_reads(&hash);
+            let expected: Vec<(Method, String)> =
+                reads.iter().map(|p| (Method::GET, p.clone())).collect();
+            let [get_secret, get_deployment, get_job, get_rollback_job]: [Exchange; 4] = api
+                .expect_set(&expected)
+                .await
+                .try_into()
+                .unwrap_or_else(|_| panic!("four reads"));
+            get_secret.reply(StatusCode::OK, &secret);
+            get_deployment.reply(
+                StatusCode::NOT_FOUND,
+                &not_found("apps", "deployments", NAME),
+            );
+            get_job.reply(StatusCode::OK, &job);
+            let rollback_job = rollback_migration_job_name(NAME, &hash);
+            get_rollback_job.reply(
+                StatusCode::NOT_FOUND,
+                &not_found("batch", "jobs", &rollback_job),
+            );
+            // Then nothing: no second Job, no status write, no Event.
+            api
+        }
+    };
+
+    let stale = guarded(&checklist);
+    let (results, _api) = run_all(vec![guarded(&checklist), stale], serve).await;
+    for result in results {
+        let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
+        assert_eq!(action, Action::requeue(Duration::from_secs(15)));
+    }
 }

@@ -14,19 +14,7 @@ use checklist_operator::{
     },
 };
 use checklist_testapp::{Config, Mode, RunningApp};
-
-/// The five checks of the Dialectic example (examples/dialectic.yaml), with its redirect check
-/// pointed at the app's plain-HTTP listener.
-fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dialectic.yaml");
-    let mut checks = checklist_operator::verify::cli::load(&file, None)
-        .unwrap()
-        .spec
-        .verification
-        .checks;
-    checklist_operator::verify::cli::point_redirect_checks_at(&mut checks, &format!("{http_url}/"));
-    checks
-}
+use checklist_testkit::fixtures::seed_checks;
 
 async fn app(mode: Mode) -> RunningApp {
     let config = Config {

@@ -92,7 +92,9 @@ impl DeploymentChecklistStatus {
 }
 
 /// The phase of a checklist, from a new spec to its verdict.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema, strum::Display,
+)]
 pub enum Phase {
     /// The operator has not started on the current spec.
     Pending,

@@ -19,10 +19,10 @@ use crate::{
 };
 
 use super::{
-    observe::{self, World},
+    observe::{self, World, key},
     plan::Change,
     record::FIELD_MANAGER,
-    verification::{Assignment, Key, Verifier},
+    verification::{Assignment, Verifier},
 };
 
 /// What the act step needs besides the plan.
@@ -253,11 +253,6 @@ impl Actor<'_> {
         }
         values
     }
-}
-
-/// The checklist's key in the verifier.
-pub fn key(checklist: &DeploymentChecklist) -> Result<Key> {
-    Ok((observe::namespace(checklist)?, checklist.name_any()))
 }
 
 /// spec.verification.url, or the app's Service inside the cluster.

@@ -134,12 +134,12 @@ pub async fn run(config: RunConfig) -> Result<()> {
         controller: FIELD_MANAGER.into(),
         instance: std::env::var("POD_NAME").ok(),
     };
-    let context = Arc::new(Context {
-        client: client.clone(),
+    let context = Arc::new(Context::new(
+        client.clone(),
         reporter,
-        verifier: verifier.clone(),
+        verifier.clone(),
         metrics,
-    });
+    ));
 
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
@@ -150,15 +150,18 @@ pub async fn run(config: RunConfig) -> Result<()> {
         watcher::Config::default().any_semantic(),
     );
     let store = controller.store();
-    // A deleted checklist is not reconciled again, so its rounds are stopped from here.
+    // A deleted checklist is not reconciled again, so its rounds are stopped and what is
+    // remembered of it is forgotten from here.
     let sweeper = tokio::spawn({
-        let (store, verifier) = (store.clone(), verifier.clone());
+        let (store, context) = (store.clone(), Arc::clone(&context));
         async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(30)).await;
-                verifier.retain(|(namespace, name)| {
+                let exists = |(namespace, name): &(String, String)| {
                     store.get(&ObjectRef::new(name).within(namespace)).is_some()
-                });
+                };
+                context.verifier.retain(exists);
+                context.versions.retain(exists);
             }
         }
     });

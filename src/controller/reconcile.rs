@@ -19,8 +19,8 @@ use crate::{
 };
 
 use super::{
-    act::{self, Actor},
-    observe::{self, World},
+    act::Actor,
+    observe::{self, Versions, World},
     plan::{self, Note, Subject},
     record,
     verification::Verifier,
@@ -36,6 +36,27 @@ pub struct Context {
     pub verifier: Verifier,
     /// The operator's metrics.
     pub metrics: Arc<Metrics>,
+    /// The version of each checklist after this process's last status write, so a reconcile
+    /// handed an older one from the watch cache reads it again.
+    pub versions: Versions,
+}
+
+impl Context {
+    /// What reconciles share, with nothing remembered yet.
+    pub fn new(
+        client: Client,
+        reporter: Reporter,
+        verifier: Verifier,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            client,
+            reporter,
+            verifier,
+            metrics,
+            versions: Versions::default(),
+        }
+    }
 }
 
 /// The checklist type as the controller watches it: one that fails to parse arrives as an error
@@ -81,24 +102,35 @@ async fn reconcile_guarded(object: Arc<Guarded>, ctx: &Context) -> Result<Action
             return Ok(Action::await_change());
         }
     };
+    // The span's own name is "reconcile"; the checklist's is `checklist`, so a JSON line never
+    // carries two `name` keys.
     let span = tracing::info_span!(
         "reconcile",
         namespace = checklist.namespace().unwrap_or_default(),
-        name = checklist.name_any()
+        checklist = checklist.name_any()
     );
     reconcile_checklist(checklist, ctx).instrument(span).await
 }
 
-async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
+async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
+    let reread = observe::reread(&ctx.client, &ctx.versions, cached).await?;
+    let checklist = match &reread {
+        None => cached,
+        Some(Some(current)) => current,
+        // Deleted since the cache saw it: nothing left to reconcile.
+        Some(None) => return Ok(Action::await_change()),
+    };
     if checklist.meta().deletion_timestamp.is_some() {
         // Owned objects go with it by garbage collection; only the rounds are ours to stop.
-        ctx.verifier.stop(&act::key(checklist)?);
+        ctx.verifier.stop(&observe::key(checklist)?);
         return Ok(Action::await_change());
     }
     let name = checklist.name_any();
     let revision = observe::revision(checklist);
     let world = World::read(&ctx.client, checklist, &revision.hash).await?;
-    let report = ctx.verifier.report(&act::key(checklist)?, &revision.hash);
+    let report = ctx
+        .verifier
+        .report(&observe::key(checklist)?, &revision.hash);
     let observed = observe::observation(checklist, &world, revision, report);
 
     let previous = checklist.status.clone().unwrap_or_default();
@@ -109,7 +141,11 @@ async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> 
     };
     let planned = plan::plan(subject, &previous, &observed, &Time(Timestamp::now()));
     if !planned.changes.is_empty() {
-        tracing::info!(changes = ?planned.changes, phase = ?planned.status.phase, "plan");
+        tracing::info!(
+            changes = ?planned.changes,
+            phase = %planned.status.phase.map(|p| p.to_string()).unwrap_or_default(),
+            "plan"
+        );
     }
 
     let actor = Actor {
@@ -122,7 +158,8 @@ async fn reconcile_checklist(checklist: &DeploymentChecklist, ctx: &Context) -> 
     actor.act(&planned.changes).await?;
 
     if record::status_changed(&previous, &planned.status) {
-        record::write_status(&ctx.client, checklist, &planned.status).await?;
+        let version = record::write_status(&ctx.client, checklist, &planned.status).await?;
+        ctx.versions.remember(observe::key(checklist)?, version);
         ctx.metrics.status_written();
     }
     for note in &planned.notes {

@@ -13,9 +13,14 @@ use crate::{
     Error, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus},
     telemetry::Metrics,
+    text::truncate,
 };
 
 use super::{conditions, observe, plan::Note};
+
+/// The longest Event message, in characters: what `kubectl describe` shows on a line or two. The
+/// detail stays in the status (status.checks, the conditions).
+pub const EVENT_NOTE_MAX_CHARS: usize = 280;
 
 /// The field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "checklist-operator";
@@ -44,12 +49,12 @@ pub fn status_apply_patch(status: &DeploymentChecklistStatus) -> Result<Value, s
     }))
 }
 
-/// Writes the status by server-side apply on /status.
+/// Writes the status by server-side apply on /status; the checklist's resourceVersion after it.
 pub async fn write_status(
     client: &Client,
     checklist: &DeploymentChecklist,
     status: &DeploymentChecklistStatus,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let namespace = observe::namespace(checklist)?;
     let name = checklist.name_any();
     let patch = status_apply_patch(status).map_err(|source| Error::Serialize {
@@ -57,19 +62,20 @@ pub async fn write_status(
         source,
     })?;
     let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), &namespace);
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|e| Error::api(format!("write status of {namespace}/{name}"), e))?;
+    let written = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|e| Error::api(format!("write status of {namespace}/{name}"), e))?;
     tracing::info!(
-        phase = ?status.phase,
-        message = status.message.as_deref().unwrap_or_default(),
+        phase = %status.phase.map(|p| p.to_string()).unwrap_or_default(),
+        status_message = status.message.as_deref().unwrap_or_default(),
         "status written"
     );
-    Ok(())
+    Ok(written.resource_version())
 }
 
 /// Publishes a transition as an Event; a failure to publish is logged, not fatal: the status
@@ -86,6 +92,8 @@ pub async fn publish(
     note: &Note,
 ) {
     let warning = note.reason.is_warning();
+    let mut message = note.message.clone();
+    truncate(&mut message, EVENT_NOTE_MAX_CHARS);
     metrics.transition(note.reason.as_str(), warning);
     let recorder = Recorder::new(client.clone(), reporter.clone());
     let event = Event {
@@ -95,7 +103,7 @@ pub async fn publish(
             EventType::Normal
         },
         reason: note.reason.as_str().into(),
-        note: Some(note.message.clone()),
+        note: Some(message),
         action: "Reconcile".into(),
         secondary: None,
     };

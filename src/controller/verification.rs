@@ -25,21 +25,7 @@ use crate::{
     },
 };
 
-use super::observe::{VerificationObservation, VerificationResults};
-
-/// A checklist, by namespace and name.
-pub type Key = (String, String);
-
-/// What the rounds of one revision have found so far.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    /// The revision being verified.
-    pub revision: String,
-    /// Running, Passed or Failed.
-    pub state: VerificationObservation,
-    /// The latest round's results, once a round ran.
-    pub results: Option<VerificationResults>,
-}
+use super::observe::{Key, Report, VerificationObservation, VerificationResults};
 
 /// What a task needs to verify one revision.
 #[derive(Debug, Clone)]
@@ -115,7 +101,7 @@ impl Verifier {
             results: None,
         }));
         tracing::info!(
-            namespace = %key.0, name = %key.1, revision = %assignment.revision,
+            namespace = %key.0, checklist = %key.1, revision = %assignment.revision,
             url = %assignment.base_url, "verification started"
         );
         let revision = assignment.revision.clone();
@@ -143,7 +129,7 @@ impl Verifier {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(task) = tasks.remove(key) {
             task.handle.abort();
-            tracing::debug!(namespace = %key.0, name = %key.1, "verification stopped");
+            tracing::debug!(namespace = %key.0, checklist = %key.1, "verification stopped");
         }
     }
 
@@ -154,7 +140,7 @@ impl Verifier {
             let kept = keep(key);
             if !kept {
                 task.handle.abort();
-                tracing::info!(namespace = %key.0, name = %key.1, "verification stopped: the checklist is gone");
+                tracing::info!(namespace = %key.0, checklist = %key.1, "verification stopped: the checklist is gone");
             }
             kept
         });
@@ -229,7 +215,7 @@ async fn rounds(
         metrics.round(&format!("{verdict:?}"));
         let state = judge(verdict, &outcomes);
         tracing::info!(
-            namespace = %key.0, name = %key.1, revision = %assignment.revision,
+            namespace = %key.0, checklist = %key.1, revision = %assignment.revision,
             passed = outcomes.iter().filter(|o| o.passed()).count(),
             total = outcomes.len(), verdict = ?verdict, continuous = verified,
             "verification round"
@@ -269,15 +255,28 @@ pub fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> VerificationObserva
     match verdict {
         Verdict::Pending => VerificationObservation::Running,
         Verdict::Passed => VerificationObservation::Passed,
-        Verdict::Failed => {
-            let failing: Vec<String> = outcomes
-                .iter()
-                .filter(|o| !o.passed())
-                .map(|o| format!("{}: {}", o.name, o.message))
-                .collect();
-            VerificationObservation::Failed(failing.join("; "))
-        }
+        Verdict::Failed => VerificationObservation::Failed(failing_checks(outcomes)),
     }
+}
+
+/// The checks that did not pass, each with what it got: "health (HTTP 503), security-headers
+/// (HTTP 200)". Short enough for an Event and a condition; what each saw, the app's answer
+/// included, is in status.checks.
+fn failing_checks(outcomes: &[CheckOutcome]) -> String {
+    let failing: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| {
+            let got = match (o.result, o.status) {
+                (CheckResult::Skipped, _) => "skipped".to_string(),
+                (_, Some(status)) => format!("HTTP {status}"),
+                (_, None) if o.attempts > 0 => "no answer".to_string(),
+                (_, None) => "not sent".to_string(),
+            };
+            format!("{} ({got})", o.name)
+        })
+        .collect();
+    failing.join(", ")
 }
 
 /// A round's outcomes as status entries.
@@ -328,21 +327,38 @@ mod tests {
             message: message.into(),
             latency_ms: Some(7),
             attempts: 1,
+            status: None,
             dependencies: Vec::new(),
         }
     }
 
     #[test]
-    fn a_failed_verdict_names_each_failing_check() {
+    fn a_failed_verdict_names_each_failing_check_with_what_it_got() {
+        let answered = |name, status| CheckOutcome {
+            status: Some(status),
+            ..outcome(name, CheckResult::Fail, &"\"a long body\"".repeat(100))
+        };
         let outcomes = [
             outcome("health", CheckResult::Pass, "status 200"),
-            outcome("headers", CheckResult::Fail, "missing x-frame-options"),
-            outcome("rate", CheckResult::Fail, "no 429 in 10 attempts"),
+            answered("headers", 200),
+            answered("rate", 503),
+            outcome("deep", CheckResult::Fail, "connection refused"),
+            CheckOutcome {
+                attempts: 0,
+                ..outcome("bad-path", CheckResult::Fail, "path does not make a URL")
+            },
+            outcome(
+                "token",
+                CheckResult::Skipped,
+                "needs key token of Secret probe",
+            ),
         ];
         assert_eq!(
             judge(Verdict::Failed, &outcomes),
             VerificationObservation::Failed(
-                "headers: missing x-frame-options; rate: no 429 in 10 attempts".into()
+                "headers (HTTP 200), rate (HTTP 503), deep (no answer), bad-path (not sent), \
+                 token (skipped)"
+                    .into()
             )
         );
         assert_eq!(

@@ -72,6 +72,8 @@ pub struct CheckOutcome {
     pub latency_ms: Option<u64>,
     /// How many requests were sent.
     pub attempts: u32,
+    /// The HTTP status of the last response, None when no response came.
+    pub status: Option<u16>,
     /// Dependencies read from a deep health body.
     pub dependencies: Vec<Dependency>,
 }
@@ -173,14 +175,15 @@ impl Engine {
                 message: "the check must set exactly one of http, httpsRedirect, securityHeaders or rateLimit".into(),
                 latency_ms: None,
                 attempts: 0,
+                status: None,
                 dependencies: Vec::new(),
             };
         };
         let started = Instant::now();
-        let (evaluation, attempts) = match self.judge(kind).await {
+        let (evaluation, attempts, status) = match self.judge(kind).await {
             Ok(done) => done,
-            Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1),
-            Err(Problem::Spec(message)) => (Evaluation::fail(message), 0),
+            Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1, None),
+            Err(Problem::Spec(message)) => (Evaluation::fail(message), 0, None),
             Err(Problem::Secret(message)) => {
                 return CheckOutcome {
                     name: check.name.clone(),
@@ -189,6 +192,7 @@ impl Engine {
                     message,
                     latency_ms: None,
                     attempts: 0,
+                    status: None,
                     dependencies: Vec::new(),
                 };
             }
@@ -204,11 +208,14 @@ impl Engine {
             message: evaluation.message,
             latency_ms: u64::try_from(started.elapsed().as_millis()).ok(),
             attempts,
+            status,
             dependencies: evaluation.dependencies,
         }
     }
 
-    async fn judge(&self, check: CheckRef<'_>) -> Result<(Evaluation, u32), Problem> {
+    /// Sends a check's requests and judges the answers: the evaluation, how many requests were
+    /// sent, and the status of the last response.
+    async fn judge(&self, check: CheckRef<'_>) -> Result<(Evaluation, u32, Option<u16>), Problem> {
         match check {
             CheckRef::Http(http) => {
                 let request = self.request(
@@ -219,18 +226,30 @@ impl Engine {
                     http.content_type.as_deref(),
                 )?;
                 let response = self.client.send(request).await?;
-                Ok((checks::http::evaluate(http, &response), 1))
+                Ok((
+                    checks::http::evaluate(http, &response),
+                    1,
+                    Some(response.status),
+                ))
             }
             CheckRef::HttpsRedirect(redirect) => {
                 let url =
                     checks::redirect::http_url(redirect, &self.base).map_err(Problem::Spec)?;
                 let response = self.client.send(Request::get(url.clone())).await?;
-                Ok((checks::redirect::evaluate(redirect, &url, &response), 1))
+                Ok((
+                    checks::redirect::evaluate(redirect, &url, &response),
+                    1,
+                    Some(response.status),
+                ))
             }
             CheckRef::SecurityHeaders(headers) => {
                 let request = self.request(HttpMethod::Get, &headers.path, &[], None, None)?;
                 let response = self.client.send(request).await?;
-                Ok((checks::headers::evaluate(headers, &response), 1))
+                Ok((
+                    checks::headers::evaluate(headers, &response),
+                    1,
+                    Some(response.status),
+                ))
             }
             CheckRef::RateLimit(limit) => {
                 let request = self.request(
@@ -241,19 +260,24 @@ impl Engine {
                     limit.content_type.as_deref(),
                 )?;
                 let mut tally = Tally::new(limit);
+                let mut last = None;
                 while !tally.done() {
                     match self.client.send(request.clone()).await {
-                        Ok(response) => tally.record(response.status),
+                        Ok(response) => {
+                            last = Some(response.status);
+                            tally.record(response.status);
+                        }
                         Err(error) => {
                             let attempt = tally.sent() + 1;
                             return Ok((
                                 Evaluation::fail(format!("attempt {attempt}: {error}")),
                                 attempt,
+                                None,
                             ));
                         }
                     }
                 }
-                Ok((tally.evaluate(), tally.sent()))
+                Ok((tally.evaluate(), tally.sent(), last))
             }
         }
     }

@@ -127,6 +127,7 @@ mod tests {
                 message: "200 in 3 ms".into(),
                 latency_ms: Some(3),
                 attempts: 1,
+                status: None,
                 dependencies: Vec::new(),
             },
             CheckOutcome {
@@ -136,6 +137,7 @@ mod tests {
                 message: "dependency oban: \"fail\"".into(),
                 latency_ms: Some(12),
                 attempts: 1,
+                status: None,
                 dependencies: vec![
                     Dependency {
                         name: "database".into(),

@@ -74,6 +74,7 @@ mod tests {
                 message: String::new(),
                 latency_ms: None,
                 attempts: 1,
+                status: None,
                 dependencies: Vec::new(),
             })
             .collect()

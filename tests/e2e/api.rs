@@ -7,7 +7,7 @@ use std::{
     process::Output,
 };
 
-use crate::support::{TestNamespace, client, ensure_crd, kubectl};
+use checklist_testkit::{TestNamespace, client, ensure_crd, kubectl};
 
 fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

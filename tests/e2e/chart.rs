@@ -14,7 +14,7 @@ use std::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::support::{CRD_NAME, TestNamespace, client, kubectl, kubectl_stdin};
+use checklist_testkit::{CRD_NAME, TestNamespace, client, kubectl, kubectl_stdin};
 
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/checklist-operator");
 const CRD_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");

@@ -7,18 +7,21 @@
 
 use std::time::Duration;
 
-use checklist_operator::api::{CheckResult, DeploymentChecklist, Phase, RevisionOutcome};
+use checklist_operator::api::{
+    CheckResult, DeploymentChecklist, Phase, RevisionOutcome, RollbackTrigger,
+};
 use checklist_testapp::Mode;
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
 use kube::{Api, api::ListParams};
 use serde_json::json;
 
-use crate::{
-    harness::{
-        Operator, apply, checklist, deployed_image, describe, describe_shows, get_dcl, job_names,
-        kubectl_in, kubectl_wait, secret, start_app, valid_secret, wait_phase,
-    },
-    support::{TestNamespace, client, ensure_crd},
+use checklist_testkit::{
+    Operator, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, secret, start_app,
+    valid_secret,
+};
+
+use crate::web::{
+    deployed_image, describe, describe_shows, events, get_dcl, job_names, kubectl_wait, wait_phase,
 };
 
 const READY_WITHIN: u64 = 90;
@@ -33,6 +36,39 @@ async fn ready_on_v1(namespace: &str, app: &checklist_testapp::RunningApp) -> Ve
     pod_uids(namespace).await
 }
 
+/// An Event about `web`, as `kubectl get events` lists it.
+#[derive(Debug)]
+struct Listed {
+    reason: String,
+    message: String,
+}
+
+/// The Events about `web`, oldest first.
+fn event_list(namespace: &str) -> Vec<Listed> {
+    let (ok, out) = kubectl_in(
+        namespace,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=web",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(ok, "{out}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| Listed {
+            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
+            message: e["message"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
 async fn pod_uids(namespace: &str) -> Vec<String> {
     let pods: Api<Pod> = Api::namespaced(client().await, namespace);
     let mut uids: Vec<String> = pods
@@ -45,22 +81,6 @@ async fn pod_uids(namespace: &str) -> Vec<String> {
         .collect();
     uids.sort();
     uids
-}
-
-fn events(namespace: &str) -> String {
-    let (ok, out) = kubectl_in(
-        namespace,
-        &[
-            "get",
-            "events",
-            "--field-selector",
-            "involvedObject.name=web",
-            "-o",
-            "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
-        ],
-    );
-    assert!(ok, "{out}");
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +274,7 @@ async fn failed_verification_rolls_back_and_runs_the_down_migration() {
     ensure_crd(&client).await;
     let ns = TestNamespace::create(&client, "verifail").await;
     let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let operator = Operator::start(ns.name());
     ready_on_v1(ns.name(), &app).await;
 
     app.set_mode(Mode::Unhealthy);
@@ -296,11 +316,66 @@ async fn failed_verification_rolls_back_and_runs_the_down_migration() {
             .starts_with("VerificationFailed"),
         "{last:?}"
     );
+    assert_eq!(last.trigger, Some(RollbackTrigger::VerificationFailed));
     // No loop: the failed revision is not tried again while nothing changes.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let again = api.get("web").await.unwrap().status.unwrap();
     assert_eq!(again.history.len(), status.history.len());
     assert_eq!(job_names(ns.name()).len(), jobs.len());
+
+    // Each transition of the rollback announced once, and written once: the down-migration Job
+    // finishing after the Deployment settled changes neither.
+    let events = event_list(ns.name());
+    let once_per_release = [
+        ("RevisionStarted", 2),
+        ("Migrating", 2),
+        ("RollingOut", 2),
+        ("Verifying", 2),
+        ("Ready", 1),
+        ("VerificationFailed", 1),
+        ("RollingBack", 1),
+        ("RolledBack", 1),
+    ];
+    for (reason, count) in once_per_release {
+        let seen = events.iter().filter(|e| e.reason == reason).count();
+        assert_eq!(seen, count, "{reason} Events: {events:#?}");
+    }
+    for phase in ["RollingBack", "RolledBack"] {
+        let writes = operator
+            .lines_since(0)
+            .iter()
+            .filter(|l| l.message() == Some("status written") && l.field("phase") == Some(phase))
+            .count();
+        assert_eq!(
+            writes,
+            1,
+            "status writes in {phase}:\n{}",
+            operator.logs().join("\n")
+        );
+    }
+    // The app answered failing checks with JSON bodies; the Events name the checks and what
+    // they got, and stay short. The bodies are in status.checks.
+    for event in &events {
+        assert!(
+            event.message.chars().count() < 300,
+            "{} Event of {} characters: {}",
+            event.reason,
+            event.message.chars().count(),
+            event.message
+        );
+    }
+    let failed = events
+        .iter()
+        .find(|e| e.reason == "VerificationFailed")
+        .unwrap();
+    assert_eq!(
+        failed.message,
+        "verification failed: health (HTTP 503), deep-health (HTTP 503)"
+    );
+    assert!(
+        health.message.as_deref().unwrap().contains("unhealthy"),
+        "status.checks keeps the detail: {health:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

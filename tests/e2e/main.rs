@@ -2,15 +2,16 @@
 //!
 //! They are `#[ignore]`d so a plain `cargo test` stays hermetic; `dev/test` (and `.ci/run`) brings
 //! the cluster up and runs them with `--ignored`. Each test works in its own namespace and removes
-//! it, even when it fails.
+//! it, even when it fails. What they share with the benchmarks is in the `checklist-testkit`
+//! crate (namespaces, the operator process, kubectl, fixtures); `web` is kubectl on the
+//! checklist the lifecycle tests apply.
 
 // Tests may unwrap: a panic is how a test says what failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
 mod chart;
-mod harness;
 mod lifecycle;
 mod operator;
 mod smoke;
-mod support;
+mod web;

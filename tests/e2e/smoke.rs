@@ -14,7 +14,7 @@ use kube::{
 };
 use serde_json::json;
 
-use crate::support::{TestNamespace, client, wait_for};
+use checklist_testkit::{TestNamespace, client, wait_for};
 
 const WAIT: Duration = Duration::from_secs(60);
 

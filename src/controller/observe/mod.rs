@@ -3,15 +3,18 @@
 //! a client (`reduce`, pure).
 //!
 //! The two halves import in one direction only: `reduce` takes the [`World`] that `read`
-//! returns; `read` knows nothing of the reduction.
+//! returns; `read` knows nothing of the reduction. `fresh` makes sure the checklist itself is
+//! not older than this process's own last status write.
 
+mod fresh;
 mod observation;
 mod read;
 mod reduce;
 
+pub use fresh::{Versions, reread};
 pub use observation::{
-    JobState, Observation, Revision, RolloutObservation, RolloutProgress, VerificationObservation,
-    VerificationResults,
+    JobState, Observation, Report, Revision, RolloutObservation, RolloutProgress,
+    VerificationObservation, VerificationResults,
 };
-pub use read::{World, namespace, secret_names};
+pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{RETRY_ANNOTATION, observation, revision};

@@ -86,6 +86,17 @@ pub struct Observation {
     pub retry_token: Option<String>,
 }
 
+/// What the verification task of one revision has found so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The revision being verified.
+    pub revision: String,
+    /// Running, Passed or Failed.
+    pub state: VerificationObservation,
+    /// The latest round's results, once a round ran.
+    pub results: Option<VerificationResults>,
+}
+
 /// The latest round's results, as status shows them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerificationResults {

@@ -172,6 +172,15 @@ pub fn namespace(checklist: &DeploymentChecklist) -> Result<String> {
     })
 }
 
+/// A checklist, by namespace and name: how the verification tasks and the caches of a reconcile
+/// know it.
+pub type Key = (String, String);
+
+/// The checklist's key.
+pub fn key(checklist: &DeploymentChecklist) -> Result<Key> {
+    Ok((namespace(checklist)?, checklist.name_any()))
+}
+
 /// Every Secret the checklist reads: its secret contract and its header sources.
 pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
     let spec = &checklist.spec;

@@ -6,14 +6,13 @@ use kube::ResourceExt;
 
 use crate::{
     api::DeploymentChecklist,
-    controller::verification::Report,
     resources::{self, deployed_revision, labels},
     secrets,
 };
 
 use super::{
     observation::{
-        JobState, Observation, Revision, RolloutObservation, RolloutProgress,
+        JobState, Observation, Report, Revision, RolloutObservation, RolloutProgress,
         VerificationObservation, VerificationResults,
     },
     read::World,

@@ -1,9 +1,8 @@
-//! Shared helpers of the end-to-end tests: a client, throwaway namespaces, waiting.
+//! The cluster side: a client, throwaway namespaces, and the committed CRD installed.
 
 use std::{
-    fmt::Debug,
     sync::atomic::{AtomicU32, Ordering},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use k8s_openapi::{
@@ -11,33 +10,39 @@ use k8s_openapi::{
     apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
 use kube::{
-    Api, Client, Resource,
+    Api, Client,
     api::{DeleteParams, PostParams},
-    runtime::wait::{Condition, await_condition},
 };
-use serde::de::DeserializeOwned;
 
-/// Label on every namespace a test creates, so leftovers of a killed run can be swept.
+use crate::{kubectl::kubectl, wait::wait_for};
+
+/// Label on every namespace a test or benchmark creates, so leftovers of a killed run can be
+/// swept (`kubectl delete ns -l checklist.dev/e2e`).
 pub const E2E_LABEL: &str = "checklist.dev/e2e";
 
-/// A client for the cluster in KUBECONFIG; fails the test with a hint when there is none.
+/// The DeploymentChecklist CRD's name.
+pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";
+
+/// A client for the cluster in KUBECONFIG; panics with a hint when there is none.
 pub async fn client() -> Client {
     match Client::try_default().await {
         Ok(client) => client,
         Err(error) => panic!(
-            "end-to-end tests need the local control plane: run `dev/cluster up` and \
+            "this needs the local control plane: run `dev/cluster up` and \
              `eval \"$(dev/cluster env)\"` first ({error})"
         ),
     }
 }
 
-/// A namespace that lives as long as the test: deleted on drop, also when the test panics.
+/// A namespace that lives as long as its test: deleted on drop, also when the test panics, or
+/// by [`finish`](Self::finish), which waits until it is gone.
 pub struct TestNamespace {
     name: String,
+    deleted: bool,
 }
 
 impl TestNamespace {
-    /// Creates `<prefix>-<unique suffix>`.
+    /// Creates `<prefix>-<unique suffix>`, labelled [`E2E_LABEL`].
     pub async fn create(client: &Client, prefix: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let millis = SystemTime::now()
@@ -57,17 +62,45 @@ impl TestNamespace {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap_or_else(|e| panic!("cannot create namespace {name}: {e}"));
-        Self { name }
+        Self {
+            name,
+            deleted: false,
+        }
     }
 
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Deletes the namespace and waits (up to 2 minutes) until it is gone, so what comes next
+    /// starts on a quiet cluster.
+    pub async fn finish(mut self, client: &Client) {
+        let api = Api::<Namespace>::all(client.clone());
+        self.deleted = true;
+        if let Err(error) = api.delete(&self.name, &DeleteParams::background()).await {
+            eprintln!("warning: could not delete namespace {}: {error}", self.name);
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if api.get_opt(&self.name).await.ok().flatten().is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        eprintln!(
+            "warning: namespace {} still terminating after 120s; going on",
+            self.name
+        );
+    }
 }
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
+        if self.deleted {
+            return;
+        }
         // Drop cannot await, and the test's runtime may be unwinding: delete from a fresh thread
         // with its own runtime and client.
         let name = self.name.clone();
@@ -91,56 +124,13 @@ impl Drop for TestNamespace {
     }
 }
 
-/// Waits until `condition` holds for the named object, or panics after `timeout` showing the
-/// object's last state.
-pub async fn wait_for<K>(
-    api: &Api<K>,
-    name: &str,
-    timeout: Duration,
-    condition: impl Condition<K>,
-) -> K
-where
-    K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
-{
-    match tokio::time::timeout(timeout, await_condition(api.clone(), name, condition)).await {
-        Ok(Ok(Some(object))) => object,
-        Ok(Ok(None)) => panic!("{name} was deleted while waiting for it"),
-        Ok(Err(error)) => panic!("watching {name} failed: {error}"),
-        Err(_) => {
-            let last = api.get_opt(name).await.ok().flatten();
-            panic!("timed out after {timeout:?} waiting for {name}; last seen: {last:#?}")
-        }
-    }
-}
-
-/// `kubectl` as the user runs it: the one on PATH (`eval "$(dev/cluster env)"` puts the version
-/// matching the cluster first) with KUBECONFIG from the environment.
-pub fn kubectl() -> std::process::Command {
-    std::process::Command::new("kubectl")
-}
-
-/// `kubectl ARGS` with `input` on its stdin (`kubectl apply -f -`); its whole output.
-pub fn kubectl_stdin(args: &[&str], input: &str) -> std::process::Output {
-    use std::{io::Write, process::Stdio};
-    let mut child = kubectl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+/// The committed CRD file.
+pub fn crd_file() -> std::path::PathBuf {
+    crate::fixtures::repository().join("crds/deploymentchecklist.yaml")
 }
 
 /// Installs the committed CRD the way a user does and returns it once it is Established.
 pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
-    let crd_file = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
     let out = kubectl()
         .args([
             "apply",
@@ -148,10 +138,10 @@ pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
             "--force-conflicts",
             "--field-manager=checklist-install",
             "-f",
-            crd_file,
         ])
+        .arg(crd_file())
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run kubectl (eval \"$(dev/cluster env)\"): {e}"));
     assert!(
         out.status.success(),
         "the CRD was refused:\n{}",
@@ -167,5 +157,14 @@ pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
     .await
 }
 
-/// The DeploymentChecklist CRD's name.
-pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";
+/// A client, the API server's version, and the committed CRD installed: where every benchmark
+/// starts.
+pub async fn ready_cluster() -> (Client, String) {
+    let client = client().await;
+    let version = client
+        .apiserver_version()
+        .await
+        .unwrap_or_else(|e| panic!("the API server does not answer (dev/cluster status): {e}"));
+    ensure_crd(&client).await;
+    (client, version.git_version)
+}

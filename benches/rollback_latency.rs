@@ -1,0 +1,264 @@
+//! Benchmark on the local control plane (`dev/cluster up`): from a failed verification verdict
+//! to the rollback's Deployment write. Prints figures; asserts nothing about them.
+//!
+//! The checklist `web` is Ready on 1.0.0; the test app turns Unhealthy and 2.0.0 is applied with
+//! failureThreshold 1. Measured from the timestamp of the operator's JSON log line
+//! "verification round" with verdict Failed to the receipt of the Deployment modification that
+//! puts 1.0.0 back (a watch on Deployments), same machine, same clock; then the app is healthy
+//! again, 1.0.0 applied, Ready, and the next round starts.
+//!
+//! Run: `eval "$(dev/cluster env)" && cargo bench --bench rollback_latency`. Environment:
+//! - `BENCH_SAMPLES=N` rollbacks (default 20).
+//! - `BENCH_VERBOSE=1` prints each round's operator log lines from the verdict to the rollback
+//!   apply; `BENCH_OPERATOR_LOG=info,kube_client=debug` (the operator's RUST_LOG) adds each API
+//!   request and its duration.
+
+// A benchmark may unwrap: a panic is how it says its set-up failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use checklist_operator::api::{DeploymentChecklist, Phase};
+use checklist_testapp::{Mode, RunningApp};
+use checklist_testkit::{
+    Operator, TestNamespace,
+    operator::{epoch_nanos, print_timeline},
+    ready_cluster, start_app,
+    stats::{Stats, env_number, header},
+    wait_phase,
+    watch::{Watch, deployment_image},
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+};
+use serde_json::{Value, json};
+
+/// The longest any single wait may take.
+const WAIT: Duration = Duration::from_secs(60);
+const STABLE: &str = "example.com/web:1.0.0";
+const BROKEN: &str = "example.com/web:2.0.0";
+
+/// The checklist `web`: one replica, no migration, one health check against the test app, one
+/// failed round is a failed verdict.
+fn checklist(image: &str, app: &RunningApp) -> Value {
+    json!({
+        "apiVersion": "checklist.dev/v1alpha1",
+        "kind": "DeploymentChecklist",
+        "metadata": {"name": "web"},
+        "spec": {
+            "app": {"image": image, "replicas": 1, "port": 8080},
+            "verification": {
+                "url": app.url(),
+                "initialDelaySeconds": 0,
+                "intervalSeconds": 1,
+                "failureThreshold": 1,
+                "timeoutSeconds": 3,
+                "checks": [
+                    {"name": "health", "http": {"path": "/health", "expectStatus": [200]}},
+                ],
+            },
+            "rollback": {"automatic": true},
+        }
+    })
+}
+
+/// Server-side apply of `web` as the benchmark's field manager.
+async fn apply(api: &Api<DeploymentChecklist>, value: &Value) {
+    api.patch(
+        "web",
+        &PatchParams::apply("checklist-bench").force(),
+        &Patch::Apply(value),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot apply checklist web: {e}"));
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let samples = env_number("BENCH_SAMPLES").unwrap_or(20).max(1) as usize;
+    let verbose = std::env::var_os("BENCH_VERBOSE").is_some();
+    let log_filter =
+        std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "info,kube=warn".into());
+    let (client, version) = ready_cluster().await;
+    println!("failed verification verdict → rollback Deployment write");
+    println!(
+        "  API server {version}; {samples} rollbacks: Ready on {STABLE}, test app Unhealthy, \
+         apply {BROKEN} (failureThreshold 1); from the operator's 'verification round' \
+         verdict=Failed log timestamp to the watch receipt of the Deployment back on {STABLE}"
+    );
+    println!("  percentiles are nearest-rank: p99 of fewer than 100 samples is the largest one");
+
+    let ns = TestNamespace::create(&client, "bench-rollback").await;
+    let app = start_app().await;
+    let operator = Operator::launch(ns.name(), &[], &log_filter);
+    let checklists: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let mut deployments = Watch::start(
+        Api::<Deployment>::namespaced(client.clone(), ns.name()),
+        "Deployment",
+        deployment_image,
+    )
+    .await;
+
+    app.set_mode(Mode::Healthy);
+    apply(&checklists, &checklist(STABLE, &app)).await;
+    wait_phase(&client, ns.name(), "web", Phase::Ready, WAIT).await;
+
+    let mut totals = Vec::new();
+    let mut via_receipt = Vec::new();
+    let (mut to_plan, mut to_applied, mut to_watch) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..samples {
+        app.set_mode(Mode::Unhealthy);
+        deployments.drain();
+        let mark = operator.len();
+        apply(&checklists, &checklist(BROKEN, &app)).await;
+        let mut rolled_out = false;
+        let restored = deployments
+            .next_matching(
+                &format!("round {i}: the Deployment back on {STABLE} after {BROKEN}"),
+                WAIT,
+                |s| {
+                    if s.name != "web" || s.event != "MODIFIED" {
+                        return false;
+                    }
+                    match s.detail.as_deref() {
+                        Some(BROKEN) => {
+                            rolled_out = true;
+                            false
+                        }
+                        Some(STABLE) => rolled_out,
+                        _ => false,
+                    }
+                },
+            )
+            .await;
+        let (verdict_index, verdict) = operator
+            .wait_for_line(
+                &format!("round {i}: 'verification round' log line with verdict Failed"),
+                Duration::from_secs(5),
+                mark,
+                |l| {
+                    l.message() == Some("verification round")
+                        && l.field("verdict") == Some("Failed")
+                        && l.field("checklist") == Some("web")
+                },
+            )
+            .await;
+        let nanos = epoch_nanos(restored.wall) - verdict.timestamp_nanos();
+        if nanos < 0 {
+            println!(
+                "  note: round {i}: the rollback write was received {:.1}ms BEFORE the verdict's timestamp",
+                -nanos as f64 / 1e6
+            );
+        }
+        totals.push(Duration::from_nanos(nanos.max(0) as u64));
+        via_receipt.push(
+            restored
+                .wall
+                .duration_since(verdict.received)
+                .unwrap_or_default(),
+        );
+        // The reconcile that planned the restore, and its apply of the Deployment.
+        let (plan_index, plan) = operator
+            .wait_for_line(
+                &format!("round {i}: 'plan' log line with RestoreStable"),
+                Duration::from_secs(5),
+                verdict_index,
+                |l| {
+                    l.message() == Some("plan")
+                        && l.field("changes")
+                            .is_some_and(|a| a.contains("RestoreStable"))
+                },
+            )
+            .await;
+        let (applied_index, applied) = operator
+            .wait_for_line(
+                &format!("round {i}: 'applied' log line of the Deployment"),
+                Duration::from_secs(5),
+                plan_index,
+                |l| l.message() == Some("applied") && l.field("kind") == Some("Deployment"),
+            )
+            .await;
+        if verbose {
+            print_timeline(
+                &format!("round {i}: operator log from the verdict to the rollback apply"),
+                verdict.timestamp_nanos(),
+                &operator.lines_since(verdict_index)[..=applied_index - verdict_index],
+                |_, _| true,
+            );
+        }
+        let span = |from: i128, to: i128| Duration::from_nanos((to - from).max(0) as u64);
+        to_plan.push(span(verdict.timestamp_nanos(), plan.timestamp_nanos()));
+        to_applied.push(span(plan.timestamp_nanos(), applied.timestamp_nanos()));
+        to_watch.push(span(applied.timestamp_nanos(), epoch_nanos(restored.wall)));
+        wait_phase(&client, ns.name(), "web", Phase::RolledBack, WAIT).await;
+
+        app.set_mode(Mode::Healthy);
+        apply(&checklists, &checklist(STABLE, &app)).await;
+        wait_phase(&client, ns.name(), "web", Phase::Ready, WAIT).await;
+    }
+    // Second verdicts, warnings: anything the reader should know.
+    let lines = operator.lines_since(0);
+    let failed_verdicts = lines
+        .iter()
+        .filter(|l| {
+            l.message() == Some("verification round") && l.field("verdict") == Some("Failed")
+        })
+        .count();
+    let warnings = lines
+        .iter()
+        .filter(|l| {
+            l.field("level")
+                .is_some_and(|v| v == "WARN" || v == "ERROR")
+        })
+        .count();
+    println!(
+        "  operator log: {} lines, {failed_verdicts} Failed verdicts for {samples} rollbacks, {warnings} WARN/ERROR",
+        lines.len(),
+    );
+    drop(deployments);
+    drop(operator);
+    app.shutdown().await;
+    ns.finish(&client).await;
+
+    let total = Stats::of(&totals);
+    println!("{}", header());
+    println!(
+        "{}",
+        total.row("verdict log timestamp → Deployment back on 1.0.0")
+    );
+    println!(
+        "{}",
+        Stats::of(&to_plan).row("  of which verdict → 'plan' log line (RestoreStable)")
+    );
+    println!(
+        "{}",
+        Stats::of(&to_applied).row("  of which 'plan' → 'applied' Deployment log line")
+    );
+    println!(
+        "{}",
+        Stats::of(&to_watch).row("  of which 'applied' → watch receipt")
+    );
+    println!(
+        "{}",
+        Stats::of(&via_receipt).row("verdict log line received → Deployment back")
+    );
+    println!(
+        "  p99 {:.1}ms (goal ≤ 100ms: {})",
+        total.p99.as_secs_f64() * 1e3,
+        if total.p99 <= Duration::from_millis(100) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}

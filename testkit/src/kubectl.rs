@@ -1,0 +1,69 @@
+//! kubectl as the user runs it: the one on PATH (`eval "$(dev/cluster env)"` puts the version
+//! matching the cluster first) with KUBECONFIG from the environment.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+use serde_json::Value;
+
+/// `kubectl`, ready for arguments.
+pub fn kubectl() -> Command {
+    Command::new("kubectl")
+}
+
+/// `kubectl ARGS` with `input` on its stdin (`kubectl apply -f -`); its whole output.
+pub fn kubectl_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = kubectl()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run kubectl (eval \"$(dev/cluster env)\"): {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `kubectl apply -n NS -f -` with the objects as YAML (JSON is YAML); its output.
+pub fn apply(namespace: &str, objects: &[&Value]) -> String {
+    let mut input = String::new();
+    for object in objects {
+        input.push_str("---\n");
+        input.push_str(&object.to_string());
+        input.push('\n');
+    }
+    let output = kubectl_stdin(&["apply", "-n", namespace, "-f", "-"], &input);
+    assert!(
+        output.status.success(),
+        "kubectl apply failed: {}",
+        text(&output)
+    );
+    text(&output)
+}
+
+/// `kubectl -n NS ARGS`: stdout and stderr, and whether it succeeded.
+pub fn kubectl_in(namespace: &str, args: &[&str]) -> (bool, String) {
+    let output = kubectl()
+        .arg("-n")
+        .arg(namespace)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run kubectl (eval \"$(dev/cluster env)\"): {e}"));
+    (output.status.success(), text(&output))
+}
+
+/// A command's stdout and stderr as one text.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -1,0 +1,27 @@
+//! checklist-testkit: what checklist-operator's end-to-end tests and benchmarks share, so the
+//! two cannot drift apart: throwaway namespaces that clean up after themselves, the operator as
+//! a child process with its JSON log kept, kubectl as a user types it, waiting for a phase,
+//! watches that time every event, the checklists and Secrets the suites apply, and the
+//! statistics the benchmarks print.
+//!
+//! Everything here needs the local control plane (`dev/cluster up`, then
+//! `eval "$(dev/cluster env)"`) and panics with a hint when it is not there: a panic is how a
+//! test or a benchmark says what failed.
+
+// A test kit may unwrap: a panic is its way of failing the test that called it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cluster;
+pub mod fixtures;
+pub mod json;
+pub mod kubectl;
+pub mod operator;
+pub mod stats;
+pub mod wait;
+pub mod watch;
+
+pub use cluster::{CRD_NAME, E2E_LABEL, TestNamespace, client, ensure_crd, ready_cluster};
+pub use fixtures::{checklist, secret, start_app, valid_secret};
+pub use kubectl::{apply, kubectl, kubectl_in, kubectl_stdin};
+pub use operator::{LogLine, Operator};
+pub use wait::{wait_for, wait_phase};

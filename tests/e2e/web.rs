@@ -1,0 +1,108 @@
+//! kubectl on the checklist `web` that the lifecycle tests apply (the test kit's
+//! `checklist()`), as a user types it.
+
+use std::time::Duration;
+
+use checklist_operator::api::{DeploymentChecklist, Phase};
+use checklist_testkit::kubectl_in;
+use kube::Client;
+
+/// `kubectl wait dcl/web --for=FOR`, asserting it succeeds within `seconds`.
+pub fn kubectl_wait(namespace: &str, condition: &str, seconds: u64) -> String {
+    let (ok, out) = kubectl_in(
+        namespace,
+        &[
+            "wait",
+            "dcl/web",
+            &format!("--for={condition}"),
+            &format!("--timeout={seconds}s"),
+        ],
+    );
+    if !ok {
+        panic!(
+            "kubectl wait --for={condition} failed: {out}\n{}",
+            describe(namespace)
+        );
+    }
+    out
+}
+
+/// `kubectl get dcl web`: the columns a user sees.
+pub fn get_dcl(namespace: &str) -> String {
+    let (ok, out) = kubectl_in(namespace, &["get", "dcl", "web"]);
+    assert!(ok, "{out}");
+    out
+}
+
+/// `kubectl describe dcl web`.
+pub fn describe(namespace: &str) -> String {
+    let (ok, out) = kubectl_in(namespace, &["describe", "dcl", "web"]);
+    assert!(ok, "{out}");
+    out
+}
+
+/// `kubectl describe dcl web`, printed, asserting it shows each of `lines`.
+pub fn describe_shows(namespace: &str, lines: &[&str]) -> String {
+    let described = describe(namespace);
+    println!("{described}");
+    for line in lines {
+        assert!(
+            described.contains(line),
+            "{line:?} missing from:\n{described}"
+        );
+    }
+    described
+}
+
+/// Waits until `web` reached `phase` for its current generation.
+pub async fn wait_phase(
+    client: &Client,
+    namespace: &str,
+    phase: Phase,
+    timeout: Duration,
+) -> DeploymentChecklist {
+    checklist_testkit::wait_phase(client, namespace, "web", phase, timeout).await
+}
+
+/// The image of the app container in the Deployment `web`.
+pub fn deployed_image(namespace: &str) -> String {
+    let (ok, out) = kubectl_in(
+        namespace,
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert!(ok, "{out}");
+    out
+}
+
+/// The names of the Jobs in the namespace.
+pub fn job_names(namespace: &str) -> Vec<String> {
+    let (ok, out) = kubectl_in(namespace, &["get", "jobs", "-o", "name"]);
+    assert!(ok, "{out}");
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches("job.batch/").to_owned())
+        .collect()
+}
+
+/// The Events about `web`: type, reason and message, one per line.
+pub fn events(namespace: &str) -> String {
+    let (ok, out) = kubectl_in(
+        namespace,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=web",
+            "-o",
+            "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
+        ],
+    );
+    assert!(ok, "{out}");
+    out
+}
