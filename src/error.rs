@@ -1,26 +1,33 @@
-//! The library's error type: every variant carries a short, stable category for metrics and Events.
+//! The library's errors, apart by when they happen: [`StartupError`] stops `checklist-operator
+//! run` before or beside reconciling; [`ReconcileError`] fails one reconcile, names the step that
+//! failed, and says how it is retried ([`Retry`]).
+//!
+//! Each keeps its cause as a `source`, never as text, and never prints it in its own message:
+//! [`chain`] renders the whole chain once, for logs, conditions and Events.
 
-use std::time::Duration;
+use std::{error::Error as StdError, fmt, time::Duration};
 
-/// Everything that can go wrong inside the operator library.
+use crate::{api::Reason, resources::RecordError};
+
+/// Why `checklist-operator run` could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum StartupError {
     /// No usable kubeconfig or in-cluster configuration was found.
-    #[error("no Kubernetes configuration found (set KUBECONFIG or run in a cluster): {0}")]
+    #[error("no Kubernetes configuration found (set KUBECONFIG or run in a cluster)")]
     Config(#[source] kube::config::InferConfigError),
 
     /// A client could not be built from the configuration (bad certificates, bad URL).
-    #[error("cannot build a Kubernetes client from the configuration: {0}")]
-    Client(#[source] kube::Error),
+    #[error("cannot build a Kubernetes client from the configuration")]
+    Client(#[source] ApiError),
 
     /// The API server answered with an error or could not be reached.
-    #[error("cannot reach the Kubernetes API server at {url}: {source}")]
+    #[error("cannot reach the Kubernetes API server at {url}")]
     Unreachable {
         /// The server URL from the configuration.
         url: String,
         /// What the client saw.
         #[source]
-        source: kube::Error,
+        source: ApiError,
     },
 
     /// The API server did not answer within the allowed time.
@@ -32,37 +39,8 @@ pub enum Error {
         timeout: Duration,
     },
 
-    /// A request to the API server failed while reconciling.
-    #[error("{action}: {source}")]
-    Api {
-        /// What the operator was doing. Example: "apply Deployment prod/dialectic".
-        action: String,
-        /// What the API server or the client said.
-        #[source]
-        source: kube::Error,
-    },
-
-    /// An object could not be turned into the JSON the API server expects.
-    #[error("cannot serialize {what}: {source}")]
-    Serialize {
-        /// The object.
-        what: String,
-        /// The serializer's error.
-        #[source]
-        source: serde_json::Error,
-    },
-
-    /// A DeploymentChecklist in the cluster does not match this operator's schema.
-    #[error("DeploymentChecklist {name} cannot be read: {reason}")]
-    InvalidObject {
-        /// namespace/name of the object.
-        name: String,
-        /// What failed to parse.
-        reason: String,
-    },
-
     /// The metrics and health endpoints could not listen on their address.
-    #[error("cannot serve the metrics and health endpoints on {addr}: {source}")]
+    #[error("cannot serve the metrics and health endpoints on {addr}")]
     Listen {
         /// The address asked for.
         addr: std::net::SocketAddr,
@@ -71,74 +49,311 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// Leader election failed, or this replica lost the Lease.
-    #[error("leader election: {0}")]
-    Leadership(String),
-
     /// Waiting for the DeploymentChecklist CRD failed.
-    #[error("cannot watch the DeploymentChecklist CRD: {0}")]
-    CrdWait(String),
+    #[error("cannot watch the DeploymentChecklist CRD")]
+    CrdWait(#[source] kube::runtime::wait::Error),
 
-    /// The object lacks something the API server always sets (a namespace, a uid).
+    /// The campaign for the leader Lease could not start or failed.
+    #[error("cannot campaign for the leader Lease")]
+    Campaign(#[source] kube_lease_manager::LeaseManagerError),
+
+    /// The lease manager stopped before this replica became the leader.
+    #[error("the lease manager stopped before this replica became the leader")]
+    CampaignEnded,
+
+    /// This replica lost the Lease while it led.
+    #[error("lost the leader Lease; exiting so a restart campaigns again")]
+    LostLease,
+}
+
+/// How a failed reconcile is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A failure that heals by itself (a timeout, a conflict, an overloaded or restarting API
+    /// server): try again after a growing, jittered delay.
+    Backoff,
+    /// A failure only a person can fix (a missing RBAC rule, an object the API server refuses):
+    /// say so in status and an Event, and wait for a change (with a slow safety net, since an
+    /// RBAC fix changes no watched object).
+    WaitForChange,
+}
+
+/// What failed one reconcile, by step.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// observe: a read from the API server failed.
+    #[error("cannot read {what}")]
+    Read {
+        /// What was read. Example: "Deployment prod/web".
+        what: String,
+        /// What the API server or the client said.
+        #[source]
+        source: ApiError,
+    },
+
+    /// act: a change to the cluster could not be made.
+    #[error("cannot {change}")]
+    Change {
+        /// What was being changed. Example: "apply Deployment prod/web".
+        change: String,
+        /// What the API server or the client said.
+        #[source]
+        source: ApiError,
+    },
+
+    /// act: the stable revision's stored spec, which a rollback rebuilds, cannot be read back.
+    #[error("cannot restore the stable revision {revision}")]
+    StoredSpec {
+        /// The stable revision's hash.
+        revision: String,
+        /// What is wrong with its record.
+        #[source]
+        source: RecordError,
+    },
+
+    /// record: the status could not be written.
+    #[error("cannot write the status of {checklist}")]
+    WriteStatus {
+        /// namespace/name of the checklist.
+        checklist: String,
+        /// What the API server or the client said.
+        #[source]
+        source: ApiError,
+    },
+
+    /// An object could not be turned into the JSON the API server expects.
+    #[error("cannot serialize {what}")]
+    Serialize {
+        /// The object.
+        what: String,
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The object lacks something the API server always sets (a namespace).
     #[error("DeploymentChecklist {name} has no {field}")]
     MissingField {
-        /// namespace/name of the object, as far as known.
+        /// The object's name, as far as known.
         name: String,
         /// The field missing.
         field: &'static str,
     },
 }
 
-impl Error {
-    /// An API request failure, saying what the operator was doing.
-    pub fn api(action: impl Into<String>, source: kube::Error) -> Self {
-        Error::Api {
-            action: action.into(),
-            source,
+impl ReconcileError {
+    /// A failed read of `what`.
+    pub fn read(what: impl Into<String>, source: kube::Error) -> Self {
+        Self::Read {
+            what: what.into(),
+            source: ApiError(source),
+        }
+    }
+
+    /// A failed change, `change` saying what it was.
+    pub fn change(change: impl Into<String>, source: kube::Error) -> Self {
+        Self::Change {
+            change: change.into(),
+            source: ApiError(source),
+        }
+    }
+
+    /// The API server's failure under this error, if it is one.
+    fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Read { source, .. }
+            | Self::Change { source, .. }
+            | Self::WriteStatus { source, .. } => Some(source),
+            Self::StoredSpec { .. } | Self::Serialize { .. } | Self::MissingField { .. } => None,
+        }
+    }
+
+    /// How this failure is tried again.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::Read { source, .. }
+            | Self::Change { source, .. }
+            | Self::WriteStatus { source, .. } => source.retry(),
+            // A record deleted between the read and the restore: the next plan sees it gone.
+            Self::StoredSpec { .. } => Retry::Backoff,
+            Self::Serialize { .. } | Self::MissingField { .. } => Retry::WaitForChange,
+        }
+    }
+
+    /// The reason a checklist stalled by this failure shows.
+    pub fn reason(&self) -> Reason {
+        match self.api().and_then(ApiError::code) {
+            Some(401 | 403) => Reason::Forbidden,
+            Some(_) => Reason::Rejected,
+            None => Reason::InternalError,
+        }
+    }
+
+    /// A short, stable name for the kind of failure: the metric label and log field.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::StoredSpec { .. } => "stored-spec",
+            Self::Serialize { .. } => "serialize",
+            Self::MissingField { .. } => "missing-field",
+            _ => match self.api().and_then(ApiError::code) {
+                Some(401) => "unauthorized",
+                Some(403) => "forbidden",
+                Some(404) => "not-found",
+                Some(409) => "conflict",
+                Some(400 | 422) => "invalid",
+                Some(429) => "throttled",
+                Some(500..=599) => "server-error",
+                Some(_) => "api",
+                None => "unreachable",
+            },
         }
     }
 }
 
-impl Error {
-    /// A short, stable name for the kind of failure: a metric label and an Event reason.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Error::Config(_) => "config",
-            Error::Client(_) => "client",
-            Error::Unreachable { .. } => "unreachable",
-            Error::Timeout { .. } => "timeout",
-            Error::Api { source, .. } => match source {
-                kube::Error::Api(status) if status.code == 409 => "conflict",
-                kube::Error::Api(status) if status.code == 403 => "forbidden",
-                _ => "api",
-            },
-            Error::Serialize { .. } => "serialize",
-            Error::InvalidObject { .. } => "invalid-object",
-            Error::MissingField { .. } => "missing-field",
-            Error::CrdWait(_) => "crd-wait",
-            Error::Listen { .. } => "listen",
-            Error::Leadership(_) => "leadership",
+/// A failed request to the API server, in one line: the code, reason and message of the API
+/// server's answer, or what kept the request from one.
+#[derive(Debug)]
+pub struct ApiError(pub kube::Error);
+
+impl ApiError {
+    /// The HTTP status of the API server's answer, when it answered.
+    pub fn code(&self) -> Option<u16> {
+        match &self.0 {
+            kube::Error::Api(status) => Some(status.code),
+            _ => None,
         }
     }
+
+    /// Whether the request may succeed later without anyone changing anything.
+    pub fn retry(&self) -> Retry {
+        match self.code() {
+            // Refused for what the request is or who sent it: the same request fails again.
+            Some(400 | 401 | 403 | 404 | 405 | 406 | 413 | 415 | 422) => Retry::WaitForChange,
+            // Conflicts, throttling, timeouts, server errors, and no answer at all.
+            _ => Retry::Backoff,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            kube::Error::Api(status) => {
+                write!(f, "{} {}: {}", status.code, status.reason, status.message)
+            }
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+impl StdError for ApiError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.0 {
+            // The answer's message is the whole story.
+            kube::Error::Api(_) => None,
+            // kube's own message already prints its inner error; go on below it.
+            other => other.source().and_then(StdError::source),
+        }
+    }
+}
+
+/// An error and its causes in one line, "what: why: why", each cause once even when a library's
+/// message already quotes its own cause.
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(source) = cause {
+        let part = source.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = source.source();
+    }
+    text
 }
 
 /// The library's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+    use kube::core::Status;
+
     use super::*;
 
+    fn answered(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(Status {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            ..Status::default()
+        }))
+    }
+
     #[test]
-    fn categories_are_short_and_distinct() {
-        let timeout = Error::Timeout {
+    fn the_api_servers_answer_is_shown_once_with_its_code() {
+        let error = ReconcileError::change(
+            "apply Deployment prod/web",
+            answered(
+                403,
+                "Forbidden",
+                "deployments.apps \"web\" is forbidden: User \"op\" cannot patch",
+            ),
+        );
+        assert_eq!(
+            chain(&error),
+            "cannot apply Deployment prod/web: 403 Forbidden: deployments.apps \"web\" is \
+             forbidden: User \"op\" cannot patch"
+        );
+    }
+
+    #[test]
+    fn a_cause_a_library_already_quotes_is_not_repeated() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Quoting(#[source] std::io::Error);
+        let error = Quoting(std::io::Error::other("disk full"));
+        assert_eq!(chain(&error), "outer: disk full");
+        let timeout = StartupError::Timeout {
             url: "https://127.0.0.1:6443".into(),
             timeout: Duration::from_secs(3),
         };
-        assert_eq!(timeout.category(), "timeout");
         assert_eq!(
-            timeout.to_string(),
+            chain(&timeout),
             "the Kubernetes API server at https://127.0.0.1:6443 did not answer within 3s"
         );
+    }
+
+    #[test]
+    fn refusals_wait_for_a_change_and_the_rest_back_off() {
+        let by_code = |code| ReconcileError::change("x", answered(code, "R", "m"));
+        for code in [400, 401, 403, 404, 422] {
+            assert_eq!(by_code(code).retry(), Retry::WaitForChange, "{code}");
+        }
+        for code in [408, 409, 429, 500, 503, 504] {
+            assert_eq!(by_code(code).retry(), Retry::Backoff, "{code}");
+        }
+        let no_answer = ReconcileError::read(
+            "Deployment prod/web",
+            kube::Error::Service("connection reset".into()),
+        );
+        assert_eq!(no_answer.retry(), Retry::Backoff);
+        assert_eq!(no_answer.category(), "unreachable");
+    }
+
+    #[test]
+    fn a_stalled_checklist_is_told_why_in_a_reason() {
+        let by_code = |code| ReconcileError::change("x", answered(code, "R", "m"));
+        assert_eq!(by_code(403).reason(), Reason::Forbidden);
+        assert_eq!(by_code(403).category(), "forbidden");
+        assert_eq!(by_code(422).reason(), Reason::Rejected);
+        assert_eq!(by_code(409).category(), "conflict");
+        let missing = ReconcileError::MissingField {
+            name: "web".into(),
+            field: "metadata.namespace",
+        };
+        assert_eq!(missing.reason(), Reason::InternalError);
+        assert_eq!(missing.retry(), Retry::WaitForChange);
     }
 }

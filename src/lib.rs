@@ -14,4 +14,4 @@ pub mod telemetry;
 mod text;
 pub mod verify;
 
-pub use error::{Error, Result};
+pub use error::{ReconcileError, Result, StartupError};

@@ -190,7 +190,7 @@ fn main() -> ExitCode {
                 // JSON for the log pipeline.
                 Err(error) => {
                     tracing::error!(
-                        error = format!("{error:#}"),
+                        error = %checklist_operator::error::chain(error.as_ref()),
                         "checklist-operator run failed"
                     );
                     ExitCode::FAILURE

@@ -10,9 +10,10 @@
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use checklist_operator::{
+    ReconcileError,
     api::DeploymentChecklist,
     controller::{
-        reconcile::{Context, Guarded, reconcile},
+        reconcile::{Context, Guarded, error_policy, reconcile},
         verification::Verifier,
     },
     resources::{migration_job_name, revision_hash, rollback_migration_job_name},
@@ -119,6 +120,20 @@ fn not_found(group: &str, resource: &str, name: &str) -> Value {
         "reason": "NotFound",
         "details": {"name": name, "group": group, "kind": resource},
         "code": 404
+    })
+}
+
+/// The Status the API server answers a refused request with.
+fn refused(code: u16, reason: &str, message: &str) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "details": {"group": "batch", "kind": "jobs"},
+        "code": code
     })
 }
 
@@ -377,6 +392,32 @@ where
 {
     let (mut results, server) = run_all(vec![object], serve).await;
     (results.remove(0), server)
+}
+
+/// A context whose client is never used: for the error policy, which only counts.
+fn offline_context() -> Arc<Context> {
+    Arc::new(offline_context_with(fixed_jitter))
+}
+
+/// [`offline_context`] with the backoff's jitter from `jitter`.
+fn offline_context_with(jitter: fn() -> f64) -> Context {
+    let (service, _handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let (reconcile_tx, _reconcile_rx) = tokio::sync::mpsc::unbounded_channel();
+    Context::new(
+        kube::Client::new(service, "default"),
+        Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: None,
+        },
+        Verifier::new(EgressPolicy::operator(), reconcile_tx),
+        Arc::default(),
+    )
+    .with_jitter(jitter)
+}
+
+/// A jitter in 0..1 that does not change between runs.
+fn fixed_jitter() -> f64 {
+    0.37
 }
 
 /// Runs one reconcile of each of `objects` in turn with one context, as the controller would
@@ -910,5 +951,140 @@ async fn a_stale_object_after_our_own_status_write_is_read_again_and_nothing_rep
     for result in results {
         let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
         assert_eq!(action, Action::requeue(Duration::from_secs(15)));
+    }
+}
+
+/// The message of a 403 on creating the migration Job.
+const JOBS_FORBIDDEN: &str = "jobs.batch is forbidden: User \"system:serviceaccount:ops:checklist-operator\" \
+                              cannot create resource \"jobs\" in API group \"batch\" in the namespace \"prod\"";
+
+/// A missing RBAC rule is not retried every few seconds: the status says Stalled with reason
+/// Forbidden and the refused request, one Warning Event says it once, and the checklist waits for
+/// a change or the 5-minute safety net. The same refusal again writes and announces nothing new.
+#[tokio::test]
+async fn a_forbidden_request_stalls_the_checklist_names_it_once_and_waits() {
+    let (checklist, typed) = new_checklist();
+    let hash = revision_hash(&typed.spec);
+    let job_name = migration_job_name(NAME, &hash);
+    let (secret, _) = stored_secret();
+
+    let serve = {
+        let (checklist, hash, job_name) = (checklist.clone(), hash.clone(), job_name.clone());
+        move |mut api: ApiServer| async move {
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let post = api.expect(Method::POST, JOBS).await;
+            post.reply(
+                StatusCode::FORBIDDEN,
+                &refused(403, "Forbidden", JOBS_FORBIDDEN),
+            );
+
+            // No plan's status is written (its change failed); the refusal's is.
+            let status = status_apply(&mut api, &checklist).await;
+            let message = status["message"]
+                .as_str()
+                .expect("status.message")
+                .to_owned();
+            assert_eq!(
+                message,
+                format!(
+                    "cannot create Job {job_name}: 403 Forbidden: {JOBS_FORBIDDEN}; tried again \
+                     after a change to the checklist, and every 5 minutes"
+                )
+            );
+            assert_condition(&status, "Stalled", "True", "Forbidden");
+            assert_condition(&status, "Ready", "False", "Forbidden");
+            assert_condition(&status, "Reconciling", "False", "Forbidden");
+            assert_eq!(condition(&status, "Stalled")["message"], json!(message));
+            let post = api.expect(Method::POST, EVENTS).await;
+            post.assert_field("/reason", json!("Forbidden"));
+            post.assert_field("/type", json!("Warning"));
+            let note = post.field("/note").as_str().expect("a note").to_owned();
+            assert!(note.starts_with("cannot create Job"), "{note}");
+            assert!(note.chars().count() <= 280, "{note}");
+            let body = created(
+                post.body.clone(),
+                "e0e0e0e0-0000-4000-8000-00000000000f",
+                "4714",
+            );
+            post.reply(StatusCode::CREATED, &body);
+            let mut written = checklist.clone();
+            written["status"] = status;
+            written["metadata"]["resourceVersion"] = json!("4713");
+
+            // The same refusal on the next try: read again (the cache is behind the write),
+            // refused again, and nothing new to say.
+            let get = api
+                .expect(Method::GET, &format!("{CHECKLISTS}/{NAME}"))
+                .await;
+            get.reply(StatusCode::OK, &written);
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let post = api.expect(Method::POST, JOBS).await;
+            post.reply(
+                StatusCode::FORBIDDEN,
+                &refused(403, "Forbidden", JOBS_FORBIDDEN),
+            );
+            api
+        }
+    };
+
+    let (results, _api) = run_all(vec![guarded(&checklist), guarded(&checklist)], serve).await;
+    let ctx = offline_context();
+    for result in results {
+        let error = result.expect_err("the Job create is refused");
+        assert_eq!(error.category(), "forbidden");
+        let object = Arc::new(guarded(&checklist));
+        for _ in 0..3 {
+            // However often it fails, the next look is the safety net's, not a few seconds.
+            assert_eq!(
+                error_policy(Arc::clone(&object), &error, Arc::clone(&ctx)),
+                Action::requeue(Duration::from_secs(300))
+            );
+        }
+    }
+}
+
+/// A failure that heals by itself (the API server answers 500) leaves the status alone and is
+/// retried after a delay that doubles with each failure in a row, jittered, up to 5 minutes, and
+/// starts over after a reconcile that succeeds.
+#[tokio::test]
+async fn a_transient_failure_is_retried_with_growing_jittered_backoff() {
+    let (checklist, typed) = new_checklist();
+    let hash = revision_hash(&typed.spec);
+    let (secret, _) = stored_secret();
+
+    let serve = {
+        let hash = hash.clone();
+        move |mut api: ApiServer| async move {
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let post = api.expect(Method::POST, JOBS).await;
+            post.reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &refused(500, "InternalError", "etcdserver: request timed out"),
+            );
+            // Then nothing: no status write, no Event.
+            api
+        }
+    };
+    let (result, _api) = run(guarded(&checklist), serve).await;
+    let error: ReconcileError = result.expect_err("the Job create fails");
+    assert_eq!(error.category(), "server-error");
+
+    // With the jitter at its top the delays are the schedule itself: 1 s, doubling, 5 minutes
+    // at most; a success starts it over.
+    let ctx = Arc::new(offline_context_with(|| 1.0));
+    let object = Arc::new(guarded(&checklist));
+    for seconds in [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300] {
+        assert_eq!(
+            error_policy(Arc::clone(&object), &error, Arc::clone(&ctx)),
+            Action::requeue(Duration::from_secs(seconds))
+        );
+    }
+    // At the bottom of the jitter, half of each.
+    let ctx = Arc::new(offline_context_with(|| 0.0));
+    for millis in [500, 1000, 2000] {
+        assert_eq!(
+            error_policy(Arc::clone(&object), &error, Arc::clone(&ctx)),
+            Action::requeue(Duration::from_millis(millis))
+        );
     }
 }

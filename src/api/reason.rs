@@ -63,6 +63,14 @@ pub enum Reason {
     UnsupportedStrategy,
     /// The object does not parse as a DeploymentChecklist of this operator version.
     InvalidSpec,
+    /// The API server refused the operator a request: its RBAC lacks a rule. Retried after a
+    /// change to the checklist, and every 5 minutes.
+    Forbidden,
+    /// The API server refused an object the operator built from the spec. Retried after a
+    /// change to the checklist, and every 5 minutes.
+    Rejected,
+    /// The operator failed in a way that is its own bug; the message says where.
+    InternalError,
 }
 
 impl Reason {
@@ -91,6 +99,9 @@ impl Reason {
                 | Reason::Failed
                 | Reason::UnsupportedStrategy
                 | Reason::InvalidSpec
+                | Reason::Forbidden
+                | Reason::Rejected
+                | Reason::InternalError
         )
     }
 }
@@ -118,7 +129,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 22);
+        assert_eq!(Reason::all().count(), 25);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

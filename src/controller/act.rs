@@ -12,9 +12,9 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Error, Result,
+    ReconcileError, Result,
     api::DeploymentChecklist,
-    resources::{self, labels},
+    resources::{self, RecordError, labels},
     verify::engine::SecretValues,
 };
 
@@ -68,7 +68,7 @@ impl Actor<'_> {
             Change::SaveRevision { revision } => {
                 let record =
                     resources::revision_record(checklist, spec, revision, self.revision_number)
-                        .map_err(|source| Error::Serialize {
+                        .map_err(|source| ReconcileError::Serialize {
                             what: format!("the spec of revision {revision}"),
                             source,
                         })?;
@@ -81,19 +81,16 @@ impl Actor<'_> {
                 self.apply(resources::service(checklist)).await?;
             }
             Change::RestoreStable { revision } => {
-                let record =
-                    self.world
-                        .stable_record
-                        .as_ref()
-                        .ok_or_else(|| Error::MissingField {
-                            name: name.clone(),
-                            field: "stored spec of the stable revision",
-                        })?;
-                let stable_spec =
-                    resources::recorded_spec(record).map_err(|reason| Error::InvalidObject {
-                        name: record.name_any(),
-                        reason,
-                    })?;
+                let stored = |source| ReconcileError::StoredSpec {
+                    revision: revision.clone(),
+                    source,
+                };
+                let record = self.world.stable_record.as_ref().ok_or_else(|| {
+                    stored(RecordError::Missing(resources::revision_record_name(
+                        &name, revision,
+                    )))
+                })?;
+                let stable_spec = resources::recorded_spec(record).map_err(stored)?;
                 self.apply(resources::deployment(checklist, &stable_spec, revision))
                     .await?;
             }
@@ -145,7 +142,7 @@ impl Actor<'_> {
         self.api::<K>()?
             .patch(&name, &params, &Patch::Apply(&object))
             .await
-            .map_err(|e| Error::api(format!("apply {} {name}", K::kind(&())), e))?;
+            .map_err(|e| ReconcileError::change(format!("apply {} {name}", K::kind(&())), e))?;
         tracing::info!(kind = %K::kind(&()), name = %name, "applied");
         Ok(())
     }
@@ -163,7 +160,7 @@ impl Actor<'_> {
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-            Err(e) => Err(Error::api(format!("create Job {name}"), e)),
+            Err(e) => Err(ReconcileError::change(format!("create Job {name}"), e)),
         }
     }
 
@@ -180,7 +177,7 @@ impl Actor<'_> {
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(Error::api(format!("delete Job {name}"), e)),
+            Err(e) => Err(ReconcileError::change(format!("delete Job {name}"), e)),
         }
     }
 
@@ -194,7 +191,7 @@ impl Actor<'_> {
         let records = api
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|e| Error::api(format!("list ControllerRevisions {selector}"), e))?
+            .map_err(|e| ReconcileError::read(format!("ControllerRevisions {selector}"), e))?
             .items;
         let limit = usize::try_from(checklist.spec.rollback.revision_history_limit).unwrap_or(10);
         let revisions = checklist.status.as_ref().and_then(|s| s.revision.as_ref());
@@ -223,7 +220,7 @@ impl Actor<'_> {
                 Ok(_) => tracing::info!(record = %record_name, "pruned an old revision record"),
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(e) => {
-                    return Err(Error::api(
+                    return Err(ReconcileError::change(
                         format!("delete ControllerRevision {record_name}"),
                         e,
                     ));

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, Result};
+use crate::error::{ApiError, StartupError};
 
 /// What the API server says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,19 +17,19 @@ pub struct ServerInfo {
 
 /// Builds a client from KUBECONFIG / ~/.kube/config / the in-cluster service account and checks
 /// that the API server answers within `timeout`.
-pub async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo)> {
-    let config = kube::Config::infer().await.map_err(Error::Config)?;
+pub async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo), StartupError> {
+    let config = kube::Config::infer().await.map_err(StartupError::Config)?;
     let url = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(Error::Client)?;
+    let client = kube::Client::try_from(config).map_err(|e| StartupError::Client(ApiError(e)))?;
     let info = tokio::time::timeout(timeout, client.apiserver_version())
         .await
-        .map_err(|_| Error::Timeout {
+        .map_err(|_| StartupError::Timeout {
             url: url.clone(),
             timeout,
         })?
-        .map_err(|source| Error::Unreachable {
+        .map_err(|source| StartupError::Unreachable {
             url: url.clone(),
-            source,
+            source: ApiError(source),
         })?;
     Ok((
         client,

@@ -8,7 +8,7 @@ use kube::Client;
 use kube_lease_manager::{LeaseManagerBuilder, LeaseParams};
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::{Error, Result};
+use crate::error::StartupError;
 
 /// The Lease's name.
 pub const LEASE_NAME: &str = "checklist-operator";
@@ -40,7 +40,7 @@ pub struct Campaign {
 
 impl Campaign {
     /// Starts campaigning.
-    pub async fn start(client: Client, election: &LeaderElection) -> Result<Self> {
+    pub async fn start(client: Client, election: &LeaderElection) -> Result<Self, StartupError> {
         let duration = election.lease_duration.as_secs().max(2);
         let params = LeaseParams::new(
             election.identity.clone(),
@@ -53,18 +53,18 @@ impl Campaign {
             .with_parameters(params)
             .build()
             .await
-            .map_err(|e| Error::Leadership(e.to_string()))?;
+            .map_err(StartupError::Campaign)?;
         let (state, task) = manager.watch().await;
         Ok(Self { state, task })
     }
 
     /// Waits until this replica holds the Lease.
-    pub async fn acquired(&mut self) -> Result<()> {
+    pub async fn acquired(&mut self) -> Result<(), StartupError> {
         self.state
             .wait_for(|leader| *leader)
             .await
             .map(|_| ())
-            .map_err(|_| Error::Leadership("the lease manager stopped".into()))
+            .map_err(|_| StartupError::CampaignEnded)
     }
 
     /// Completes when this replica no longer holds the Lease.

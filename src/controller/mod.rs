@@ -12,6 +12,7 @@ pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod record;
+mod retry;
 mod shutdown;
 pub mod verification;
 
@@ -50,9 +51,9 @@ pub use cluster::{ServerInfo, api_server_addresses, connect};
 pub use shutdown::shutdown_signal;
 
 use crate::{
-    Error, Result,
     api::crd::CRD_NAME,
     controller::record::FIELD_MANAGER,
+    error::StartupError,
     resources::labels,
     telemetry::{self, Health, Metrics},
     verify::guard::EgressPolicy,
@@ -91,7 +92,7 @@ where
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
-pub async fn run(config: RunConfig) -> Result<()> {
+pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let metrics = Arc::new(Metrics::new());
     let health = Health::new(Arc::clone(&metrics));
     if let Some(addr) = config.metrics_addr {
@@ -162,6 +163,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
                 };
                 context.verifier.retain(exists);
                 context.versions.retain(exists);
+                context.failures.retain(exists);
             }
         }
     });
@@ -201,9 +203,7 @@ pub async fn run(config: RunConfig) -> Result<()> {
     sweeper.abort();
     verifier.stop_all();
     if lost_leadership.load(Ordering::Relaxed) {
-        return Err(Error::Leadership(
-            "lost the Lease; exiting so a restart campaigns again".into(),
-        ));
+        return Err(StartupError::LostLease);
     }
     if let Some(campaign) = campaign {
         campaign.release().await;
@@ -213,10 +213,10 @@ pub async fn run(config: RunConfig) -> Result<()> {
 }
 
 /// Serves /metrics, /healthz and /readyz on `addr` in the background until shutdown.
-async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<()> {
+async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<(), StartupError> {
     let listener = telemetry::server::bind(addr)
         .await
-        .map_err(|source| Error::Listen { addr, source })?;
+        .map_err(|source| StartupError::Listen { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %local, "serving /metrics, /healthz and /readyz");
     tokio::spawn(async move {
@@ -228,7 +228,10 @@ async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<(
 }
 
 /// Campaigns until this replica leads; None when asked to stop first.
-async fn lead(client: &Client, election: &LeaderElection) -> Result<Option<Campaign>> {
+async fn lead(
+    client: &Client,
+    election: &LeaderElection,
+) -> Result<Option<Campaign>, StartupError> {
     let mut campaign = Campaign::start(client.clone(), election).await?;
     tracing::info!(
         lease = leadership::LEASE_NAME,
@@ -272,7 +275,7 @@ fn stop_signal(
 }
 
 /// Waits until the DeploymentChecklist CRD is established, saying so while it is not.
-async fn crd_established(client: &Client) -> Result<()> {
+async fn crd_established(client: &Client) -> Result<(), StartupError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let wait = await_condition(crds, CRD_NAME, is_crd_established());
     tokio::pin!(wait);
@@ -281,7 +284,7 @@ async fn crd_established(client: &Client) -> Result<()> {
             result = &mut wait => {
                 return result
                     .map(|_| tracing::info!(crd = CRD_NAME, "CRD established"))
-                    .map_err(|e| Error::CrdWait(e.to_string()));
+                    .map_err(StartupError::CrdWait);
             }
             () = tokio::time::sleep(Duration::from_secs(10)) => {
                 tracing::warn!(crd = CRD_NAME, "waiting for the CRD to be installed and established (kubectl apply -f crds/)");

@@ -1,6 +1,8 @@
-//! One reconcile: observe → plan → act → record, for one DeploymentChecklist.
+//! One reconcile: observe → plan → act → record, for one DeploymentChecklist, and what happens
+//! when it fails: a transient failure is retried with backoff, a permanent one is written to the
+//! status and waits for a change.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use k8s_openapi::{
     api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp,
@@ -13,16 +15,18 @@ use kube::{
 use tracing::Instrument;
 
 use crate::{
-    Error, Result,
-    api::{DeploymentChecklist, Reason},
+    ReconcileError, Result,
+    api::{DeploymentChecklist, DeploymentChecklistStatus, Reason},
+    error::{Retry, chain},
     telemetry::Metrics,
 };
 
 use super::{
     act::Actor,
-    observe::{self, Versions, World},
-    plan::{self, Note, Subject},
+    observe::{self, Key, Versions, World},
+    plan::{self, AT_REST, Note, Plan, Subject},
     record,
+    retry::{Failures, backoff_delay},
     verification::Verifier,
 };
 
@@ -39,6 +43,10 @@ pub struct Context {
     /// The version of each checklist after this process's last status write, so a reconcile
     /// handed an older one from the watch cache reads it again.
     pub versions: Versions,
+    /// Failed reconciles in a row, by checklist: how long the next backoff is.
+    pub failures: Failures,
+    /// Where the backoff's jitter comes from: a number in 0..1.
+    jitter: fn() -> f64,
 }
 
 impl Context {
@@ -55,7 +63,14 @@ impl Context {
             verifier,
             metrics,
             versions: Versions::default(),
+            failures: Failures::default(),
+            jitter: fastrand::f64,
         }
+    }
+
+    /// The same, with the backoff's jitter from `jitter` (a test's fixed value).
+    pub fn with_jitter(self, jitter: fn() -> f64) -> Self {
+        Self { jitter, ..self }
     }
 }
 
@@ -66,24 +81,52 @@ pub type Guarded = DeserializeGuard<DeploymentChecklist>;
 /// Reconciles one checklist.
 pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     let started = std::time::Instant::now();
-    let result = reconcile_guarded(object, &ctx).await;
+    let result = reconcile_guarded(&object, &ctx).await;
     ctx.metrics.reconciled(
         started.elapsed(),
-        result.as_ref().err().map(Error::category),
+        result.as_ref().err().map(ReconcileError::category),
     );
+    if result.is_ok() {
+        ctx.failures.clear(&key_of(&object));
+    }
     result
 }
 
-async fn reconcile_guarded(object: Arc<Guarded>, ctx: &Context) -> Result<Action> {
+/// What to do after a failed reconcile: back off on a failure that heals by itself; wait for a
+/// change (or the 5-minute safety net) on one that does not, which the status already names.
+pub fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let key = key_of(&object);
+    let delay = match error.retry() {
+        Retry::WaitForChange => AT_REST,
+        Retry::Backoff => backoff_delay(ctx.failures.record(key.clone()), (ctx.jitter)()),
+    };
+    tracing::warn!(
+        namespace = %key.0,
+        checklist = %key.1,
+        category = error.category(),
+        retry = ?error.retry(),
+        retry_in_seconds = delay.as_secs_f64(),
+        error = %chain(error),
+        "reconcile failed"
+    );
+    Action::requeue(delay)
+}
+
+/// The key of a watched object, parsed or not.
+fn key_of(object: &Guarded) -> Key {
+    let meta = object.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+async fn reconcile_guarded(object: &Guarded, ctx: &Context) -> Result<Action> {
     let checklist = match &object.0 {
         Ok(checklist) => checklist,
         Err(invalid) => {
-            let name = format!(
-                "{}/{}",
-                invalid.metadata.namespace.clone().unwrap_or_default(),
-                invalid.metadata.name.clone().unwrap_or_default()
-            );
-            tracing::warn!(checklist = %name, error = %invalid.error, "cannot parse DeploymentChecklist");
+            let (namespace, name) = key_of(object);
+            tracing::warn!(%namespace, checklist = %name, error = %invalid.error, "cannot parse DeploymentChecklist");
             let reference = ObjectReference {
                 api_version: Some(DeploymentChecklist::api_version(&()).into_owned()),
                 kind: Some(DeploymentChecklist::kind(&()).into_owned()),
@@ -125,6 +168,16 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         ctx.verifier.stop(&observe::key(checklist)?);
         return Ok(Action::await_change());
     }
+    match observe_plan_act_record(checklist, ctx).await {
+        Err(error) if error.retry() == Retry::WaitForChange => {
+            report_blocked(checklist, &error, ctx).await;
+            Err(error)
+        }
+        done => done,
+    }
+}
+
+async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
     let name = checklist.name_any();
     let revision = observe::revision(checklist);
     let world = World::read(&ctx.client, checklist, &revision.hash).await?;
@@ -156,8 +209,18 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         revision_number: planned.status.history.last().map_or(1, |h| h.revision),
     };
     actor.act(&planned.changes).await?;
+    record_plan(checklist, &previous, &planned, ctx).await?;
+    Ok(Action::requeue(planned.requeue_after))
+}
 
-    if record::status_changed(&previous, &planned.status) {
+/// The record step: the status when it says something new, then one Event per note.
+async fn record_plan(
+    checklist: &DeploymentChecklist,
+    previous: &DeploymentChecklistStatus,
+    planned: &Plan,
+    ctx: &Context,
+) -> Result<()> {
+    if record::status_changed(previous, &planned.status) {
         let version = record::write_status(&ctx.client, checklist, &planned.status).await?;
         ctx.versions.remember(observe::key(checklist)?, version);
         ctx.metrics.status_written();
@@ -172,12 +235,27 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         )
         .await;
     }
-    Ok(Action::requeue(planned.requeue_after))
+    Ok(())
 }
 
-/// What to do after a failed reconcile: log it and try again shortly.
-pub fn error_policy(object: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    let name = object.meta().name.clone().unwrap_or_default();
-    tracing::warn!(name = %name, category = error.category(), error = %error, "reconcile failed");
-    Action::requeue(Duration::from_secs(5))
+/// Says in the status and an Event (once) that the checklist is stalled by `error`, which only a
+/// person can fix. Best effort: when the status cannot be written either (the same missing
+/// rule), the log still says it.
+async fn report_blocked(checklist: &DeploymentChecklist, error: &ReconcileError, ctx: &Context) {
+    let previous = checklist.status.clone().unwrap_or_default();
+    let message = format!(
+        "{}; tried again after a change to the checklist, and every {} minutes",
+        chain(error),
+        AT_REST.as_secs() / 60
+    );
+    let planned = plan::blocked(
+        checklist.meta().generation.unwrap_or_default(),
+        &previous,
+        error.reason(),
+        &message,
+        &Time(Timestamp::now()),
+    );
+    if let Err(failed) = record_plan(checklist, &previous, &planned, ctx).await {
+        tracing::debug!(error = %chain(&failed), "cannot say in the status why the reconcile failed");
+    }
 }

@@ -10,8 +10,9 @@ use kube::{
 use serde_json::{Value, json};
 
 use crate::{
-    Error, Result,
+    ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus},
+    error::ApiError,
     telemetry::Metrics,
     text::truncate,
 };
@@ -57,7 +58,7 @@ pub async fn write_status(
 ) -> Result<Option<String>> {
     let namespace = observe::namespace(checklist)?;
     let name = checklist.name_any();
-    let patch = status_apply_patch(status).map_err(|source| Error::Serialize {
+    let patch = status_apply_patch(status).map_err(|source| ReconcileError::Serialize {
         what: format!("the status of {namespace}/{name}"),
         source,
     })?;
@@ -69,7 +70,10 @@ pub async fn write_status(
             &Patch::Apply(&patch),
         )
         .await
-        .map_err(|e| Error::api(format!("write status of {namespace}/{name}"), e))?;
+        .map_err(|e| ReconcileError::WriteStatus {
+            checklist: format!("{namespace}/{name}"),
+            source: ApiError(e),
+        })?;
     tracing::info!(
         phase = %status.phase.map(|p| p.to_string()).unwrap_or_default(),
         status_message = status.message.as_deref().unwrap_or_default(),

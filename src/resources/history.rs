@@ -44,19 +44,34 @@ pub fn revision_record(
     })
 }
 
+/// Why a revision's record cannot give back its spec.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// There is no record (deleted since it was read, or never written).
+    #[error("its ControllerRevision {0} is gone")]
+    Missing(String),
+    /// The record holds nothing.
+    #[error("ControllerRevision {0} holds no data")]
+    Empty(String),
+    /// The record holds something this version cannot read as a spec.
+    #[error("ControllerRevision {record} does not hold a DeploymentChecklist spec")]
+    NotASpec {
+        /// The record's name.
+        record: String,
+        /// What failed to parse.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// The spec a ControllerRevision recorded, if it holds one this version can read.
-pub fn recorded_spec(record: &ControllerRevision) -> Result<DeploymentChecklistSpec, String> {
+pub fn recorded_spec(record: &ControllerRevision) -> Result<DeploymentChecklistSpec, RecordError> {
     if record.data.0.is_null() {
-        return Err(format!(
-            "ControllerRevision {} holds no data",
-            record.name_any()
-        ));
+        return Err(RecordError::Empty(record.name_any()));
     }
-    serde_json::from_value(record.data.0.clone()).map_err(|e| {
-        format!(
-            "ControllerRevision {} does not hold a DeploymentChecklist spec: {e}",
-            record.name_any()
-        )
+    serde_json::from_value(record.data.0.clone()).map_err(|source| RecordError::NotASpec {
+        record: record.name_any(),
+        source,
     })
 }
 
@@ -113,15 +128,17 @@ mod tests {
         .unwrap();
         record.data = RawExtension(serde_json::json!({"app": 3}));
         let error = recorded_spec(&record).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ControllerRevision dialectic-abc does not hold a DeploymentChecklist spec"
+        );
         assert!(
-            error.starts_with(
-                "ControllerRevision dialectic-abc does not hold a DeploymentChecklist spec"
-            ),
-            "{error}"
+            std::error::Error::source(&error).is_some(),
+            "the parse error is kept"
         );
         record.data = RawExtension(serde_json::Value::Null);
         assert_eq!(
-            recorded_spec(&record).unwrap_err(),
+            recorded_spec(&record).unwrap_err().to_string(),
             "ControllerRevision dialectic-abc holds no data"
         );
     }

@@ -21,7 +21,9 @@ mod fixtures;
 mod meta;
 
 pub use deployment::{APP_CONTAINER, HTTP_PORT_NAME, deployment};
-pub use history::{recorded_spec, records_to_prune, revision_record, revision_record_name};
+pub use history::{
+    RecordError, recorded_spec, records_to_prune, revision_record, revision_record_name,
+};
 pub use job::{
     migration_job, migration_job_name, rollback_migration_job, rollback_migration_job_name,
 };

@@ -15,7 +15,7 @@ use std::{
 
 use kube::{Api, Client, ResourceExt};
 
-use crate::{Error, Result, api::DeploymentChecklist};
+use crate::{ReconcileError, Result, api::DeploymentChecklist};
 
 use super::read::{Key, key, namespace};
 
@@ -65,7 +65,7 @@ pub async fn reread(
     let current = api
         .get_opt(&key.1)
         .await
-        .map_err(|e| Error::api(format!("get DeploymentChecklist {}/{}", key.0, key.1), e))?;
+        .map_err(|e| ReconcileError::read(format!("DeploymentChecklist {}/{}", key.0, key.1), e))?;
     versions.remember(
         key,
         current.as_ref().and_then(ResourceExt::resource_version),

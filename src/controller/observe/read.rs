@@ -15,7 +15,7 @@ use kube::{
 };
 
 use crate::{
-    Error, Result,
+    ReconcileError, Result,
     api::DeploymentChecklist,
     resources::{self, labels},
 };
@@ -83,7 +83,7 @@ impl World {
                 let secret_api = &secret_api;
                 async move {
                     let secret = get_opt(secret_api, &secret_name, "Secret").await?;
-                    Ok::<_, Error>(secret.map(|secret| (secret_name, secret)))
+                    Ok::<_, ReconcileError>(secret.map(|secret| (secret_name, secret)))
                 }
             }));
         let app = read_app(client, &namespace, &name);
@@ -160,16 +160,18 @@ async fn read_app(
     let list: ObjectList<Pod> = pods
         .list(&ListParams::default().labels(&selector).match_any())
         .await
-        .map_err(|e| Error::api(format!("list Pods {namespace}/{selector}"), e))?;
+        .map_err(|e| ReconcileError::read(format!("Pods {namespace}/{selector}"), e))?;
     Ok((deployment, list.items))
 }
 
 /// The checklist's namespace; the API server always sets it on a namespaced object.
 pub fn namespace(checklist: &DeploymentChecklist) -> Result<String> {
-    checklist.namespace().ok_or_else(|| Error::MissingField {
-        name: checklist.name_any(),
-        field: "metadata.namespace",
-    })
+    checklist
+        .namespace()
+        .ok_or_else(|| ReconcileError::MissingField {
+            name: checklist.name_any(),
+            field: "metadata.namespace",
+        })
 }
 
 /// A checklist, by namespace and name: how the verification tasks and the caches of a reconcile
@@ -201,5 +203,5 @@ where
 {
     api.get_opt(name)
         .await
-        .map_err(|e| Error::api(format!("get {kind} {name}"), e))
+        .map_err(|e| ReconcileError::read(format!("{kind} {name}"), e))
 }

@@ -24,6 +24,9 @@ mod verification;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use status::AT_REST;
+pub use status::blocked;
+
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use crate::api::{
     CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
     DeploymentChecklistStatus, MigrationState, MigrationStatus, Phase, Reason, Score,
@@ -17,7 +19,7 @@ const MESSAGE_MAX_CHARS: usize = 1024;
 
 /// How long a checklist at rest or waiting for a person (Ready, Stalled, Suspended) goes
 /// unlooked-at when nothing triggers it.
-const AT_REST: Duration = Duration::from_secs(300);
+pub(crate) const AT_REST: Duration = Duration::from_secs(300);
 
 /// How long a checklist in progress goes unlooked-at when nothing triggers it.
 const IN_PROGRESS: Duration = Duration::from_secs(15);
@@ -56,14 +58,14 @@ impl Planner<'_> {
     /// Sets the kstatus trio (Ready, Reconciling, Stalled) that Flux, Argo CD and `kubectl wait`
     /// read, always together so they never contradict each other.
     pub(super) fn kstatus(&mut self, state: Kstatus, reason: Reason, message: &str) {
-        let (ready, reconciling, stalled) = match state {
-            Kstatus::Progressing => (Status::False, Status::True, Status::False),
-            Kstatus::Ready => (Status::True, Status::False, Status::False),
-            Kstatus::Stalled => (Status::False, Status::False, Status::True),
-        };
-        self.set(Cond::Ready, ready, reason, message);
-        self.set(Cond::Reconciling, reconciling, reason, message);
-        self.set(Cond::Stalled, stalled, reason, message);
+        set_kstatus(
+            &mut self.status,
+            state,
+            reason,
+            message,
+            self.generation,
+            self.now,
+        );
     }
 
     /// Sets one condition, stamped with the spec's generation.
@@ -129,6 +131,79 @@ impl Planner<'_> {
             status: self.status,
             notes: self.notes,
         }
+    }
+}
+
+/// The kstatus trio for `state`, all three conditions with one reason and message.
+fn set_kstatus(
+    status: &mut DeploymentChecklistStatus,
+    state: Kstatus,
+    reason: Reason,
+    message: &str,
+    generation: i64,
+    now: &Time,
+) {
+    let (ready, reconciling, stalled) = match state {
+        Kstatus::Progressing => (Status::False, Status::True, Status::False),
+        Kstatus::Ready => (Status::True, Status::False, Status::False),
+        Kstatus::Stalled => (Status::False, Status::False, Status::True),
+    };
+    for (kind, value) in [
+        (Cond::Ready, ready),
+        (Cond::Reconciling, reconciling),
+        (Cond::Stalled, stalled),
+    ] {
+        conditions::set(
+            &mut status.conditions,
+            kind,
+            value,
+            reason,
+            message,
+            generation,
+            now,
+        );
+    }
+}
+
+/// The plan when a reconcile failed in a way only a person can fix (a missing RBAC rule, an
+/// object the API server refuses): Stalled with `reason` and `message`, announced once; the phase
+/// and everything else stay as they were, and nothing is changed in the cluster.
+pub fn blocked(
+    generation: i64,
+    previous: &DeploymentChecklistStatus,
+    reason: Reason,
+    message: &str,
+    now: &Time,
+) -> Plan {
+    let mut message = message.to_string();
+    truncate(&mut message, MESSAGE_MAX_CHARS);
+    let said = previous.condition(Cond::Stalled).is_some_and(|c| {
+        c.status == Status::True.as_str() && c.reason == reason.as_str() && c.message == message
+    });
+    let mut status = previous.clone();
+    status.observed_generation = Some(generation);
+    set_kstatus(
+        &mut status,
+        Kstatus::Stalled,
+        reason,
+        &message,
+        generation,
+        now,
+    );
+    let notes = if said {
+        Vec::new()
+    } else {
+        vec![Note {
+            reason,
+            message: message.clone(),
+        }]
+    };
+    status.message = Some(message);
+    Plan {
+        changes: Vec::new(),
+        requeue_after: requeue_after(&status),
+        status,
+        notes,
     }
 }
 
