@@ -9,7 +9,7 @@ pub mod api;
 pub mod controller;
 pub mod error;
 pub mod resources;
-pub mod secrets;
+mod secrets;
 pub mod telemetry;
 mod text;
 pub mod verify;

@@ -6,7 +6,7 @@ use crate::error::{ApiError, StartupError};
 
 /// What the API server says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfo {
+pub(crate) struct ServerInfo {
     /// The server URL the client talks to.
     pub url: String,
     /// The server's version, e.g. `v1.37.2`.
@@ -17,7 +17,7 @@ pub struct ServerInfo {
 
 /// Builds a client from KUBECONFIG / ~/.kube/config / the in-cluster service account and checks
 /// that the API server answers within `timeout`.
-pub async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo), StartupError> {
+pub(crate) async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo), StartupError> {
     let config = kube::Config::infer().await.map_err(StartupError::Config)?;
     let url = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| StartupError::Client(ApiError(e)))?;
@@ -43,7 +43,7 @@ pub async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo), St
 
 /// Every address the API server is reached at: its URL's host resolved, and in a cluster the
 /// `kubernetes` Service's ClusterIP from the environment. Verification must never reach these.
-pub async fn api_server_addresses(url: &str) -> Vec<std::net::IpAddr> {
+pub(crate) async fn api_server_addresses(url: &str) -> Vec<std::net::IpAddr> {
     let mut found = Vec::new();
     if let Ok(url) = url::Url::parse(url)
         && let Some(host) = url.host_str()

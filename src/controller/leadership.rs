@@ -11,7 +11,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::error::StartupError;
 
 /// The Lease's name.
-pub const LEASE_NAME: &str = "checklist-operator";
+pub(crate) const LEASE_NAME: &str = "checklist-operator";
 
 /// Where the Lease lives and who campaigns.
 #[derive(Debug, Clone)]
@@ -33,14 +33,17 @@ impl LeaderElection {
 }
 
 /// A campaign for the Lease, running in the background.
-pub struct Campaign {
+pub(crate) struct Campaign {
     state: watch::Receiver<bool>,
     task: JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
 }
 
 impl Campaign {
     /// Starts campaigning.
-    pub async fn start(client: Client, election: &LeaderElection) -> Result<Self, StartupError> {
+    pub(crate) async fn start(
+        client: Client,
+        election: &LeaderElection,
+    ) -> Result<Self, StartupError> {
         let duration = election.lease_duration.as_secs().max(2);
         let params = LeaseParams::new(
             election.identity.clone(),
@@ -59,7 +62,7 @@ impl Campaign {
     }
 
     /// Waits until this replica holds the Lease.
-    pub async fn acquired(&mut self) -> Result<(), StartupError> {
+    pub(crate) async fn acquired(&mut self) -> Result<(), StartupError> {
         self.state
             .wait_for(|leader| *leader)
             .await
@@ -68,7 +71,7 @@ impl Campaign {
     }
 
     /// Completes when this replica no longer holds the Lease.
-    pub fn lost(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub(crate) fn lost(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut state = self.state.clone();
         async move {
             // An error means the manager is gone: the Lease is not renewed any more either.
@@ -77,7 +80,7 @@ impl Campaign {
     }
 
     /// Releases the Lease so another replica takes over at once instead of after it expires.
-    pub async fn release(self) {
+    pub(crate) async fn release(self) {
         drop(self.state);
         match tokio::time::timeout(Duration::from_secs(5), self.task).await {
             Ok(Ok(Ok(_))) => tracing::info!(lease = LEASE_NAME, "leadership released"),

@@ -6,12 +6,12 @@
 
 mod act;
 mod cluster;
-pub mod conditions;
+mod conditions;
 pub mod leadership;
-pub mod observe;
-pub mod plan;
+mod observe;
+mod plan;
 pub mod reconcile;
-pub mod record;
+mod record;
 mod retry;
 mod shutdown;
 pub mod verification;
@@ -47,8 +47,8 @@ use kube::{
 };
 use tokio::sync::mpsc;
 
-pub use cluster::{ServerInfo, api_server_addresses, connect};
-pub use shutdown::shutdown_signal;
+pub(crate) use cluster::connect;
+pub(crate) use shutdown::shutdown_signal;
 
 use crate::{
     api::crd::CRD_NAME,

@@ -33,18 +33,18 @@ use super::{
 /// What every reconcile shares.
 pub struct Context {
     /// The API client.
-    pub client: Client,
+    pub(crate) client: Client,
     /// Who publishes the Events.
-    pub reporter: Reporter,
+    pub(crate) reporter: Reporter,
     /// The verification tasks.
-    pub verifier: Verifier,
+    pub(crate) verifier: Verifier,
     /// The operator's metrics.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The version of each checklist after this process's last status write, so a reconcile
     /// handed an older one from the watch cache reads it again.
-    pub versions: Versions,
+    pub(crate) versions: Versions,
     /// Failed reconciles in a row, by checklist: how long the next backoff is.
-    pub failures: Failures,
+    pub(crate) failures: Failures,
     /// Where the backoff's jitter comes from: a number in 0..1.
     jitter: fn() -> f64,
 }

@@ -29,17 +29,17 @@ use super::observe::{Key, Report, VerificationObservation, VerificationResults};
 
 /// What a task needs to verify one revision.
 #[derive(Debug, Clone)]
-pub struct Assignment {
+pub(crate) struct Assignment {
     /// The revision being verified.
-    pub revision: String,
+    pub(crate) revision: String,
     /// The revision already passed: continuous rounds after Ready.
-    pub verified: bool,
+    pub(crate) verified: bool,
     /// spec.verification of that revision.
-    pub spec: VerificationSpec,
+    pub(crate) spec: VerificationSpec,
     /// The URL the checks' paths are joined to.
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// Header values read from Secrets.
-    pub secrets: SecretValues,
+    pub(crate) secrets: SecretValues,
 }
 
 struct Task {
@@ -69,13 +69,13 @@ impl Verifier {
     }
 
     /// Counts the rounds in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
         self
     }
 
     /// The report of `key`'s task, if one runs or ran for `revision`.
-    pub fn report(&self, key: &Key, revision: &str) -> Option<Report> {
+    pub(crate) fn report(&self, key: &Key, revision: &str) -> Option<Report> {
         let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         let task = tasks.get(key).filter(|t| t.revision == revision)?;
         let report = task.report.lock().unwrap_or_else(PoisonError::into_inner);
@@ -84,7 +84,7 @@ impl Verifier {
 
     /// Starts rounds for the assignment's revision unless a task already runs them; a task for
     /// another revision is stopped first.
-    pub fn start(&self, key: Key, assignment: Assignment) {
+    pub(crate) fn start(&self, key: Key, assignment: Assignment) {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         if tasks
             .get(&key)
@@ -125,7 +125,7 @@ impl Verifier {
     }
 
     /// Stops `key`'s rounds and forgets their report.
-    pub fn stop(&self, key: &Key) {
+    pub(crate) fn stop(&self, key: &Key) {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(task) = tasks.remove(key) {
             task.handle.abort();
@@ -134,7 +134,7 @@ impl Verifier {
     }
 
     /// Stops the tasks of checklists for which `keep` is false (deleted ones).
-    pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
+    pub(crate) fn retain(&self, keep: impl Fn(&Key) -> bool) {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         tasks.retain(|key, task| {
             let kept = keep(key);
@@ -147,7 +147,7 @@ impl Verifier {
     }
 
     /// Stops every task (at shutdown).
-    pub fn stop_all(&self) {
+    pub(crate) fn stop_all(&self) {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         for (_, task) in tasks.drain() {
             task.handle.abort();
@@ -251,7 +251,7 @@ fn seconds(value: i32) -> Duration {
 }
 
 /// The observation a round's verdict amounts to; a failure names the failing checks.
-pub fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> VerificationObservation {
+pub(crate) fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> VerificationObservation {
     match verdict {
         Verdict::Pending => VerificationObservation::Running,
         Verdict::Passed => VerificationObservation::Passed,
@@ -280,7 +280,7 @@ fn failing_checks(outcomes: &[CheckOutcome]) -> String {
 }
 
 /// A round's outcomes as status entries.
-pub fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResults {
+pub(crate) fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResults {
     let checks = outcomes
         .iter()
         .map(|o| CheckStatus {

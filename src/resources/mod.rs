@@ -8,25 +8,23 @@
 //! here is a field the operator does not own, and building twice yields the same object (the
 //! apply is a no-op). Their tests load the seed examples as fixtures.
 
-pub mod deployment;
-pub mod history;
-pub mod job;
-pub mod labels;
-pub mod revision;
-pub mod service;
+pub(crate) mod deployment;
+pub(crate) mod history;
+pub(crate) mod job;
+pub(crate) mod labels;
+pub(crate) mod revision;
+pub(crate) mod service;
 
 mod env;
 #[cfg(test)]
 mod fixtures;
 mod meta;
 
-pub use deployment::{APP_CONTAINER, HTTP_PORT_NAME, deployment};
-pub use history::{
-    RecordError, recorded_spec, records_to_prune, revision_record, revision_record_name,
-};
-pub use job::{
-    migration_job, migration_job_name, rollback_migration_job, rollback_migration_job_name,
-};
-pub use labels::{Component, selector_labels, selector_query};
-pub use revision::{REVISION_ANNOTATION, deployed_revision, revision_hash};
-pub use service::service;
+pub(crate) use deployment::deployment;
+pub use history::RecordError;
+pub(crate) use history::{recorded_spec, records_to_prune, revision_record, revision_record_name};
+pub(crate) use job::{migration_job, rollback_migration_job};
+pub use job::{migration_job_name, rollback_migration_job_name};
+pub(crate) use revision::deployed_revision;
+pub use revision::revision_hash;
+pub(crate) use service::service;

@@ -108,7 +108,7 @@ impl Metrics {
     }
 
     /// A reconcile finished after `took`; `failure` is the error's category if it failed.
-    pub fn reconciled(&self, took: Duration, failure: Option<&str>) {
+    pub(crate) fn reconciled(&self, took: Duration, failure: Option<&str>) {
         self.reconciles.inc();
         self.duration.observe(took.as_secs_f64());
         if let Some(category) = failure {
@@ -121,7 +121,7 @@ impl Metrics {
     }
 
     /// A transition was recorded as an Event.
-    pub fn transition(&self, reason: &str, warning: bool) {
+    pub(crate) fn transition(&self, reason: &str, warning: bool) {
         let event_type = if warning { "Warning" } else { "Normal" };
         self.transitions
             .get_or_create(&TransitionLabels {
@@ -132,12 +132,12 @@ impl Metrics {
     }
 
     /// The status was written.
-    pub fn status_written(&self) {
+    pub(crate) fn status_written(&self) {
         self.status_writes.inc();
     }
 
     /// A verification round ended with `verdict` (Pending, Passed or Failed).
-    pub fn round(&self, verdict: &str) {
+    pub(crate) fn round(&self, verdict: &str) {
         self.rounds
             .get_or_create(&VerdictLabels {
                 verdict: verdict.to_owned(),
@@ -146,7 +146,7 @@ impl Metrics {
     }
 
     /// The OpenMetrics text exposition.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         encode(&mut text, &self.registry)?;
         Ok(text)

@@ -1,9 +1,9 @@
 //! Telemetry: structured logs, Prometheus metrics, and the health endpoints probes read.
 
 mod logging;
-pub mod metrics;
-pub mod server;
+mod metrics;
+pub(crate) mod server;
 
 pub use logging::{LogFormat, init_logging};
 pub use metrics::Metrics;
-pub use server::Health;
+pub(crate) use server::Health;

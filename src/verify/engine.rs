@@ -140,11 +140,6 @@ impl Engine {
         })
     }
 
-    /// The URL the checks are sent to.
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
-
     /// Runs every check once and returns the outcomes in the spec's order. Checks run
     /// concurrently, except rate-limit checks, which run alone afterwards so that the burst
     /// neither slows the others nor is counted against them by the app.
@@ -374,7 +369,7 @@ fn method_of(method: HttpMethod) -> reqwest::Method {
 
 /// Appends a check's path (which may carry a query) to the base URL's path, as the spec
 /// documents: `https://x/app` + `/health` is `https://x/app/health`.
-pub fn join(base: &Url, path: &str) -> Result<Url, String> {
+pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
     let prefix = base.as_str().trim_end_matches('/');
     Url::parse(&format!("{prefix}{path}"))
         .map_err(|e| format!("path {path:?} does not make a URL: {e}"))

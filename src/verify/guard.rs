@@ -166,7 +166,7 @@ impl EgressPolicy {
     /// Decides whether `ip` may be dialled. An IPv4 carried in IPv6 (mapped `::ffff:a.b.c.d`,
     /// compatible `::a.b.c.d`, translated, NAT64 `64:ff9b::/96` and `64:ff9b:1::/96`, 6to4) is
     /// judged as that IPv4, because that is where the packets end up. Errors name `ip` as given.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Blocked> {
+    pub(crate) fn check_ip(&self, ip: IpAddr) -> Result<(), Blocked> {
         let v = canonical(ip);
         if is_unspecified(v) {
             return Err(Blocked::Unspecified(ip));
@@ -209,7 +209,7 @@ impl EgressPolicy {
     /// [`check_ip`](Self::check_ip). The `url` crate has already normalised decimal, octal and hex
     /// IPv4 spellings to an IPv4 host. Hostnames pass here; [`GuardedResolver`] judges what they
     /// resolve to.
-    pub fn check_url(&self, url: &Url) -> Result<(), Blocked> {
+    pub(crate) fn check_url(&self, url: &Url) -> Result<(), Blocked> {
         match url.scheme() {
             "http" | "https" => {}
             other => return Err(Blocked::Scheme(other.to_owned())),
@@ -227,7 +227,7 @@ impl EgressPolicy {
 
     /// Keeps the addresses `name` resolved to that may be dialled, in order. Fails when none
     /// remain, naming the first refused address and why.
-    pub fn filter_resolved(
+    pub(crate) fn filter_resolved(
         &self,
         name: &str,
         addrs: impl IntoIterator<Item = SocketAddr>,
@@ -364,7 +364,7 @@ fn and_more(others: usize) -> String {
 /// policy refuses. reqwest connects only to what it returns, so the address checked is the
 /// address connected to.
 #[derive(Debug, Clone)]
-pub struct GuardedResolver {
+pub(crate) struct GuardedResolver {
     policy: Arc<EgressPolicy>,
 }
 

@@ -6,7 +6,7 @@ use serde_json_path::JsonPath;
 
 /// Words that mean a dependency is healthy, in either shape the seed apps use:
 /// `{"database": "connected"}` or `{"database": {"status": "pass"}}`.
-pub const HEALTHY_WORDS: [&str; 8] = [
+pub(crate) const HEALTHY_WORDS: [&str; 8] = [
     "ok",
     "pass",
     "passing",
@@ -19,7 +19,7 @@ pub const HEALTHY_WORDS: [&str; 8] = [
 
 /// Why a path could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// A `$` key is not valid RFC 9535 JSONPath.
     #[error("{path} is not a valid JSONPath: {reason}")]
     Invalid {
@@ -32,7 +32,7 @@ pub enum PathError {
 
 /// The values at `path`: a dot-separated path (`checks.database.status`, with numbers indexing
 /// arrays) or, when it starts with `$`, an RFC 9535 JSONPath (`$.checks[*].status`).
-pub fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, PathError> {
+pub(crate) fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, PathError> {
     if path.starts_with('$') {
         let query = JsonPath::parse(path).map_err(|e| PathError::Invalid {
             path: path.to_string(),
@@ -56,7 +56,7 @@ pub fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, Path
 }
 
 /// A JSON value as the text `expectJSON` compares with: strings bare, everything else as JSON.
-pub fn as_text(value: &Value) -> String {
+pub(crate) fn as_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -76,7 +76,7 @@ pub struct Dependency {
 
 /// The members of the object at `path`, each judged healthy or not; `None` when there is no
 /// object there.
-pub fn dependencies(body: &Value, path: &str) -> Result<Option<Vec<Dependency>>, PathError> {
+pub(crate) fn dependencies(body: &Value, path: &str) -> Result<Option<Vec<Dependency>>, PathError> {
     let Some(Value::Object(members)) = values_at(body, path)?.into_iter().next() else {
         return Ok(None);
     };

@@ -4,12 +4,12 @@
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
 
-pub mod checks;
+mod checks;
 pub mod cli;
-pub mod client;
+mod client;
 pub mod engine;
 pub mod guard;
 pub mod json;
-pub mod quote;
-pub mod report;
-pub mod rounds;
+mod quote;
+mod report;
+pub(crate) mod rounds;

@@ -30,19 +30,6 @@ impl RoundTracker {
         }
     }
 
-    /// A tracker resumed from a persisted count (the reconciler keeps it in status).
-    pub fn resume(threshold: u32, consecutive_failures: u32) -> Self {
-        Self {
-            consecutive_failures,
-            ..Self::new(threshold)
-        }
-    }
-
-    /// Failed rounds in a row so far.
-    pub fn consecutive_failures(&self) -> u32 {
-        self.consecutive_failures
-    }
-
     /// Records a round: it passes when every check passed.
     pub fn record(&mut self, outcomes: &[CheckOutcome]) -> Verdict {
         if outcomes.iter().all(CheckOutcome::passed) {
@@ -108,11 +95,5 @@ mod tests {
                 "rounds {rounds:?} threshold {threshold}"
             );
         }
-    }
-
-    #[test]
-    fn a_resumed_tracker_continues_the_count() {
-        let mut tracker = RoundTracker::resume(3, 2);
-        assert_eq!(tracker.record(&round(&[Fail])), Verdict::Failed);
     }
 }

@@ -13,8 +13,9 @@ mod reduce;
 
 pub use fresh::{Versions, reread};
 pub use observation::{
-    JobState, Observation, Report, Revision, RolloutObservation, RolloutProgress,
-    VerificationObservation, VerificationResults,
+    JobState, Observation, Report, RolloutProgress, VerificationObservation, VerificationResults,
 };
+#[cfg(test)]
+pub use observation::{Revision, RolloutObservation};
 pub use read::{Key, World, key, namespace, secret_names};
-pub use reduce::{RETRY_ANNOTATION, observation, revision};
+pub use reduce::{observation, revision};

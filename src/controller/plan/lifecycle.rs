@@ -3,9 +3,10 @@
 //! the migration, the strategy's rollout, verification — and Ready when all are done.
 
 use crate::api::{
-    CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus,
-    MigrationState, Phase, Reason, RollbackTrigger,
+    ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus, MigrationState,
+    Phase, Reason, RollbackTrigger,
 };
+use crate::secrets;
 
 use super::{
     Change, Planner,
@@ -111,32 +112,21 @@ impl Planner<'_> {
         Step::Done
     }
 
-    /// CheckingSecrets: nothing is applied while the contract does not hold.
+    /// CheckingSecrets: nothing is applied while the contract does not hold. The message names
+    /// each failing key and why (never a value), bounded however many keys fail.
     fn secrets_step(&mut self) -> Step {
-        let invalid: Vec<String> = self
-            .observed
-            .secrets
-            .iter()
-            .filter(|s| s.result == CheckResult::Fail)
-            .map(|s| {
-                format!(
-                    "{}/{}: {}",
-                    s.secret,
-                    s.key,
-                    s.message.clone().unwrap_or_default()
-                )
-            })
-            .collect();
-        if invalid.is_empty() {
+        let keys = &self.observed.secrets;
+        let summary = secrets::summary(keys);
+        if secrets::contract_holds(keys) {
             self.set(
                 Cond::SecretsValid,
                 Status::True,
                 Reason::SecretsValid,
-                "every required key is valid",
+                &summary,
             );
             return Step::Done;
         }
-        let message = format!("secret contract not met: {}", invalid.join("; "));
+        let message = format!("secret contract not met: {summary}");
         self.set(
             Cond::SecretsValid,
             Status::False,

@@ -191,7 +191,7 @@ fn secrets_failing_name_the_key_and_stall() {
     assert_eq!(condition(&plan, Cond::Stalled).0, "True");
     let message = plan.status.message.unwrap();
     assert!(
-        message.contains("dialectic-env/DATABASE_URL: key DATABASE_URL is missing"),
+        message.contains("dialectic-env/DATABASE_URL is missing"),
         "{message}"
     );
 }
