@@ -2,8 +2,8 @@
 //! reports through, their defaults and validation rules, and the generated CRD.
 //!
 //! One module per block of the resource, in the order a checklist is read: `spec` ties the blocks
-//! together; `app`, `secrets`, `probes`, `migration`, `rollout`, `verification` and `rollback` are
-//! the spec blocks; `status` and `conditions` are what the operator writes back; `crd` turns it all
+//! together; `app`, `secrets`, `probes`, `migration`, `rollout`, `verification` (with its `checks`)
+//! and `rollback` are the spec blocks; `status` and `conditions` are what the operator writes back; `crd` turns it all
 //! into the CustomResourceDefinition the API server enforces. Every doc comment on a field is what
 //! `kubectl explain` prints, so they are written for the person writing the YAML.
 
@@ -16,6 +16,7 @@
 )]
 
 pub mod app;
+pub mod checks;
 pub mod conditions;
 pub mod crd;
 pub mod migration;
@@ -31,6 +32,10 @@ pub mod verification;
 mod schema;
 
 pub use app::{AppSpec, ServiceSpec, ServiceType};
+pub use checks::{
+    DEFAULT_SECURITY_HEADERS, HeaderSource, HttpCheck, HttpHeader, HttpMethod, HttpsRedirectCheck,
+    RateLimitCheck, SecurityHeadersCheck,
+};
 pub use conditions::{ConditionStatus, ConditionType};
 pub use migration::{MigrationRollback, MigrationSpec};
 pub use probes::{ProbeSpec, Probes};
@@ -44,7 +49,4 @@ pub use status::{
     MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef, RevisionStatus, Score,
     SecretKeyStatus, StableRevision,
 };
-pub use verification::{
-    CheckKind, CheckRef, CheckSpec, DEFAULT_SECURITY_HEADERS, HeaderSource, HttpCheck, HttpHeader,
-    HttpMethod, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck, VerificationSpec,
-};
+pub use verification::{CheckKind, CheckRef, CheckSpec, VerificationSpec};

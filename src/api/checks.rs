@@ -1,0 +1,312 @@
+//! The kinds of check a `spec.verification.checks` entry sets, one each: `http` (status, JSON
+//! fields, deep health, latency), `httpsRedirect`, `securityHeaders` and `rateLimit`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::SecretKeySelector;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::schema;
+
+/// An HTTP request and what its response must look like.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!has(self.body) || !(self.method in ['GET', 'HEAD'])",
+        "message": "http.body needs a method that sends a body (POST, PUT, PATCH, DELETE or OPTIONS), not GET or HEAD",
+        "fieldPath": ".body"
+    }
+]))]
+pub struct HttpCheck {
+    /// The HTTP method. Default GET.
+    #[serde(default)]
+    pub method: HttpMethod,
+
+    /// The path appended to the verification url, starting with '/'. Required.
+    /// Example: /health/deep.
+    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(regex(pattern = r"^/\S*$"))]
+    pub path: String,
+
+    /// Extra request headers, each with a literal value or a value read from a Secret.
+    /// At most 16, names unique. Example: [{name: Authorization, valueFrom: {secretKeyRef:
+    /// {name: probe-token, key: header}}}].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub headers: Vec<HttpHeader>,
+
+    /// The request body, sent as is (at most 16384 bytes). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16384))]
+    pub body: Option<String>,
+
+    /// The Content-Type of the body. Example: application/json. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub content_type: Option<String>,
+
+    /// The response statuses that pass (each 100-599, 1 to 16 of them). Default [200].
+    /// Redirects are not followed, so a 301 is seen as a 301.
+    #[serde(default = "default_http_status")]
+    #[schemars(length(min = 1, max = 16), inner(range(min = 100, max = 599)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub expect_status: Vec<i32>,
+
+    /// Values the JSON response body must hold: each key is a dot-separated path into the body
+    /// (numbers index arrays) or, starting with $, an RFC 9535 JSONPath whose every match must
+    /// hold the value; each value is the expected value written as a string (numbers and
+    /// booleans compare by their JSON text). Example: {status: ok},
+    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries.
+    /// Default: the body is not parsed.
+    #[serde(
+        default,
+        rename = "expectJSON",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    #[schemars(extend("maxProperties" = 32))]
+    pub expect_json: BTreeMap<String, String>,
+
+    /// Text the response body must contain (at most 1024 bytes). Default: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub body_contains: Option<String>,
+
+    /// The slowest response that passes, in milliseconds (1-600000), from sending the request
+    /// to reading the whole body. Example: 50 for a health endpoint. Default: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600000))]
+    pub max_latency_ms: Option<i32>,
+
+    /// A dot-separated path to an object in the JSON response whose members are the app's
+    /// dependencies, as deep health endpoints report them. Example: checks (for
+    /// {"checks": {"database": {"status": "pass"}}}) or dependencies (for
+    /// {"dependencies": {"database": "connected"}}). Each member becomes an entry of
+    /// status.dependencies; it is healthy when its value, or its "status" field, is one of ok,
+    /// pass, passing, healthy, up, connected, available or true. An unhealthy dependency fails
+    /// the check. Default: dependencies are not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub dependencies: Option<String>,
+}
+
+fn default_http_status() -> Vec<i32> {
+    vec![200]
+}
+
+/// An HTTP method.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET.
+    #[default]
+    Get,
+    /// HEAD.
+    Head,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+    /// OPTIONS.
+    Options,
+}
+
+/// A request header with a literal value or a value read from a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "has(self.value) != has(self.valueFrom)",
+        "message": "a header must set exactly one of value or valueFrom"
+    }
+]))]
+pub struct HttpHeader {
+    /// The header name. Required. Example: Authorization.
+    #[schemars(length(min = 1, max = 256))]
+    #[schemars(regex(pattern = r"^[-!#$%&'*+.^_`|~0-9A-Za-z]+$"))]
+    pub name: String,
+
+    /// The header value, written in the checklist (at most 8192 bytes). Use valueFrom for
+    /// anything secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 8192))]
+    pub value: Option<String>,
+
+    /// Reads the header value from a key of a Secret in the checklist's namespace; the value is
+    /// never logged or shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<HeaderSource>,
+}
+
+/// Where a header value comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderSource {
+    /// The Secret and key holding the value. Required. Example: {name: probe-token, key: header}.
+    pub secret_key_ref: SecretKeySelector,
+}
+
+/// Checks that plain HTTP is redirected to HTTPS.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpsRedirectCheck {
+    /// The plain-HTTP URL to request. Default: the verification url's host with http:// and
+    /// path /. Example: http://dialectic.example.com/.
+    #[serde(default, rename = "httpURL", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {
+            "rule": "isURL(self) && self.matches(r'^http://[^/?#\\s]+(/[^#\\s]*)?$')",
+            "message": "httpsRedirect.httpURL must be an absolute http:// URL, e.g. http://dialectic.example.com/"
+        }
+    ]))]
+    pub http_url: Option<String>,
+
+    /// The redirect statuses that pass (each 300-399, 1 to 8 of them); the Location header must
+    /// also start with https://. Default [301, 308], the permanent redirects.
+    #[serde(default = "default_redirect_status")]
+    #[schemars(length(min = 1, max = 8), inner(range(min = 300, max = 399)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub expect_status: Vec<i32>,
+}
+
+impl Default for HttpsRedirectCheck {
+    fn default() -> Self {
+        Self {
+            http_url: None,
+            expect_status: default_redirect_status(),
+        }
+    }
+}
+
+fn default_redirect_status() -> Vec<i32> {
+    vec![301, 308]
+}
+
+/// Checks the security headers of a response.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityHeadersCheck {
+    /// The path to GET, starting with '/'. Default /.
+    #[serde(default = "default_root_path")]
+    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(regex(pattern = r"^/\S*$"))]
+    pub path: String,
+
+    /// Header names that must be present, in lower case (at most 32). Default: the five of the
+    /// production checklist: strict-transport-security, content-security-policy,
+    /// x-frame-options, x-content-type-options, x-xss-protection.
+    #[serde(default = "default_security_headers")]
+    #[schemars(
+        length(max = 32),
+        inner(length(min = 1, max = 256), regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))
+    )]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub require: Vec<String>,
+
+    /// Exact values some headers must have, compared without regard to case (at most 32). A
+    /// header named here must also be present. Example: {x-frame-options: SAMEORIGIN,
+    /// x-content-type-options: nosniff}. Default: values are not compared.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 32))]
+    pub values: BTreeMap<String, String>,
+}
+
+impl Default for SecurityHeadersCheck {
+    fn default() -> Self {
+        Self {
+            path: default_root_path(),
+            require: default_security_headers(),
+            values: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_root_path() -> String {
+    "/".into()
+}
+
+/// The security headers every checklist requires unless it says otherwise.
+pub const DEFAULT_SECURITY_HEADERS: [&str; 5] = [
+    "strict-transport-security",
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "x-xss-protection",
+];
+
+fn default_security_headers() -> Vec<String> {
+    DEFAULT_SECURITY_HEADERS
+        .iter()
+        .map(|h| h.to_string())
+        .collect()
+}
+
+/// Sends a request several times and expects the app to start refusing it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!has(self.withinAttempts) || self.withinAttempts <= self.attempts",
+        "message": "rateLimit.withinAttempts must not be greater than rateLimit.attempts",
+        "fieldPath": ".withinAttempts"
+    },
+    {
+        "rule": "!has(self.body) || !(self.method in ['GET', 'HEAD'])",
+        "message": "rateLimit.body needs a method that sends a body (POST, PUT, PATCH, DELETE or OPTIONS), not GET or HEAD",
+        "fieldPath": ".body"
+    }
+]))]
+pub struct RateLimitCheck {
+    /// The path to send the requests to, starting with '/'. Required. Example: /users/log_in.
+    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(regex(pattern = r"^/\S*$"))]
+    pub path: String,
+
+    /// The HTTP method. Default POST.
+    #[serde(default = "default_rate_limit_method")]
+    pub method: HttpMethod,
+
+    /// The request body, sent as is (at most 16384 bytes).
+    /// Example: '{"user":{"email":"test@test.com","password":"wrong"}}'. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16384))]
+    pub body: Option<String>,
+
+    /// The Content-Type of the body. Example: application/json. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub content_type: Option<String>,
+
+    /// Extra request headers, as in http.headers. At most 16, names unique.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub headers: Vec<HttpHeader>,
+
+    /// How many requests to send at most, one after the other (1-100). Default 10.
+    #[serde(default = "schema::int::<10>")]
+    #[schemars(range(min = 1, max = 100))]
+    pub attempts: i32,
+
+    /// The status that means "limited" (100-599). Default 429 Too Many Requests.
+    #[serde(default = "schema::int::<429>")]
+    #[schemars(range(min = 100, max = 599))]
+    pub expect_status: i32,
+
+    /// The request number by which expectStatus must have been answered (1-100, at most
+    /// attempts). Example: 6 for "blocked after 5 attempts". Default: any of the attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub within_attempts: Option<i32>,
+}
+
+fn default_rate_limit_method() -> HttpMethod {
+    HttpMethod::Post
+}
