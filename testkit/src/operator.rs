@@ -42,6 +42,7 @@ pub struct Operator {
     namespace: String,
     extra_args: Vec<String>,
     log_filter: String,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     lines: Arc<Mutex<Vec<LogLine>>>,
 }
@@ -93,10 +94,24 @@ impl Operator {
     /// Starts the operator for `namespace` with `extra_args` and the log filter `log_filter`
     /// (its RUST_LOG).
     pub fn launch(namespace: &str, extra_args: &[&str], log_filter: &str) -> Self {
+        Self::launch_with_env(namespace, extra_args, log_filter, &[])
+    }
+
+    /// [`launch`](Self::launch) with more environment variables (a KUBECONFIG of its own, say).
+    pub fn launch_with_env(
+        namespace: &str,
+        extra_args: &[&str],
+        log_filter: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut operator = Self {
             namespace: namespace.to_owned(),
             extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
             log_filter: log_filter.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             child: None,
             lines: Arc::default(),
         };
@@ -121,6 +136,7 @@ impl Operator {
             ])
             .args(&self.extra_args)
             .env("RUST_LOG", &self.log_filter)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

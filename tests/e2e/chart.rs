@@ -20,7 +20,7 @@ const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/checklist-opera
 const CRD_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
 
 /// The objects the chart grants permissions with.
-const RBAC_KINDS: [&str; 5] = [
+pub(crate) const RBAC_KINDS: [&str; 5] = [
     "ServiceAccount",
     "ClusterRole",
     "ClusterRoleBinding",
@@ -40,7 +40,7 @@ fn helm(args: &[&str]) -> Output {
         })
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -72,21 +72,21 @@ fn template_args<'a>(release: &'a str, namespace: &'a str, extra: &[&'a str]) ->
 }
 
 /// `helm template RELEASE CHART --namespace NAMESPACE --include-crds EXTRA...`, parsed.
-fn render(release: &str, namespace: &str, extra: &[&str]) -> Vec<Value> {
+pub(crate) fn render(release: &str, namespace: &str, extra: &[&str]) -> Vec<Value> {
     let args = template_args(release, namespace, extra);
     documents(&succeeded(&format!("helm {}", args.join(" ")), helm(&args)))
 }
 
-fn kind(doc: &Value) -> &str {
+pub(crate) fn kind(doc: &Value) -> &str {
     doc["kind"].as_str().unwrap_or_default()
 }
 
-fn name(doc: &Value) -> &str {
+pub(crate) fn name(doc: &Value) -> &str {
     doc["metadata"]["name"].as_str().unwrap_or_default()
 }
 
 /// The one rendered object of this kind.
-fn only<'a>(docs: &'a [Value], wanted: &str) -> &'a Value {
+pub(crate) fn only<'a>(docs: &'a [Value], wanted: &str) -> &'a Value {
     let found: Vec<&Value> = docs.iter().filter(|d| kind(d) == wanted).collect();
     assert_eq!(found.len(), 1, "expected one {wanted}, rendered {found:#?}");
     found[0]
@@ -119,7 +119,7 @@ fn container_env<'a>(docs: &'a [Value], wanted: &str) -> Option<&'a str> {
 }
 
 /// `kubectl apply --server-side ARGS -f -` with the objects on stdin.
-fn apply(docs: &[&Value], args: &[&str]) -> Output {
+pub(crate) fn apply(docs: &[&Value], args: &[&str]) -> Output {
     let yaml: String = docs
         .iter()
         .map(|doc| format!("---\n{}", serde_norway::to_string(doc).unwrap()))
@@ -330,7 +330,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
 
 /// Deletes cluster-scoped objects when the test ends, also when it panics; the namespace takes
 /// the namespaced ones with it.
-struct DeleteOnDrop(Vec<String>);
+pub(crate) struct DeleteOnDrop(pub(crate) Vec<String>);
 
 impl Drop for DeleteOnDrop {
     fn drop(&mut self) {
@@ -345,7 +345,13 @@ impl Drop for DeleteOnDrop {
 }
 
 /// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as=USER [--subresource=SUB]`.
-fn can_i(user: &str, namespace: &str, verb: &str, resource: &str, sub: Option<&str>) -> bool {
+pub(crate) fn can_i(
+    user: &str,
+    namespace: &str,
+    verb: &str,
+    resource: &str,
+    sub: Option<&str>,
+) -> bool {
     let mut command = kubectl();
     command.args([
         "auth", "can-i", verb, resource, "-n", namespace, "--as", user,
@@ -410,9 +416,11 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         // Status is the operator's to write, in every namespace (a ClusterRole).
         (here, "patch", DCL, Some("status"), true),
         ("default", "patch", DCL, Some("status"), true),
-        (here, "update", DCL, Some("status"), true),
+        (here, "update", DCL, Some("status"), false),
         (here, "watch", DCL, None, true),
-        // The spec is the user's: patch (finalizers) but never update or delete.
+        (here, "get", DCL, None, true),
+        // The spec is the user's: never patched, updated or deleted.
+        (here, "patch", DCL, None, false),
         (here, "update", DCL, None, false),
         (here, "delete", DCL, None, false),
         // Secrets are read, never written.
@@ -425,6 +433,8 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "delete", "secrets", None, false),
         // Children: applied, never deleted (garbage collection does that), Jobs excepted.
         (here, "patch", "deployments.apps", None, true),
+        (here, "create", "deployments.apps", None, true),
+        (here, "update", "deployments.apps", None, false),
         (here, "delete", "deployments.apps", None, false),
         (here, "create", "services", None, true),
         (here, "create", "jobs.batch", None, true),
@@ -432,12 +442,16 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "create", "controllerrevisions.apps", None, true),
         (here, "list", "pods", None, true),
         (here, "create", "pods", None, false),
+        (here, "list", "replicasets.apps", None, false),
         (here, "update", "replicasets.apps", None, false),
         (here, "create", "events.events.k8s.io", None, true),
-        (here, "create", "events", None, true),
+        (here, "patch", "events.events.k8s.io", None, false),
+        (here, "create", "events", None, false),
         // Leader election: a Lease in the release namespace only.
-        (here, "update", "leases.coordination.k8s.io", None, true),
+        (here, "get", "leases.coordination.k8s.io", None, true),
+        (here, "create", "leases.coordination.k8s.io", None, true),
         (here, "patch", "leases.coordination.k8s.io", None, true),
+        (here, "update", "leases.coordination.k8s.io", None, false),
         (
             "kube-node-lease",
             "update",
@@ -445,12 +459,13 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
             None,
             false,
         ),
-        // Its own CRD, read-only; no other.
-        (here, "get", &ours, None, true),
+        // Its own CRD, watched; no other.
+        (here, "watch", &ours, None, true),
+        (here, "list", &ours, None, true),
         (here, "update", &ours, None, false),
         (
             here,
-            "get",
+            "watch",
             &format!("{CRD}/other.example.com"),
             None,
             false,

@@ -13,5 +13,6 @@ mod api;
 mod chart;
 mod lifecycle;
 mod operator;
+mod rbac;
 mod smoke;
 mod web;

@@ -182,6 +182,8 @@ pub fn blocked(
     });
     let mut status = previous.clone();
     status.observed_generation = Some(generation);
+    // Refused before anything was recorded: the operator has not started on the spec.
+    status.phase.get_or_insert(Phase::Pending);
     set_kstatus(
         &mut status,
         Kstatus::Stalled,
