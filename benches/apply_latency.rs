@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use checklist_operator::api::DeploymentChecklist;
 use checklist_testkit::{
     Operator, TestNamespace,
-    operator::{epoch_nanos, print_timeline},
+    operator::{bench_log_filter, epoch_nanos, print_timeline},
     ready_cluster,
     stats::{Stats, env_number, header, ms, ratio},
     watch::{Watch, no_detail},
@@ -44,20 +44,14 @@ const WAIT: Duration = Duration::from_secs(60);
 const WARM_UP: usize = 3;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    checklist_testkit::block_on(run());
 }
 
 async fn run() {
     let samples = env_number("BENCH_SAMPLES").unwrap_or(60).max(1) as usize;
     let pause = Duration::from_millis(env_number("BENCH_APPLY_PAUSE_MS").unwrap_or(1000));
     let verbose = std::env::var_os("BENCH_VERBOSE").is_some();
-    let log_filter =
-        std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "info,kube=warn".into());
+    let log_filter = bench_log_filter();
     let (client, version) = ready_cluster().await;
     println!("apply → migration Job, beside kube-controller-manager's Deployment → ReplicaSet");
     println!(

@@ -52,12 +52,7 @@ struct IdleWrites {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    checklist_testkit::block_on(run());
 }
 
 async fn run() {

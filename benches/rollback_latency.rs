@@ -22,7 +22,7 @@ use checklist_operator::api::{DeploymentChecklist, Phase};
 use checklist_testapp::{Mode, RunningApp};
 use checklist_testkit::{
     Operator, TestNamespace,
-    operator::{epoch_nanos, print_timeline},
+    operator::{bench_log_filter, epoch_nanos, print_timeline},
     ready_cluster, start_app,
     stats::{Stats, env_number, header},
     wait_phase,
@@ -76,19 +76,13 @@ async fn apply(api: &Api<DeploymentChecklist>, value: &Value) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    checklist_testkit::block_on(run());
 }
 
 async fn run() {
     let samples = env_number("BENCH_SAMPLES").unwrap_or(20).max(1) as usize;
     let verbose = std::env::var_os("BENCH_VERBOSE").is_some();
-    let log_filter =
-        std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "info,kube=warn".into());
+    let log_filter = bench_log_filter();
     let (client, version) = ready_cluster().await;
     println!("failed verification verdict → rollback Deployment write");
     println!(

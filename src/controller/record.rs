@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus},
-    error::ApiError,
+    error::{ApiError, chain},
     telemetry::Metrics,
     text::truncate,
 };
@@ -112,7 +112,8 @@ pub async fn publish(
         secondary: None,
     };
     if let Err(error) = recorder.publish(&event, &regarding).await {
-        tracing::warn!(%error, reason = %note.reason, "cannot publish Event");
+        let error = ApiError(error);
+        tracing::warn!(error = %chain(&error), reason = %note.reason, "cannot publish Event");
     }
 }
 

@@ -25,3 +25,14 @@ pub use fixtures::{checklist, secret, start_app, valid_secret};
 pub use kubectl::{apply, kubectl, kubectl_in, kubectl_stdin};
 pub use operator::{LogLine, Operator};
 pub use wait::{wait_for, wait_phase};
+
+/// Runs a benchmark's body to its end on a runtime with two worker threads, as many as the
+/// machine has cores.
+pub fn block_on<F: Future>(body: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(body)
+}

@@ -37,6 +37,12 @@ impl LogLine {
     }
 }
 
+/// The operator's log filter in a benchmark: `BENCH_OPERATOR_LOG` (e.g.
+/// `info,kube_client=debug` to see every request), else info without kube's own lines.
+pub fn bench_log_filter() -> String {
+    std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "info,kube=warn".into())
+}
+
 /// The operator process; killed on drop.
 pub struct Operator {
     namespace: String,

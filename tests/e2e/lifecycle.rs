@@ -21,7 +21,8 @@ use checklist_testkit::{
 };
 
 use crate::web::{
-    deployed_image, describe, describe_shows, events, get_dcl, job_names, kubectl_wait, wait_phase,
+    deployed_image, describe, describe_shows, event_list, get_dcl, job_names, kubectl_wait,
+    wait_phase,
 };
 
 const READY_WITHIN: u64 = 90;
@@ -34,39 +35,6 @@ async fn ready_on_v1(namespace: &str, app: &checklist_testapp::RunningApp) -> Ve
     );
     kubectl_wait(namespace, "condition=Ready", READY_WITHIN);
     pod_uids(namespace).await
-}
-
-/// An Event about `web`, as `kubectl get events` lists it.
-#[derive(Debug)]
-struct Listed {
-    reason: String,
-    message: String,
-}
-
-/// The Events about `web`, oldest first.
-fn event_list(namespace: &str) -> Vec<Listed> {
-    let (ok, out) = kubectl_in(
-        namespace,
-        &[
-            "get",
-            "events",
-            "--field-selector",
-            "involvedObject.name=web",
-            "-o",
-            "json",
-        ],
-    );
-    assert!(ok, "{out}");
-    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| Listed {
-            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
-            message: e["message"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect()
 }
 
 async fn pod_uids(namespace: &str) -> Vec<String> {
@@ -493,11 +461,9 @@ async fn an_operator_killed_while_verifying_rolls_back_once_after_restart() {
         2,
         "{jobs:?}"
     );
-    let rolled_back_events = events(ns.name())
-        .lines()
-        .filter(|l| l.contains(" RolledBack "))
-        .count();
-    assert_eq!(rolled_back_events, 1, "{}", events(ns.name()));
+    let events = event_list(ns.name());
+    let rolled_back_events = events.iter().filter(|e| e.reason == "RolledBack").count();
+    assert_eq!(rolled_back_events, 1, "{events:#?}");
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.0.0");
     let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
     let status = api.get("web").await.unwrap().status.unwrap();

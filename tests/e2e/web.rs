@@ -90,8 +90,17 @@ pub fn job_names(namespace: &str) -> Vec<String> {
         .collect()
 }
 
-/// The Events about `web`: type, reason and message, one per line.
-pub fn events(namespace: &str) -> String {
+/// An Event about `web`, as `kubectl get events` lists it.
+#[derive(Debug)]
+pub struct Listed {
+    /// The Event's reason.
+    pub reason: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// The Events about `web`, oldest first.
+pub fn event_list(namespace: &str) -> Vec<Listed> {
     let (ok, out) = kubectl_in(
         namespace,
         &[
@@ -100,9 +109,18 @@ pub fn events(namespace: &str) -> String {
             "--field-selector",
             "involvedObject.name=web",
             "-o",
-            "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
+            "json",
         ],
     );
     assert!(ok, "{out}");
-    out
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| Listed {
+            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
+            message: e["message"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
 }

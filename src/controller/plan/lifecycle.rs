@@ -2,11 +2,14 @@
 //! strategies first, a new revision or a retry, then the steps in order — the secret contract,
 //! the migration, the strategy's rollout, verification — and Ready when all are done.
 
-use crate::api::{
-    ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus, MigrationState,
-    Phase, Reason, RollbackTrigger,
+use crate::{
+    api::{
+        ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus,
+        MigrationState, Phase, Reason, RollbackTrigger,
+    },
+    controller::observe::JobState,
+    secrets,
 };
-use crate::secrets;
 
 use super::{
     Change, Planner,
@@ -14,7 +17,6 @@ use super::{
     step::{Failure, Step},
     strategy::{self, Strategy},
 };
-use crate::controller::observe::JobState;
 
 impl Planner<'_> {
     /// Decides the whole plan: where the checklist stands and what to change.

@@ -30,17 +30,11 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
 #[test]
 fn a_ready_revision_that_starts_crash_looping_is_degraded_once_not_rolled_back() {
     let crashing = Observation {
-        revision: Revision {
-            hash: OLD.into(),
-            image: "ghcr.io/acme/dialectic:1.4.2".into(),
-        },
-        migration: JobState::Succeeded,
         rollout: RolloutObservation {
             deployed: Some(OLD.into()),
             progress: RolloutProgress::CrashLoop("pod a container app restarted 4 times".into()),
         },
-        verification: VerificationObservation::Passed,
-        ..observed()
+        ..steady_on_old()
     };
     let plan = run(&spec(), &ready_on_old(), &crashing);
     assert_eq!(plan.status.phase, Some(Phase::Degraded));
