@@ -5,6 +5,7 @@
 //! app's pods and the verification tasks' verdicts.
 
 mod act;
+mod clock;
 mod cluster;
 mod conditions;
 pub mod leadership;

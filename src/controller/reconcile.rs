@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::{
-    api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp,
-};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
     Client, Resource, ResourceExt,
     core::DeserializeGuard,
@@ -23,6 +21,7 @@ use crate::{
 
 use super::{
     act::Actor,
+    clock,
     observe::{self, Key, Versions, World},
     plan::{self, AT_REST, Note, Plan, Subject},
     record,
@@ -192,7 +191,7 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         generation: checklist.meta().generation.unwrap_or_default(),
         spec: &checklist.spec,
     };
-    let planned = plan::plan(subject, &previous, &observed, &Time(Timestamp::now()));
+    let planned = plan::plan(subject, &previous, &observed, &clock::now());
     if !planned.changes.is_empty() {
         tracing::info!(
             changes = ?planned.changes,
@@ -253,7 +252,7 @@ async fn report_blocked(checklist: &DeploymentChecklist, error: &ReconcileError,
         &previous,
         error.reason(),
         &message,
-        &Time(Timestamp::now()),
+        &clock::now(),
     );
     if let Err(failed) = record_plan(checklist, &previous, &planned, ctx).await {
         tracing::debug!(error = %chain(&failed), "cannot say in the status why the reconcile failed");

@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::sync::mpsc;
 
 use crate::{
@@ -25,7 +25,10 @@ use crate::{
     },
 };
 
-use super::observe::{Key, Report, VerificationObservation, VerificationResults};
+use super::{
+    clock,
+    observe::{Key, Report, VerificationObservation, VerificationResults},
+};
 
 /// What a task needs to verify one revision.
 #[derive(Debug, Clone)]
@@ -220,7 +223,7 @@ async fn rounds(
             total = outcomes.len(), verdict = ?verdict, continuous = verified,
             "verification round"
         );
-        let mut current = results(&outcomes, &Time(Timestamp::now()));
+        let mut current = results(&outcomes, &clock::now());
         if let Some((_, previous)) = &last {
             current = current.over(previous);
         }
@@ -316,6 +319,8 @@ pub(crate) fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResu
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
     use super::*;
     use crate::verify::json::Dependency;
 

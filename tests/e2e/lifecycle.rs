@@ -308,6 +308,19 @@ async fn failed_verification_rolls_back_and_runs_the_down_migration() {
         let seen = events.iter().filter(|e| e.reason == reason).count();
         assert_eq!(seen, count, "{reason} Events: {events:#?}");
     }
+    // Verifying is written when it is entered and once per round with its results (1.0.0
+    // passed its first round, 2.0.0 failed its second): never again for nothing, as when a
+    // time written with a fraction of a second came back without it.
+    let verifying = operator
+        .lines_since(0)
+        .iter()
+        .filter(|l| l.message() == Some("status written") && l.field("phase") == Some("Verifying"))
+        .count();
+    assert!(
+        verifying <= 3,
+        "{verifying} status writes in Verifying:\n{}",
+        operator.logs().join("\n")
+    );
     for phase in ["RollingBack", "RolledBack"] {
         let writes = operator
             .lines_since(0)
