@@ -155,7 +155,10 @@ async fn reconcile_guarded(object: &Guarded, ctx: &Context) -> Result<Action> {
 }
 
 async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
-    let reread = observe::reread(&ctx.client, &ctx.versions, cached).await?;
+    let reread = match observe::reread(&ctx.client, &ctx.versions, cached).await {
+        Ok(reread) => reread,
+        Err(error) => return failed(cached, error, ctx).await,
+    };
     let checklist = match &reread {
         None => cached,
         Some(Some(current)) => current,
@@ -168,12 +171,21 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         return Ok(Action::await_change());
     }
     match observe_plan_act_record(checklist, ctx).await {
-        Err(error) if error.retry() == Retry::WaitForChange => {
-            report_blocked(checklist, &error, ctx).await;
-            Err(error)
-        }
+        Err(error) => failed(checklist, error, ctx).await,
         done => done,
     }
+}
+
+/// A failed reconcile of `checklist`: one only a person can fix is reported in its status first.
+async fn failed(
+    checklist: &DeploymentChecklist,
+    error: ReconcileError,
+    ctx: &Context,
+) -> Result<Action> {
+    if error.retry() == Retry::WaitForChange {
+        report_blocked(checklist, &error, ctx).await;
+    }
+    Err(error)
 }
 
 async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
