@@ -1,6 +1,8 @@
 //! `spec.app`: the container the checklist deploys and the Service in front of it.
 
-use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    EnvVar, PodSecurityContext, ResourceRequirements, SecurityContext,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +71,33 @@ pub struct AppSpec {
     /// The Service in front of the app. Default: a ClusterIP Service on port 80.
     #[serde(default)]
     pub service: ServiceSpec,
+
+    /// The pod-level security settings of the app pods and the migration Job pods (core/v1
+    /// PodSecurityContext). Default: runAsNonRoot true and seccompProfile RuntimeDefault, as the
+    /// restricted Pod Security Standard requires. Fields set here replace those defaults one by
+    /// one, e.g. {runAsUser: 1000, fsGroup: 1000}; set runAsNonRoot: false only for an image that
+    /// must run as root (a restricted namespace then refuses its pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_security_context: Option<PodSecurityContext>,
+
+    /// The container-level security settings of the app and migration containers (core/v1
+    /// SecurityContext). Default: allowPrivilegeEscalation false and every capability dropped,
+    /// as the restricted Pod Security Standard requires. Fields set here replace those defaults
+    /// one by one, e.g. {readOnlyRootFilesystem: true} or
+    /// {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContext>,
+
+    /// The ServiceAccount the app and migration pods run as. Default: the namespace's default
+    /// ServiceAccount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub service_account_name: Option<String>,
+
+    /// Mount the ServiceAccount's API token into the app and migration pods. Default false: an
+    /// app that does not call the Kubernetes API should not hold a credential for it.
+    #[serde(default, skip_serializing_if = "schema::is_false")]
+    pub automount_service_account_token: bool,
 }
 
 /// The Service the operator puts in front of the app, named like the checklist.

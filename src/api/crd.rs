@@ -307,11 +307,13 @@ mod tests {
         let mut visited = 0;
         walk("spec", schema_at(&root, "spec"), &mut |path, schema| {
             visited += 1;
-            // Core types embedded as they are (EnvVar, ResourceRequirements, SecretKeySelector)
-            // keep their upstream schema; our own fields are the ones we answer for.
+            // Core types embedded as they are (EnvVar, ResourceRequirements, SecretKeySelector,
+            // the security contexts) keep their upstream schema; our own fields are the ones we
+            // answer for.
             let ours = !(path.contains(".env[]")
                 || path.contains(".resources")
-                || path.contains("secretKeyRef"));
+                || path.contains("secretKeyRef")
+                || path.contains("ecurityContext."));
             if ours && schema.type_.as_deref() == Some("array") && schema.max_items.is_none() {
                 unbounded.push(path.to_string());
             }

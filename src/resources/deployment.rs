@@ -19,6 +19,7 @@ use super::env::{env, env_from, non_empty};
 use super::labels::{self, Component};
 use super::meta;
 use super::revision::REVISION_ANNOTATION;
+use super::security;
 use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, ProbeSpec};
 
 /// The name of the app container.
@@ -67,7 +68,7 @@ pub fn deployment(
                 }),
                 spec: Some(PodSpec {
                     containers: vec![app_container(spec)],
-                    ..PodSpec::default()
+                    ..security::pod_spec(&spec.app)
                 }),
             },
             ..DeploymentSpec::default()
@@ -110,6 +111,7 @@ fn app_container(spec: &DeploymentChecklistSpec) -> Container {
         liveness_probe: probes.and_then(|p| p.liveness.as_ref()).map(http_probe),
         readiness_probe: probes.and_then(|p| p.readiness.as_ref()).map(http_probe),
         startup_probe: probes.and_then(|p| p.startup.as_ref()).map(http_probe),
+        security_context: Some(security::container_security_context(app)),
         ..Container::default()
     }
 }

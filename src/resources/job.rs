@@ -17,6 +17,7 @@ use kube::ResourceExt;
 use super::env::{env, env_from};
 use super::labels::{self, Component};
 use super::meta;
+use super::security;
 use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, MigrationSpec};
 
 /// The value of the `checklist.dev/job` label on the up-migration Job.
@@ -118,6 +119,7 @@ fn job(
         // The same code as the app boots here, with the same memory needs; namespaces with a
         // ResourceQuota also refuse a pod without requests.
         resources: spec.app.resources.clone(),
+        security_context: Some(security::container_security_context(&spec.app)),
         ..Container::default()
     };
     Job {
@@ -133,7 +135,7 @@ fn job(
                 spec: Some(PodSpec {
                     containers: vec![container],
                     restart_policy: Some("Never".into()),
-                    ..PodSpec::default()
+                    ..security::pod_spec(&spec.app)
                 }),
             },
             ..JobSpec::default()

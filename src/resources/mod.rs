@@ -13,6 +13,7 @@ pub(crate) mod history;
 pub(crate) mod job;
 pub(crate) mod labels;
 pub(crate) mod revision;
+mod security;
 pub(crate) mod service;
 
 mod env;

@@ -14,5 +14,6 @@ mod chart;
 mod lifecycle;
 mod operator;
 mod rbac;
+mod security;
 mod smoke;
 mod web;

@@ -1,0 +1,75 @@
+//! Safety in a shared cluster, as a platform team checks it before installing: the pods the
+//! operator creates are admitted where the restricted Pod Security Standard is enforced.
+
+use checklist_testkit::{
+    Operator, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, start_app,
+    valid_secret,
+};
+use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
+use kube::{Api, api::ListParams};
+
+use crate::web::{describe_shows, kubectl_wait};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_release_goes_ready_where_the_restricted_standard_is_enforced() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "restricted").await;
+    let (labelled, out) = kubectl_in(
+        ns.name(),
+        &[
+            "label",
+            "namespace",
+            ns.name(),
+            "pod-security.kubernetes.io/enforce=restricted",
+        ],
+    );
+    assert!(labelled, "{out}");
+    // The standard is really enforced here: a pod with no security settings is refused.
+    let (created, refused) = kubectl_in(
+        ns.name(),
+        &[
+            "run",
+            "bare",
+            "--image=registry.invalid/bare:1",
+            "--restart=Never",
+        ],
+    );
+    assert!(!created, "a bare pod was admitted: {refused}");
+    assert!(
+        refused.contains("violates PodSecurity \"restricted"),
+        "{refused}"
+    );
+
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    let waited = kubectl_wait(ns.name(), "condition=Ready", 90);
+    assert!(waited.contains("condition met"), "{waited}");
+    describe_shows(ns.name(), &["Phase:                Ready"]);
+
+    // The migration ran and the app runs, both without the API token.
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns.name());
+    assert_eq!(
+        jobs.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let pods = pods.list(&ListParams::default()).await.unwrap().items;
+    assert!(
+        pods.len() >= 3,
+        "expected 2 app pods and a migration pod: {}",
+        pods.len()
+    );
+    for pod in &pods {
+        let spec = pod.spec.as_ref().unwrap();
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        let container = spec.containers[0].security_context.as_ref().unwrap();
+        assert_eq!(container.allow_privilege_escalation, Some(false));
+    }
+    ns.finish(&client).await;
+}
