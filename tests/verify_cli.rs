@@ -271,7 +271,7 @@ fn bad_files_and_flags_exit_2_naming_what_is_wrong() {
         (
             vec!["--url", "ftp://example.com"],
             Some(MINIMAL.to_string()),
-            "verification url ftp://example.com: must be an absolute http:// or https:// URL",
+            "verification url ftp://example.com/: must be an absolute http:// or https:// URL",
         ),
         (
             vec!["--output", "xml"],

@@ -376,3 +376,54 @@ async fn a_header_from_a_secret_is_sent_but_never_shown() {
     assert!(!shown.contains("planted-s3cret-value"), "{shown}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_app_that_echoes_the_token_gets_it_masked_in_every_message() {
+    let app = app(Mode::Echo).await;
+    let checks = checks(
+        r#"
+- name: health
+  http:
+    path: /health
+    headers: [{name: Authorization, valueFrom: {secretKeyRef: {name: probe-token, key: header}}}]
+    expectStatus: [200]
+    expectJSON: {status: ok, "$.checks.auth.status": pass}
+    bodyContains: welcome
+- name: deep
+  http:
+    path: /health/deep
+    headers: [{name: Authorization, valueFrom: {secretKeyRef: {name: probe-token, key: header}}}]
+    dependencies: checks
+"#,
+    );
+    let mut secrets = SecretValues::default();
+    secrets
+        .insert("probe-token", "header", b"Bearer echoed-s3cret-value")
+        .unwrap();
+    // An injected value the app might print too (a debug page), never sent by a check.
+    secrets.mask(b"ecto://app:db-pa55word@db/web");
+    let engine = Engine::new(&spec(1), &app.url(), EgressPolicy::cli(), secrets).unwrap();
+    let outcomes = engine.run_round(&checks).await;
+    let shown = format!("{outcomes:?}");
+    assert!(!shown.contains("echoed-s3cret"), "{shown}");
+    // The app did echo it, and the messages say where it was.
+    let health = outcome(&outcomes, "health");
+    assert_eq!(health.result, CheckResult::Fail);
+    assert!(
+        health
+            .message
+            .contains(r#"got 401: "{\"checks\":{\"auth\":{\"status\":\"[redacted]\"}}"#),
+        "{}",
+        health.message
+    );
+    assert!(
+        health
+            .message
+            .contains(r#"status is "[redacted]", expected "ok""#),
+        "{}",
+        health.message
+    );
+    let deep = outcome(&outcomes, "deep");
+    assert_eq!(deep.dependencies[0].state, "[redacted]");
+    app.shutdown().await;
+}

@@ -230,8 +230,9 @@ impl Actor<'_> {
         Ok(())
     }
 
-    /// The header values the checks read from Secrets; a key that is missing or not a valid
-    /// header value leaves its check to fail with a message naming the key.
+    /// The header values the checks read from Secrets, and the values of the Secrets injected
+    /// into the app to mask in its answers; a header key that is missing or not a valid header
+    /// value leaves its check to fail with a message naming the key.
     fn header_values(&self) -> SecretValues {
         let mut values = SecretValues::default();
         for source in self.checklist.spec.verification.header_sources() {
@@ -246,6 +247,19 @@ impl Actor<'_> {
                 && let Err(message) = values.insert(secret, key, &value.0)
             {
                 tracing::warn!(secret = %secret, key = %key, "{message}");
+            }
+        }
+        // The app holds its injected Secrets in its environment and may print them (a debug
+        // error page, a config dump): their values are masked in what it answers too.
+        let injected = self.checklist.spec.secrets.iter().filter(|s| s.inject);
+        for contract in injected {
+            let data = self
+                .world
+                .secrets
+                .get(&contract.secret_name)
+                .and_then(|s| s.data.as_ref());
+            for value in data.into_iter().flat_map(|data| data.values()) {
+                values.mask(&value.0);
             }
         }
         values

@@ -19,6 +19,7 @@ use crate::{
     api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
     telemetry::Metrics,
     verify::{
+        client::shown_url_text,
         engine::{CheckOutcome, Engine, SecretValues},
         guard::EgressPolicy,
         rounds::{RoundTracker, Verdict},
@@ -105,7 +106,7 @@ impl Verifier {
         }));
         tracing::info!(
             namespace = %key.0, checklist = %key.1, revision = %assignment.revision,
-            url = %assignment.base_url, "verification started"
+            url = %shown_url_text(&assignment.base_url), "verification started"
         );
         let revision = assignment.revision.clone();
         let handle = tokio::spawn(rounds(

@@ -225,17 +225,27 @@ fn transport_message(error: &reqwest::Error) -> String {
     }
     let cause = cause.to_string();
     match error.url() {
-        Some(url) => format!("{what} to {}: {cause}", url_without_query(url)),
+        Some(url) => format!("{what} to {}: {cause}", shown_url(url)),
         None => format!("{what}: {cause}"),
     }
 }
 
-/// A URL for messages: scheme, host, port and path; the query may carry tokens.
-pub fn url_without_query(url: &url::Url) -> String {
+/// A URL for messages and logs: scheme, host, port and path. The user and password of
+/// `https://user:pass@host` and the query (which may carry tokens) are left out.
+pub fn shown_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
+    // Only fails for URLs that cannot have credentials, which then have none to hide.
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
     shown.to_string()
+}
+
+/// [`shown_url`] of a URL given as text; text that is not a URL is not shown at all, since it
+/// may be anything.
+pub fn shown_url_text(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| "(not a valid URL)".to_string(), |url| shown_url(&url))
 }
 
 /// "5s", "1500ms": durations as people write them.
@@ -244,5 +254,23 @@ pub fn humanize(duration: Duration) -> String {
         format!("{}s", duration.as_secs())
     } else {
         format!("{}ms", duration.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_credentials_and_no_query() {
+        assert_eq!(
+            shown_url_text("https://probe:hunter2@app.example.com:8443/health?token=abc#x"),
+            "https://app.example.com:8443/health"
+        );
+        assert_eq!(
+            shown_url_text("http://app.example.com"),
+            "http://app.example.com/"
+        );
+        assert_eq!(shown_url_text("not a url :hunter2"), "(not a valid URL)");
     }
 }

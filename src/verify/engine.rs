@@ -15,9 +15,10 @@ use crate::api::{
 
 use super::{
     checks::{self, Evaluation, rate_limit::Tally},
-    client::{ClientSettings, FetchError, Header, HttpClient, Request},
+    client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
     json::Dependency,
+    redact::Redactor,
 };
 
 /// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
@@ -25,6 +26,8 @@ use super::{
 #[derive(Clone, Default)]
 pub struct SecretValues {
     values: BTreeMap<(String, String), HeaderValue>,
+    /// Values not sent but masked in what the app answers (the app's injected Secrets).
+    masked: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SecretValues {
@@ -44,10 +47,33 @@ impl SecretValues {
         Ok(())
     }
 
+    /// Adds a value that is not sent but must be masked wherever a response could echo it.
+    /// Values shorter than [`MASK_MIN_LEN`] are left out: masking every "10" of a pool size
+    /// would garble every message without hiding anything worth hiding.
+    pub fn mask(&mut self, value: &[u8]) {
+        let value = trim_newline(value);
+        if value.len() >= MASK_MIN_LEN {
+            self.masked.push(value.to_vec());
+        }
+    }
+
     fn get(&self, secret: &str, key: &str) -> Option<&HeaderValue> {
         self.values.get(&(secret.to_string(), key.to_string()))
     }
+
+    /// A redactor of every value: header values whatever their length, and the masked ones.
+    fn redactor(&self) -> Redactor {
+        Redactor::new(
+            self.values
+                .values()
+                .map(HeaderValue::as_bytes)
+                .chain(self.masked.iter().map(Vec::as_slice)),
+        )
+    }
 }
+
+/// The shortest value [`SecretValues::mask`] keeps.
+pub const MASK_MIN_LEN: usize = 8;
 
 /// Files written by editors and `echo` end with a newline that is not part of a token.
 fn trim_newline(value: &[u8]) -> &[u8] {
@@ -91,6 +117,7 @@ pub struct Engine {
     client: HttpClient,
     base: Url,
     secrets: Arc<SecretValues>,
+    redactor: Redactor,
 }
 
 /// Why an engine could not be built.
@@ -118,7 +145,7 @@ impl Engine {
         secrets: SecretValues,
     ) -> Result<Self, EngineError> {
         let bad = |reason: &str| EngineError::Url {
-            url: base.to_string(),
+            url: shown_url_text(base),
             reason: reason.to_string(),
         };
         let mut base = Url::parse(base).map_err(|e| bad(&e.to_string()))?;
@@ -136,6 +163,7 @@ impl Engine {
         Ok(Self {
             client: HttpClient::new(Arc::new(policy), &settings)?,
             base,
+            redactor: secrets.redactor(),
             secrets: Arc::new(secrets),
         })
     }
@@ -160,8 +188,12 @@ impl Engine {
         outcomes
     }
 
-    /// Runs one check once.
+    /// Runs one check once; no secret value the engine knows is in the outcome.
     pub async fn run_check(&self, check: &CheckSpec) -> CheckOutcome {
+        self.redactor.outcome(self.unmasked_check(check).await)
+    }
+
+    async fn unmasked_check(&self, check: &CheckSpec) -> CheckOutcome {
         let Some(kind) = check.check() else {
             return CheckOutcome {
                 name: check.name.clone(),
@@ -220,7 +252,7 @@ impl Engine {
                     http.body.as_deref(),
                     http.content_type.as_deref(),
                 )?;
-                let response = self.client.send(request).await?;
+                let response = self.fetch(request).await?;
                 Ok((
                     checks::http::evaluate(http, &response),
                     1,
@@ -230,7 +262,7 @@ impl Engine {
             CheckRef::HttpsRedirect(redirect) => {
                 let url =
                     checks::redirect::http_url(redirect, &self.base).map_err(Problem::Spec)?;
-                let response = self.client.send(Request::get(url.clone())).await?;
+                let response = self.fetch(Request::get(url.clone())).await?;
                 Ok((
                     checks::redirect::evaluate(redirect, &url, &response),
                     1,
@@ -239,7 +271,7 @@ impl Engine {
             }
             CheckRef::SecurityHeaders(headers) => {
                 let request = self.request(HttpMethod::Get, &headers.path, &[], None, None)?;
-                let response = self.client.send(request).await?;
+                let response = self.fetch(request).await?;
                 Ok((
                     checks::headers::evaluate(headers, &response),
                     1,
@@ -275,6 +307,13 @@ impl Engine {
                 Ok((tally.evaluate(), tally.sent(), last))
             }
         }
+    }
+
+    /// Sends a request; the answer comes back with every secret value masked, so no check can
+    /// quote one.
+    async fn fetch(&self, request: Request) -> Result<Response, FetchError> {
+        let response = self.client.send(request).await?;
+        Ok(self.redactor.response(response))
     }
 
     fn request(

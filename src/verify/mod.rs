@@ -6,10 +6,11 @@
 
 mod checks;
 pub mod cli;
-mod client;
+pub(crate) mod client;
 pub mod engine;
 pub mod guard;
 pub mod json;
 mod quote;
+mod redact;
 mod report;
 pub(crate) mod rounds;

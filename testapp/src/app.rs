@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -97,8 +97,31 @@ async fn play_mode(State(state): State<Arc<AppState>>, request: Request, next: N
                 }
             }
         }
+        Mode::Echo => echo(&request),
         _ => next.run(request).await,
     }
+}
+
+/// `echo`: 401 with the request's Authorization header in every place a careless app puts it.
+fn echo(request: &Request) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "status": token,
+        "error": format!("invalid token: {token}"),
+        "checks": {"auth": {"status": token}},
+        "dependencies": {"auth": token},
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"invalid_token\" {token}")) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// Adds the five security headers to every response, except in `missing-headers` mode and

@@ -33,11 +33,15 @@ pub enum Mode {
     /// Every request (except admin) is accepted and never answered, until shutdown or
     /// `--hang-max-secs` passes.
     Hang,
+    /// Every request (except admin) is refused with 401 and its Authorization header echoed
+    /// back in the body (as text and as JSON values), in a `WWW-Authenticate` header and as a
+    /// dependency: what an app does that prints the token it rejects.
+    Echo,
 }
 
 impl Mode {
     /// Every mode, in documentation order.
-    pub const ALL: [Mode; 9] = [
+    pub const ALL: [Mode; 10] = [
         Mode::Healthy,
         Mode::Unhealthy,
         Mode::Slow,
@@ -47,6 +51,7 @@ impl Mode {
         Mode::GarbageJson,
         Mode::HugeBody,
         Mode::Hang,
+        Mode::Echo,
     ];
 
     /// The kebab-case name used by `--mode`, the admin API and `GET /admin/state`.
@@ -61,6 +66,7 @@ impl Mode {
             Mode::GarbageJson => "garbage-json",
             Mode::HugeBody => "huge-body",
             Mode::Hang => "hang",
+            Mode::Echo => "echo",
         }
     }
 

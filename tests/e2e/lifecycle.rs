@@ -560,6 +560,24 @@ async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
     apply(ns.name(), &[&passing]);
     kubectl_wait(ns.name(), "condition=Ready", READY_WITHIN);
 
+    // The next release meets an app that echoes the token it rejects, in its body, its JSON
+    // values and its dependencies: every message about the failure quotes what came back.
+    app.set_mode(Mode::Echo);
+    let mut release = planted.clone();
+    release["spec"]["app"]["image"] = json!("example.com/web:2.0.0");
+    apply(ns.name(), &[&release]);
+    kubectl_wait(
+        ns.name(),
+        "jsonpath={.status.phase}=RolledBack",
+        READY_WITHIN,
+    );
+    let echoed = app.state().snapshot().requests;
+    assert!(
+        echoed.get("/health").copied().unwrap_or_default() > 0,
+        "the failing release was never verified: {echoed:?}"
+    );
+    describe_shows(ns.name(), &["[redacted]"]);
+
     let logs = operator.logs().join("\n");
     assert!(
         logs.contains("status written"),
@@ -568,11 +586,18 @@ async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
     let (_, status) = kubectl_in(ns.name(), &["get", "dcl", "web", "-o", "yaml"]);
     let (_, all_events) = kubectl_in(ns.name(), &["get", "events", "-o", "yaml"]);
     let described = describe(ns.name());
+    let metrics = reqwest::get(format!("{}/metrics", operator.endpoints().await))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for (what, text) in [
         ("operator log", &logs),
         ("status", &status),
         ("events", &all_events),
         ("describe", &described),
+        ("metrics", &metrics),
     ] {
         assert!(
             !text.contains(PLANTED),
