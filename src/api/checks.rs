@@ -124,10 +124,18 @@ pub enum HttpMethod {
     {
         "rule": "has(self.value) != has(self.valueFrom)",
         "message": "a header must set exactly one of value or valueFrom"
+    },
+    {
+        "rule": "!self.name.matches('(?i)^(host|connection|keep-alive|transfer-encoding|te|trailer|upgrade|content-length|expect|proxy-.*)$')",
+        "message": "this header is set by the client and cannot be set by a check (Host, Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Content-Length, Expect, Proxy-*)",
+        "fieldPath": ".name",
+        "reason": "FieldValueForbidden"
     }
 ]))]
 pub struct HttpHeader {
-    /// The header name. Required. Example: Authorization.
+    /// The header name. Required. Example: Authorization. Host, Connection, Keep-Alive,
+    /// Transfer-Encoding, TE, Trailer, Upgrade, Content-Length, Expect and Proxy-* are refused:
+    /// the client sets them from the URL and the body.
     #[schemars(length(min = 1, max = 256))]
     #[schemars(regex(pattern = r"^[-!#$%&'*+.^_`|~0-9A-Za-z]+$"))]
     pub name: String,

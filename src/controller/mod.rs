@@ -8,6 +8,7 @@ mod act;
 mod clock;
 mod cluster;
 mod conditions;
+mod control_plane;
 pub mod leadership;
 mod observe;
 mod plan;
@@ -57,7 +58,7 @@ use crate::{
     error::StartupError,
     resources::labels,
     telemetry::{self, Health, Metrics},
-    verify::guard::EgressPolicy,
+    verify::guard::{ControlPlane, EgressPolicy},
 };
 use leadership::{Campaign, LeaderElection};
 use reconcile::{Context, Guarded};
@@ -106,10 +107,14 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         url = %server.url,
         "connected to the Kubernetes API server"
     );
+    let control_plane = ControlPlane::default();
     let egress = config
         .egress
-        .with_api_server_addresses(cluster::api_server_addresses(&server.url).await);
+        .with_api_server_addresses(cluster::api_server_addresses(&server.url).await)
+        .with_control_plane(control_plane.clone());
     tracing::info!(egress = ?egress, "verification egress policy");
+    let watch_control_plane =
+        tokio::spawn(control_plane::keep_current(client.clone(), control_plane));
 
     tokio::select! {
         established = crd_established(&client) => established?,
@@ -202,6 +207,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         .await;
     health.set_ready(false);
     sweeper.abort();
+    watch_control_plane.abort();
     verifier.stop_all();
     if lost_leadership.load(Ordering::Relaxed) {
         return Err(StartupError::LostLease);

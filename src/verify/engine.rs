@@ -350,6 +350,12 @@ impl Engine {
     fn header(&self, header: &HttpHeader) -> Result<Header, Problem> {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| Problem::Spec(format!("header name {:?} is not valid", header.name)))?;
+        if reserved_header(&name) {
+            return Err(Problem::Spec(format!(
+                "header {} is set by the client and cannot be set by a check",
+                header.name
+            )));
+        }
         let value = match (&header.value, &header.value_from) {
             (Some(value), _) => HeaderValue::from_str(value).map_err(|_| {
                 Problem::Spec(format!(
@@ -394,6 +400,28 @@ impl From<FetchError> for Problem {
     }
 }
 
+/// Headers that steer where and how a request travels rather than what it asks: a check that
+/// set Host could reach another virtual host behind the same address than the URL names, and the
+/// hop-by-hop ones could smuggle a second request. The CRD refuses the same list.
+pub const RESERVED_HEADERS: [&str; 9] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "expect",
+];
+
+/// Whether a check may not set `name`: one of [`RESERVED_HEADERS`] or any `Proxy-*` header.
+fn reserved_header(name: &HeaderName) -> bool {
+    // HeaderName is always lower case.
+    let name = name.as_str();
+    RESERVED_HEADERS.contains(&name) || name.starts_with("proxy-")
+}
+
 fn method_of(method: HttpMethod) -> reqwest::Method {
     match method {
         HttpMethod::Get => reqwest::Method::GET,
@@ -430,6 +458,24 @@ mod tests {
             join(&base, "/health/deep?full=1").unwrap().as_str(),
             "https://example.com/app/health/deep?full=1"
         );
+    }
+
+    #[test]
+    fn headers_that_steer_the_request_are_reserved() {
+        for name in [
+            "Host",
+            "connection",
+            "Proxy-Authorization",
+            "Transfer-Encoding",
+            "TE",
+        ] {
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert!(reserved_header(&name), "{name}");
+        }
+        for name in ["Authorization", "X-Forwarded-Host", "Accept", "X-Proxy"] {
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert!(!reserved_header(&name), "{name}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use checklist_testkit::{
 };
 use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
 use kube::{Api, api::ListParams};
+use serde_json::json;
 
 use crate::web::{describe_shows, kubectl_wait};
 
@@ -72,4 +73,78 @@ async fn a_release_goes_ready_where_the_restricted_standard_is_enforced() {
         assert_eq!(container.allow_privilege_escalation, Some(false));
     }
     ns.finish(&client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn checks_cannot_reach_the_control_plane_or_choose_their_host() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "egress").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+
+    // Where the API server really is: the address it publishes for itself, not the Service.
+    let (ok, endpoint) = kubectl_in(
+        "default",
+        &[
+            "get",
+            "endpointslice",
+            "kubernetes",
+            "-o",
+            "jsonpath={.endpoints[0].addresses[0]}:{.ports[0].port}",
+        ],
+    );
+    assert!(ok, "{endpoint}");
+    let mut aimed = checklist("example.com/web:1.0.0", &app);
+    aimed["spec"]["verification"]["url"] = json!(format!("https://{endpoint}"));
+    aimed["spec"]["verification"]["checks"] =
+        json!([{"name": "health", "http": {"path": "/version"}}]);
+    apply(ns.name(), &[&valid_secret(), &aimed]);
+    kubectl_wait(ns.name(), "jsonpath={.status.phase}=Failed", 90);
+    let (_, message) = kubectl_in(
+        ns.name(),
+        &[
+            "get",
+            "dcl",
+            "web",
+            "-o",
+            "jsonpath={.status.checks[0].message}",
+        ],
+    );
+    println!("{message}");
+    assert!(
+        message.contains("refused by the egress guard")
+            && message.contains("is an address of the Kubernetes API server"),
+        "{message}"
+    );
+
+    // A Host header would send the request to another virtual host than the URL names.
+    let mut host = checklist("example.com/web:1.0.0", &app);
+    host["metadata"]["name"] = json!("host");
+    host["spec"]["verification"]["checks"][0]["http"]["headers"] =
+        json!([{"name": "Host", "value": "kubernetes.default.svc"}]);
+    let (applied, refused) = kubectl_stdin_in(ns.name(), &host);
+    assert!(!applied, "a Host header was accepted");
+    assert!(
+        refused.contains("set by the client and cannot be set by a check"),
+        "{refused}"
+    );
+    ns.finish(&client).await;
+}
+
+/// `kubectl apply -f -` of one object; whether it was accepted and what kubectl said.
+fn kubectl_stdin_in(namespace: &str, object: &serde_json::Value) -> (bool, String) {
+    let out = checklist_testkit::kubectl_stdin(
+        &["apply", "-n", namespace, "-f", "-"],
+        &object.to_string(),
+    );
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }

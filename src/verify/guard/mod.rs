@@ -26,6 +26,7 @@
 //! `source()` and downcast to report it as itself.
 
 mod addresses;
+mod control_plane;
 mod resolver;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ use ipnet::IpNet;
 use url::{Host, Url};
 
 use addresses::{Special, canonical, is_metadata, is_unspecified, special};
+pub use control_plane::ControlPlane;
 pub(crate) use resolver::GuardedResolver;
 
 /// Where verification requests may go. Build one with [`EgressPolicy::operator`] or
@@ -51,6 +53,7 @@ pub(crate) use resolver::GuardedResolver;
 pub struct EgressPolicy {
     allow_loopback: bool,
     api_server: Vec<IpAddr>,
+    control_plane: ControlPlane,
     allowed: Vec<IpNet>,
     denied: Vec<IpNet>,
 }
@@ -70,6 +73,7 @@ impl EgressPolicy {
         Self {
             allow_loopback: false,
             api_server: Vec::new(),
+            control_plane: ControlPlane::default(),
             allowed: Vec::new(),
             denied: Vec::new(),
         }
@@ -101,6 +105,14 @@ impl EgressPolicy {
                 .map(canonical)
                 .filter(|ip| !(allow_loopback && ip.is_loopback())),
         );
+        self
+    }
+
+    /// Refuses the control plane's endpoint addresses too, as `addresses` holds them now and
+    /// later (the operator keeps them current). Like the API server's other addresses they are
+    /// refused whatever the allow list says, except loopback once loopback is allowed.
+    pub fn with_control_plane(mut self, addresses: ControlPlane) -> Self {
+        self.control_plane = addresses;
         self
     }
 
@@ -136,7 +148,9 @@ impl EgressPolicy {
         if is_metadata(v) {
             return Err(Blocked::Metadata(ip));
         }
-        if self.api_server.contains(&v) {
+        let control_plane =
+            !(self.allow_loopback && v.is_loopback()) && self.control_plane.contains(v);
+        if control_plane || self.api_server.contains(&v) {
             return Err(Blocked::ApiServer(ip));
         }
         // The raw form is matched too, so a deny written in IPv6 notation still bites.

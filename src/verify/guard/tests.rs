@@ -38,6 +38,29 @@ fn a_loopback_api_server_stays_blocked_unless_loopback_is_allowed() {
 }
 
 #[test]
+fn control_plane_endpoints_are_refused_as_they_change_even_when_allowed() {
+    let endpoints = ControlPlane::default();
+    let policy = EgressPolicy::operator()
+        .with_allowed([net("192.0.2.0/24")])
+        .with_control_plane(endpoints.clone());
+    assert_eq!(verdict(&policy, "192.0.2.2"), "allowed");
+    endpoints.set([ip("192.0.2.2"), ip("::ffff:192.0.2.3")]);
+    assert_eq!(verdict(&policy, "192.0.2.2"), "api-server");
+    assert_eq!(verdict(&policy, "::ffff:192.0.2.2"), "api-server");
+    assert_eq!(verdict(&policy, "192.0.2.3"), "api-server");
+    // The control plane moved: the old address is an ordinary one again.
+    endpoints.set([ip("192.0.2.9")]);
+    assert_eq!(verdict(&policy, "192.0.2.2"), "allowed");
+    assert_eq!(verdict(&policy.clone(), "192.0.2.9"), "api-server");
+    // A local cluster's loopback endpoint is not refused once loopback is allowed.
+    endpoints.set([ip("127.0.0.1")]);
+    let local = EgressPolicy::cli().with_control_plane(endpoints.clone());
+    assert_eq!(verdict(&local, "127.0.0.1"), "allowed");
+    let strict = EgressPolicy::operator().with_control_plane(endpoints);
+    assert_eq!(verdict(&strict, "127.0.0.1"), "api-server");
+}
+
+#[test]
 fn operator_mode_table() {
     let policy = EgressPolicy::operator().with_api_server_addresses([ip("10.96.0.1")]);
     let table = [
