@@ -145,11 +145,10 @@ fn dry_run_apply_crds(crds: &[&Value]) -> Output {
     )
 }
 
-fn dry_run_apply(namespace: &str, docs: &[&Value]) -> Output {
-    apply(
-        docs,
-        &["--dry-run=server", "--field-manager=e2e", "-n", namespace],
-    )
+/// Each namespaced object goes to the namespace the chart rendered it in (the release's, or
+/// `default` for the control-plane Role).
+fn dry_run_apply(docs: &[&Value]) -> Output {
+    apply(docs, &["--dry-run=server", "--field-manager=e2e"])
 }
 
 /// Makes the namespace enforce (and warn about) the restricted Pod Security Standard, so a pod
@@ -244,6 +243,76 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
     );
 }
 
+/// The resources a rendered Role or ClusterRole grants anything on.
+fn granted(role: &Value) -> Vec<&str> {
+    role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule["resources"].as_array().unwrap())
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+fn a_namespaced_install_grants_nothing_cluster_wide_but_its_crd() {
+    let cluster_wide = render("checklist", "ops", &[]);
+    let roles: Vec<&Value> = cluster_wide
+        .iter()
+        .filter(|d| kind(d) == "ClusterRole")
+        .collect();
+    assert!(granted(roles[0]).contains(&"secrets"));
+
+    let docs = render("checklist", "ops", &["--set", "watchNamespace=team-a"]);
+    assert!(container_args(&docs).contains(&"--namespace=team-a"));
+    assert_eq!(
+        granted(only(&docs, "ClusterRole")),
+        ["customresourcedefinitions"]
+    );
+    let team_role = docs
+        .iter()
+        .find(|d| kind(d) == "Role" && d["metadata"]["namespace"] == "team-a")
+        .expect("a Role in the watched namespace");
+    for resource in [
+        "secrets",
+        "deployments",
+        "jobs",
+        "deploymentchecklists/status",
+    ] {
+        assert!(granted(team_role).contains(&resource), "{resource}");
+    }
+    let control_plane = docs
+        .iter()
+        .find(|d| kind(d) == "Role" && d["metadata"]["namespace"] == "default")
+        .expect("the control-plane Role");
+    assert_eq!(granted(control_plane), ["endpointslices"]);
+    assert_eq!(control_plane["rules"][0]["resourceNames"][0], "kubernetes");
+
+    // The NetworkPolicy, off by default, lets only the named peers reach /metrics.
+    assert!(!docs.iter().any(|d| kind(d) == "NetworkPolicy"));
+    let fenced = render(
+        "checklist",
+        "ops",
+        &[
+            "--set",
+            "networkPolicy.enabled=true",
+            "--set",
+            "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+        ],
+    );
+    let policy = only(&fenced, "NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["policyTypes"],
+        serde_json::json!(["Ingress"])
+    );
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], "metrics");
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"],
+        "monitoring"
+    );
+}
+
 #[tokio::test]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn rendered_chart_passes_a_server_side_dry_run_apply() {
@@ -285,7 +354,13 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
     assert_eq!(crds.len(), 1);
     let mut kinds: Vec<&str> = objects.iter().map(|d| kind(d)).collect();
     kinds.sort_unstable();
-    let mut expected = [RBAC_KINDS.as_slice(), &["Deployment"]].concat();
+    // Roles and bindings twice: leader election in the release namespace, and the control-plane
+    // EndpointSlice in `default`.
+    let mut expected = [
+        RBAC_KINDS.as_slice(),
+        &["Role", "RoleBinding", "Deployment"],
+    ]
+    .concat();
     expected.sort_unstable();
     assert_eq!(kinds, expected);
 
@@ -296,7 +371,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
         stderr(&out)
     );
 
-    let out = dry_run_apply(ns.name(), &objects);
+    let out = dry_run_apply(&objects);
     assert!(
         out.status.success(),
         "the chart's objects were refused:\n{}",
@@ -320,7 +395,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
         ns.name(),
         &["--set", "securityContext.allowPrivilegeEscalation=true"],
     );
-    let out = dry_run_apply(ns.name(), &[only(&loosened, "Deployment")]);
+    let out = dry_run_apply(&[only(&loosened, "Deployment")]);
     assert!(
         stderr(&out).contains(POD_SECURITY_WARNING),
         "PodSecurity admission did not object to allowPrivilegeEscalation=true:\n{}",
@@ -328,18 +403,39 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
     );
 }
 
-/// Deletes cluster-scoped objects when the test ends, also when it panics; the namespace takes
-/// the namespaced ones with it.
-pub(crate) struct DeleteOnDrop(pub(crate) Vec<String>);
+/// Deletes the objects a test namespace does not take with it (cluster-scoped ones, and those
+/// the chart puts in `default`) when the test ends, also when it panics.
+pub(crate) struct DeleteOnDrop(Vec<(Option<String>, String)>);
+
+impl DeleteOnDrop {
+    /// Every object of `docs` that is not in `namespace`, as `kind/name` with its namespace.
+    pub(crate) fn outside(namespace: &str, docs: &[Value]) -> Self {
+        Self(
+            docs.iter()
+                .filter(|d| d["metadata"]["namespace"].as_str() != Some(namespace))
+                .map(|d| {
+                    let in_namespace = d["metadata"]["namespace"].as_str().map(str::to_owned);
+                    (
+                        in_namespace,
+                        format!("{}/{}", kind(d).to_lowercase(), name(d)),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
 
 impl Drop for DeleteOnDrop {
     fn drop(&mut self) {
-        let deleted = kubectl()
-            .args(["delete", "--ignore-not-found", "--wait=false"])
-            .args(&self.0)
-            .output();
-        if !deleted.is_ok_and(|out| out.status.success()) {
-            eprintln!("warning: could not delete {}", self.0.join(" "));
+        for (namespace, object) in &self.0 {
+            let mut command = kubectl();
+            command.args(["delete", "--ignore-not-found", "--wait=false", object]);
+            if let Some(namespace) = namespace {
+                command.args(["-n", namespace]);
+            }
+            if !command.output().is_ok_and(|out| out.status.success()) {
+                eprintln!("warning: could not delete {object}");
+            }
         }
     }
 }
@@ -382,16 +478,13 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         .iter()
         .filter(|d| RBAC_KINDS.contains(&kind(d)))
         .collect();
-    assert_eq!(rbac.len(), RBAC_KINDS.len(), "{rbac:#?}");
+    // The leader-election and control-plane Roles and their bindings, the rest once each.
+    assert_eq!(rbac.len(), RBAC_KINDS.len() + 2, "{rbac:#?}");
 
     // Registered before the apply, so a half-applied set is cleaned up too.
-    let _cleanup = DeleteOnDrop(
-        rbac.iter()
-            .filter(|d| kind(d).starts_with("Cluster"))
-            .map(|d| format!("{}/{}", kind(d).to_lowercase(), name(d)))
-            .collect(),
-    );
-    let out = apply(&rbac, &["--field-manager=e2e", "-n", ns.name()]);
+    let owned: Vec<Value> = rbac.iter().map(|d| (*d).clone()).collect();
+    let _cleanup = DeleteOnDrop::outside(ns.name(), &owned);
+    let out = apply(&rbac, &["--field-manager=e2e"]);
     assert!(out.status.success(), "RBAC apply failed:\n{}", stderr(&out));
 
     let account = name(only(&docs, "ServiceAccount"));
@@ -459,6 +552,22 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
             None,
             false,
         ),
+        // The control plane's own EndpointSlice, watched by name; no other.
+        (
+            "default",
+            "watch",
+            "endpointslices.discovery.k8s.io/kubernetes",
+            None,
+            true,
+        ),
+        (
+            "default",
+            "watch",
+            "endpointslices.discovery.k8s.io",
+            None,
+            false,
+        ),
+        (here, "list", "endpointslices.discovery.k8s.io", None, false),
         // Its own CRD, watched; no other.
         (here, "watch", &ours, None, true),
         (here, "list", &ours, None, true),
@@ -502,10 +611,7 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
     let docs = render(release, ns.name(), &[]);
     let fullname = name(only(&docs, "Deployment")).to_owned();
     // A safety net for a failed install or uninstall; the namespace takes Helm's release record.
-    let _cleanup = DeleteOnDrop(vec![
-        format!("clusterrole/{fullname}"),
-        format!("clusterrolebinding/{fullname}"),
-    ]);
+    let _cleanup = DeleteOnDrop::outside(ns.name(), &docs);
 
     // --wait: the Deployment must become Available, so its pod was admitted (the namespace
     // enforces the restricted standard), scheduled and made Ready by kwok.

@@ -24,13 +24,17 @@ use crate::{
 /// ClusterRole, installed; the ServiceAccount's user name and what removes the cluster-wide
 /// objects again.
 fn install_rbac(namespace: &str, edit: impl Fn(&mut Value)) -> (String, DeleteOnDrop) {
-    let rbac = apply_rbac(namespace, edit);
-    let cleanup = DeleteOnDrop(
-        rbac.iter()
-            .filter(|d| kind(d).starts_with("Cluster"))
-            .map(|d| format!("{}/{}", kind(d).to_lowercase(), name(d)))
-            .collect(),
-    );
+    install_rbac_with(namespace, &[], edit)
+}
+
+/// [`install_rbac`] with more `helm template` flags.
+fn install_rbac_with(
+    namespace: &str,
+    values: &[&str],
+    edit: impl Fn(&mut Value),
+) -> (String, DeleteOnDrop) {
+    let rbac = apply_rbac_with(namespace, values, edit);
+    let cleanup = DeleteOnDrop::outside(namespace, &rbac);
     let account = name(only(&rbac, "ServiceAccount"));
     let user = format!("system:serviceaccount:{namespace}:{account}");
     // The authorizer sees new bindings through its informers: wait for the first grant to land.
@@ -54,7 +58,11 @@ fn install_rbac(namespace: &str, edit: impl Fn(&mut Value)) -> (String, DeleteOn
 /// Renders the chart's RBAC objects for a release in `namespace`, applies `edit` to the
 /// ClusterRole and applies them all; the objects applied.
 fn apply_rbac(namespace: &str, edit: impl Fn(&mut Value)) -> Vec<Value> {
-    let mut rbac: Vec<Value> = render(namespace, namespace, &[])
+    apply_rbac_with(namespace, &[], edit)
+}
+
+fn apply_rbac_with(namespace: &str, values: &[&str], edit: impl Fn(&mut Value)) -> Vec<Value> {
+    let mut rbac: Vec<Value> = render(namespace, namespace, values)
         .into_iter()
         .filter(|d| RBAC_KINDS.contains(&kind(d)))
         .collect();
@@ -62,7 +70,7 @@ fn apply_rbac(namespace: &str, edit: impl Fn(&mut Value)) -> Vec<Value> {
         edit(doc);
     }
     let refs: Vec<&Value> = rbac.iter().collect();
-    let out = apply(&refs, &["--field-manager=e2e", "-n", namespace]);
+    let out = apply(&refs, &["--field-manager=e2e"]);
     assert!(out.status.success(), "RBAC apply failed:\n{}", stderr(&out));
     rbac
 }
@@ -148,6 +156,47 @@ async fn the_operator_runs_a_release_and_a_rollback_with_only_the_charts_rbac() 
         "{}",
         operator.logs().join("\n")
     );
+    let refused: Vec<String> = operator
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("forbidden") || l.contains("Forbidden"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_namespaced_install_releases_with_no_access_to_other_namespaces_secrets() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "rbac-ns").await;
+    let watch = format!("watchNamespace={}", ns.name());
+    let (user, _cleanup) = install_rbac_with(ns.name(), &["--set", &watch], |_| {});
+    // The authorizer may still be catching up on the Role in the namespace.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !can_i(&user, ns.name(), "get", "secrets", None) {
+        assert!(
+            Instant::now() < deadline,
+            "{user} still may not read Secrets"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            !can_i(&user, "default", verb, "secrets", None),
+            "{user} may {verb} Secrets outside its namespace"
+        );
+    }
+    let kubeconfig = Impersonating::new(&user, ns.name());
+    let app = start_app().await;
+    let operator =
+        Operator::launch_with_env(ns.name(), &[], "info", &[("KUBECONFIG", kubeconfig.path())]);
+    kubectl_apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    kubectl_wait(ns.name(), "condition=Ready", 90);
+    assert_eq!(failed_reconciles(&operator), 0);
     let refused: Vec<String> = operator
         .logs()
         .into_iter()

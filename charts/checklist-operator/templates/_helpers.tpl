@@ -55,3 +55,54 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "checklist-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{/*
+What the operator does in a namespace that holds DeploymentChecklists, and nothing more: the
+rules of the ClusterRole (every namespace) or of the Role in watchNamespace. Each rule says which
+part of the reconcile needs it (README.md has the same as a table).
+*/}}
+{{- define "checklist-operator.workloadRules" -}}
+# The resource itself: listed and watched (observe), read again when the watch cache is behind
+# the operator's own last status write. Never written: the spec is the user's.
+- apiGroups: ["checklist.dev"]
+  resources: ["deploymentchecklists"]
+  verbs: ["get", "list", "watch"]
+# Its status, written by server-side apply (record).
+- apiGroups: ["checklist.dev"]
+  resources: ["deploymentchecklists/status"]
+  verbs: ["patch"]
+# The app's Deployment: read (observe), watched as an owned object, written by server-side
+# apply with owner references (act: patch, and create, which an apply that creates needs);
+# a rollback applies the stable template the same way. Never deleted: garbage collection does.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+# The app's Service: watched as an owned object, written by server-side apply.
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["list", "watch", "create", "patch"]
+# Crash-loop detection: the deployed revision's pods, listed, and watched by metadata.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "watch"]
+# The migration Job (<name>-migrate-<hash>) and the down-migration on rollback: read, watched,
+# created once by name; deleted for a retry and with a pruned revision.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+# The secret contract: keys are checked for presence, length and pattern. Read-only; values are
+# never logged or written anywhere. Secrets reach the app through envFrom, not through the operator.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+# Revision history: each revision's spec is stored in a ControllerRevision (server-side apply)
+# so the stable one can be rebuilt on rollback; listed and deleted past
+# spec.rollback.revisionHistoryLimit.
+- apiGroups: ["apps"]
+  resources: ["controllerrevisions"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+# Events on phase transitions (record), each created once.
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end }}
