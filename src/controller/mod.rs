@@ -15,6 +15,7 @@ mod plan;
 pub mod reconcile;
 mod record;
 mod retry;
+mod secret_index;
 mod shutdown;
 pub mod verification;
 
@@ -42,7 +43,7 @@ use kube::{
         Controller,
         controller::Config as ControllerConfig,
         events::Reporter,
-        reflector::{ObjectRef, Store},
+        reflector::ObjectRef,
         wait::{await_condition, conditions::is_crd_established},
         watcher,
     },
@@ -170,6 +171,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
                 context.verifier.retain(exists);
                 context.versions.retain(exists);
                 context.failures.retain(exists);
+                context.secret_readers.retain(exists);
             }
         }
     });
@@ -191,8 +193,9 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         .owns(scoped::<Deployment>(&client, ns), owned.clone())
         .owns(scoped::<Service>(&client, ns), owned.clone())
         .owns(scoped::<Job>(&client, ns), owned.clone())
-        .watches(secrets, watcher::Config::default(), move |secret| {
-            users_of(&store, &secret)
+        .watches(secrets, watcher::Config::default(), {
+            let context = Arc::clone(&context);
+            move |secret| readers_of(&context, &secret)
         })
         .watches(pods, owned_pods, |pod| checklist_of(&pod))
         .reconcile_on(verdicts)
@@ -301,18 +304,15 @@ async fn crd_established(client: &Client) -> Result<(), StartupError> {
 }
 
 /// The checklists in the Secret's namespace that read it.
-fn users_of(store: &Store<Guarded>, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Guarded>> {
-    let namespace = secret.namespace();
-    let name = secret.name_any();
-    store
-        .state()
+fn readers_of(context: &Context, secret: &PartialObjectMeta<Secret>) -> Vec<ObjectRef<Guarded>> {
+    let Some(namespace) = secret.namespace() else {
+        return Vec::new();
+    };
+    context
+        .secret_readers
+        .readers(&namespace, &secret.name_any())
         .iter()
-        .filter_map(|guarded| guarded.0.as_ref().ok())
-        .filter(|checklist| checklist.namespace() == namespace)
-        .filter(|checklist| observe::secret_names(checklist).contains(&name))
-        .map(|checklist| {
-            ObjectRef::new(&checklist.name_any()).within(namespace.as_deref().unwrap_or_default())
-        })
+        .map(|name| ObjectRef::new(name).within(&namespace))
         .collect()
 }
 

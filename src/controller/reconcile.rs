@@ -26,6 +26,7 @@ use super::{
     plan::{self, AT_REST, Note, Plan, Subject},
     record,
     retry::{Failures, backoff_delay},
+    secret_index::SecretIndex,
     verification::Verifier,
 };
 
@@ -44,6 +45,8 @@ pub struct Context {
     pub(crate) versions: Versions,
     /// Failed reconciles in a row, by checklist: how long the next backoff is.
     pub(crate) failures: Failures,
+    /// Which checklists read which Secret: who a Secret's change concerns.
+    pub(crate) secret_readers: SecretIndex,
     /// Where the backoff's jitter comes from: a number in 0..1.
     jitter: fn() -> f64,
 }
@@ -63,6 +66,7 @@ impl Context {
             metrics,
             versions: Versions::default(),
             failures: Failures::default(),
+            secret_readers: SecretIndex::default(),
             jitter: fastrand::f64,
         }
     }
@@ -170,6 +174,8 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         ctx.verifier.stop(&observe::key(checklist)?);
         return Ok(Action::await_change());
     }
+    ctx.secret_readers
+        .record(&observe::key(checklist)?, observe::secret_names(checklist));
     match observe_plan_act_record(checklist, ctx).await {
         Err(error) => failed(checklist, error, ctx).await,
         done => done,
