@@ -59,6 +59,13 @@ pub struct DeploymentChecklistStatus {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub checks: Vec<CheckStatus>,
 
+    /// Verification rounds in a row that failed for the revision being verified (or, after
+    /// Ready, for continuous rounds). Kept here so an operator restart resumes counting toward
+    /// spec.verification.failureThreshold instead of starting again from zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub failed_rounds: Option<i32>,
+
     /// The app's dependencies as its deep health endpoints report them, one entry per
     /// dependency found by a check with http.dependencies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

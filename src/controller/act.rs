@@ -100,11 +100,16 @@ impl Actor<'_> {
                 self.delete_job(&resources::rollback_migration_job_name(&name, revision))
                     .await?;
             }
-            Change::StartVerification { revision, verified } => {
+            Change::StartVerification {
+                revision,
+                verified,
+                failed_rounds,
+            } => {
                 let key = key(checklist)?;
                 let assignment = Assignment {
                     revision: revision.clone(),
                     verified: *verified,
+                    failed_rounds: *failed_rounds,
                     spec: spec.verification.clone(),
                     base_url: base_url(checklist, &key.0),
                     secrets: self.header_values(),

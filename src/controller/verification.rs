@@ -38,6 +38,8 @@ pub(crate) struct Assignment {
     pub(crate) revision: String,
     /// The revision already passed: continuous rounds after Ready.
     pub(crate) verified: bool,
+    /// Failed rounds in a row before this task (counted by a previous process).
+    pub(crate) failed_rounds: u32,
     /// spec.verification of that revision.
     pub(crate) spec: VerificationSpec,
     /// The URL the checks' paths are joined to.
@@ -206,7 +208,7 @@ async fn rounds(
         tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
     }
     let threshold = u32::try_from(spec.failure_threshold).unwrap_or(1);
-    let mut tracker = RoundTracker::new(threshold);
+    let mut tracker = RoundTracker::resume(threshold, assignment.failed_rounds);
     let mut last: Option<(VerificationObservation, VerificationResults)> = None;
     loop {
         let checks = if verified {
@@ -224,7 +226,10 @@ async fn rounds(
             total = outcomes.len(), verdict = ?verdict, continuous = verified,
             "verification round"
         );
-        let mut current = results(&outcomes, &clock::now());
+        let mut current = VerificationResults {
+            failed_rounds: tracker.failures(),
+            ..results(&outcomes, &clock::now())
+        };
         if let Some((_, previous)) = &last {
             current = current.over(previous);
         }
@@ -315,6 +320,7 @@ pub(crate) fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResu
     VerificationResults {
         checks,
         dependencies,
+        failed_rounds: 0,
     }
 }
 

@@ -30,6 +30,20 @@ impl RoundTracker {
         }
     }
 
+    /// A tracker that resumes after `failures` failed rounds in a row (read back from status
+    /// after a restart).
+    pub fn resume(threshold: u32, failures: u32) -> Self {
+        Self {
+            consecutive_failures: failures,
+            ..Self::new(threshold)
+        }
+    }
+
+    /// The failed rounds in a row so far.
+    pub fn failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+
     /// Records a round: it passes when every check passed.
     pub fn record(&mut self, outcomes: &[CheckOutcome]) -> Verdict {
         if outcomes.iter().all(CheckOutcome::passed) {
@@ -68,6 +82,16 @@ mod tests {
     }
 
     use CheckResult::{Fail, Pass, Skipped};
+
+    #[test]
+    fn a_resumed_tracker_fails_at_the_threshold_counting_the_rounds_before() {
+        let mut tracker = RoundTracker::resume(3, 2);
+        assert_eq!(tracker.failures(), 2);
+        assert_eq!(tracker.record(&round(&[Fail])), Verdict::Failed);
+        let mut tracker = RoundTracker::resume(3, 2);
+        assert_eq!(tracker.record(&round(&[Pass])), Verdict::Passed);
+        assert_eq!(tracker.failures(), 0);
+    }
 
     #[test]
     fn verdicts_follow_consecutive_failures() {

@@ -11,6 +11,7 @@
 
 mod api;
 mod chart;
+mod faults;
 mod lifecycle;
 mod operator;
 mod rbac;

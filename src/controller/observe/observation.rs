@@ -104,6 +104,8 @@ pub struct VerificationResults {
     pub checks: Vec<CheckStatus>,
     /// One entry per dependency a deep health check reported.
     pub dependencies: Vec<DependencyStatus>,
+    /// Failed rounds in a row, this one included.
+    pub failed_rounds: u32,
 }
 
 impl VerificationResults {

@@ -60,6 +60,8 @@ pub enum Change {
         /// The revision already passed: these are continuous rounds after Ready (rateLimit
         /// checks are left out, and a failure degrades instead of rolling back).
         verified: bool,
+        /// Failed rounds in a row already counted (from status, after a restart).
+        failed_rounds: u32,
     },
     /// Stop any verification rounds.
     StopVerification,

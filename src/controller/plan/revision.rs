@@ -57,6 +57,7 @@ impl Planner<'_> {
         self.status.history.drain(..excess);
         self.status.checks.clear();
         self.status.dependencies.clear();
+        self.status.failed_rounds = None;
         self.status.migration = None;
         self.changes.push(Change::StopVerification);
         self.notes.push(Note {

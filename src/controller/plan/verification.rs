@@ -33,6 +33,7 @@ impl Planner<'_> {
                     self.changes.push(Change::StartVerification {
                         revision: self.observed.revision.hash.clone(),
                         verified: false,
+                        failed_rounds: self.failed_rounds_so_far(),
                     });
                 }
                 self.set(
@@ -71,6 +72,7 @@ impl Planner<'_> {
             self.changes.push(Change::StartVerification {
                 revision: self.observed.revision.hash.clone(),
                 verified: true,
+                failed_rounds: self.failed_rounds_so_far(),
             });
         }
         self.verification_passed();
@@ -96,6 +98,18 @@ impl Planner<'_> {
         Failure::new(RollbackTrigger::VerificationFailed, what, message)
     }
 
+    /// The failed rounds in a row that status holds for this attempt: where a restarted
+    /// operator's rounds resume counting. A fresh attempt counts from zero.
+    fn failed_rounds_so_far(&self) -> u32 {
+        if self.fresh_start {
+            return 0;
+        }
+        self.status
+            .failed_rounds
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
     /// Copies the latest round's results into status. While verifying every round is news; while
     /// Ready only a changed result is, and what continuous rounds left out keeps its last result.
     pub(super) fn take_verification_results(&mut self) {
@@ -105,9 +119,14 @@ impl Planner<'_> {
         let Some(results) = &self.observed.verification_results else {
             return;
         };
+        self.status.failed_rounds = match results.failed_rounds {
+            0 => None,
+            n => i32::try_from(n).ok(),
+        };
         let previous = VerificationResults {
             checks: self.status.checks.clone(),
             dependencies: self.status.dependencies.clone(),
+            failed_rounds: 0,
         };
         if !self.current_succeeded() {
             self.status.checks = results.checks.clone();

@@ -65,6 +65,7 @@ fn transitions_follow_the_lifecycle() {
                 Change::StartVerification {
                     revision: NEW.into(),
                     verified: false,
+                    failed_rounds: 0,
                 },
             ],
         },

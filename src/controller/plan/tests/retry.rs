@@ -103,5 +103,6 @@ fn a_retry_does_not_reuse_the_verdict_of_the_failed_attempt() {
     assert!(plan.changes.contains(&Change::StartVerification {
         revision: NEW.into(),
         verified: false,
+        failed_rounds: 0,
     }));
 }

@@ -15,6 +15,7 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
             last_run: None,
         }],
         dependencies: Vec::new(),
+        failed_rounds: 1,
     };
     let verifying = Observation {
         verification: VerificationObservation::Running,
@@ -24,7 +25,25 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
     let started = run(&spec(), &ready_on_old(), &verifying).status;
     let plan = run(&spec(), &started, &verifying);
     assert_eq!(plan.status.checks, results.checks);
+    assert_eq!(plan.status.failed_rounds, Some(1));
     assert_eq!(plan.status.phase, Some(Phase::Verifying));
+
+    // A restarted operator has no task: the rounds start again, counting from the status.
+    let restarted = Observation {
+        verification: VerificationObservation::NotStarted,
+        verification_results: None,
+        ..deployed_new(RolloutProgress::Complete)
+    };
+    let plan = run(&spec(), &plan.status, &restarted);
+    assert!(
+        plan.changes.contains(&Change::StartVerification {
+            revision: NEW.into(),
+            verified: false,
+            failed_rounds: 1,
+        }),
+        "{:?}",
+        plan.changes
+    );
 }
 
 #[test]
@@ -97,6 +116,7 @@ fn after_round(state: VerificationObservation, result: crate::api::CheckStatus) 
         verification_results: Some(VerificationResults {
             checks: vec![result],
             dependencies: Vec::new(),
+            failed_rounds: 0,
         }),
         ..ready_old_without_a_task()
     }
@@ -128,7 +148,8 @@ fn a_ready_revision_is_not_verified_again_unless_continuous() {
         plan.changes,
         vec![Change::StartVerification {
             revision: OLD.into(),
-            verified: true
+            verified: true,
+            failed_rounds: 0,
         }]
     );
     assert_eq!(plan.status.phase, Some(Phase::Ready));
