@@ -8,6 +8,7 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 
+use super::retry::WatchBackoff;
 use crate::verify::guard::ControlPlane;
 
 /// The namespace and name of the slice the API server keeps for itself.
@@ -33,7 +34,7 @@ pub(crate) async fn keep_current(client: Client, control_plane: ControlPlane) {
     let api: Api<EndpointSlice> = Api::namespaced(client, NAMESPACE);
     let config = watcher::Config::default().fields(&format!("metadata.name={NAME}"));
     let mut slices = watcher(api, config)
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .applied_objects()
         .boxed();
     while let Some(slice) = slices.next().await {

@@ -199,6 +199,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         })
         .watches(pods, owned_pods, |pod| checklist_of(&pod))
         .reconcile_on(verdicts)
+        .trigger_backoff(retry::WatchBackoff::default())
         .with_config(ControllerConfig::default().concurrency(config.concurrency))
         .graceful_shutdown_on(stop)
         .run(reconcile::reconcile, reconcile::error_policy, context)

@@ -27,6 +27,45 @@ pub fn backoff_delay(failures: u32, jitter: f64) -> Duration {
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
+/// How long the watches wait after an error before they start again: from [`WATCH_FIRST`],
+/// doubling, at most [`WATCH_CAP`], each delay jittered into its upper half; back to the start
+/// once an event arrives.
+///
+/// kube's default (client-go's: 0.8 s doubling to 30 s, reset after 2 min of quiet) is shared
+/// by every watch of a controller, so after an API server outage the errors of all of them push
+/// it to its cap and the controller stays deaf for up to half a minute after the server is
+/// back. Seven watches restarting at most every 5 s each cost the API server nothing.
+pub(crate) struct WatchBackoff {
+    next: Duration,
+}
+
+/// The first delay of [`WatchBackoff`].
+pub(crate) const WATCH_FIRST: Duration = Duration::from_millis(250);
+/// The longest delay of [`WatchBackoff`].
+pub(crate) const WATCH_CAP: Duration = Duration::from_secs(5);
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: WATCH_FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next.mul_f64(0.5 + 0.5 * fastrand::f64());
+        self.next = self.next.saturating_mul(2).min(WATCH_CAP);
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = WATCH_FIRST;
+    }
+}
+
 /// Failures in a row, by checklist.
 #[derive(Debug, Default)]
 pub struct Failures(Mutex<HashMap<Key, u32>>);
@@ -55,7 +94,20 @@ impl Failures {
 
 #[cfg(test)]
 mod tests {
+    use kube::runtime::utils::Backoff;
+
     use super::*;
+
+    #[test]
+    fn watches_back_off_to_five_seconds_and_start_over_after_an_event() {
+        let mut backoff = WatchBackoff::default();
+        let delays: Vec<Duration> = backoff.by_ref().take(8).collect();
+        assert!(delays[0] >= WATCH_FIRST / 2 && delays[0] <= WATCH_FIRST);
+        assert!(delays.iter().all(|d| *d <= WATCH_CAP), "{delays:?}");
+        assert!(delays[7] >= WATCH_CAP / 2, "{delays:?}");
+        backoff.reset();
+        assert!(backoff.next().unwrap() <= WATCH_FIRST);
+    }
 
     #[test]
     fn the_delay_doubles_up_to_the_cap() {
