@@ -23,3 +23,15 @@ need_go() {
     die "Go $version is too old: the local control plane (Kubernetes v1.37) needs Go 1.26 or newer"
   fi
 }
+
+# The Kubernetes releases dev/versions.env pins, one "<kubernetes> <etcd>" pair a line, the
+# default (newest) first. Needs dev/versions.env sourced.
+k8s_releases() {
+  printf '%s %s\n' "$K8S_VERSION" "$ETCD_VERSION" "$K8S_OLDEST_VERSION" "$ETCD_OLDEST_VERSION"
+}
+
+# v1.33.13 -> 1.33
+minor_of() {
+  local version="${1#v}"
+  printf '%s\n' "${version%.*}"
+}
