@@ -35,3 +35,18 @@ minor_of() {
   local version="${1#v}"
   printf '%s\n' "${version%.*}"
 }
+
+# select_k8s [WANTED]: points K8S_VERSION and ETCD_VERSION at the pinned release WANTED names
+# (v1.33.13, 1.33.13, v1.33 or 1.33; empty: the default), or dies naming the pinned ones.
+select_k8s() {
+  local wanted="${1#v}" k8s etcd pinned=()
+  [[ -n "$wanted" ]] || return 0
+  while read -r k8s etcd; do
+    pinned+=("$k8s")
+    if [[ "$wanted" == "${k8s#v}" || "$wanted" == "$(minor_of "$k8s")" ]]; then
+      K8S_VERSION="$k8s" ETCD_VERSION="$etcd"
+      return 0
+    fi
+  done < <(k8s_releases)
+  die "Kubernetes '$1' is not pinned in dev/versions.env (pinned: ${pinned[*]})"
+}
