@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the dev/ scripts: messages and prerequisite checks that name what is missing.
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
