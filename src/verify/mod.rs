@@ -3,6 +3,7 @@
 //!
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
+//! `json` reads bodies with `jsonpath`, a bounded evaluator.
 
 mod checks;
 pub mod cli;
@@ -10,6 +11,7 @@ mod client;
 pub mod engine;
 pub mod guard;
 pub mod json;
+mod jsonpath;
 mod quote;
 mod report;
 pub(crate) mod rounds;
