@@ -18,6 +18,7 @@ use super::{
     client::{ClientSettings, FetchError, Header, HttpClient, Request},
     guard::EgressPolicy,
     json::Dependency,
+    judge,
 };
 
 /// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
@@ -221,10 +222,11 @@ impl Engine {
                     http.content_type.as_deref(),
                 )?;
                 let response = self.client.send(request).await?;
+                let status = response.status;
                 Ok((
-                    checks::http::evaluate(http, &response),
+                    judge::http(http, response, judge::JUDGE_TIMEOUT).await,
                     1,
-                    Some(response.status),
+                    Some(status),
                 ))
             }
             CheckRef::HttpsRedirect(redirect) => {

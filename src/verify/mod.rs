@@ -3,7 +3,8 @@
 //!
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
-//! `json` reads bodies with `jsonpath`, a bounded evaluator.
+//! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
+//! runtime's workers under a deadline.
 
 mod checks;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod guard;
 pub mod json;
 mod jsonpath;
+mod judge;
 mod quote;
 mod report;
 pub(crate) mod rounds;
