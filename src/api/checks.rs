@@ -25,9 +25,10 @@ pub struct HttpCheck {
     pub method: HttpMethod,
 
     /// The path appended to the verification url, starting with '/'. Required.
-    /// Example: /health/deep.
+    /// Example: /health/deep. It may carry a query but no scheme, host or port: no // at the
+    /// start, no backslash, no blank.
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// Extra request headers, each with a literal value or a value read from a Secret.
@@ -193,10 +194,11 @@ fn default_redirect_status() -> Vec<i32> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityHeadersCheck {
-    /// The path to GET, starting with '/'. Default /.
+    /// The path to GET, starting with '/'. Default /. It may carry a query but no scheme, host
+    /// or port: no // at the start, no backslash, no blank.
     #[serde(default = "default_root_path")]
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// Header names that must be present, in lower case (at most 32). Default: the five of the
@@ -265,8 +267,10 @@ fn default_security_headers() -> Vec<String> {
 ]))]
 pub struct RateLimitCheck {
     /// The path to send the requests to, starting with '/'. Required. Example: /users/log_in.
+    /// It may carry a query but no scheme, host or port: no // at the start, no backslash, no
+    /// blank.
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// The HTTP method. Default POST.

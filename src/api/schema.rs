@@ -4,6 +4,13 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::json;
 
+/// The pattern of a check's path: `/` then anything but a second `/`, and never a backslash, a
+/// blank or a control character, so that appended to the verification URL it cannot name a host
+/// (`//evil.example/x`, `/\evil.example/x`) or a port (`:18081/ok` does not start with `/`).
+/// Written with `\x00-\x20` rather than `\s`, which means ASCII blanks to the API server (RE2)
+/// but every Unicode blank to other engines.
+pub(crate) const CHECK_PATH_PATTERN: &str = r"^/([^/\\\x00-\x20\x7f][^\\\x00-\x20\x7f]*)?$";
+
 /// A serde default for integer fields; `int::<600>` keeps the value next to the field it defaults.
 pub(crate) fn int<const N: i32>() -> i32 {
     N

@@ -18,7 +18,7 @@ use super::{
     client::{ClientSettings, FetchError, Header, HttpClient, Request},
     guard::EgressPolicy,
     json::Dependency,
-    judge,
+    judge, target,
 };
 
 /// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
@@ -304,7 +304,7 @@ impl Engine {
         }
         Ok(Request {
             method: method_of(method),
-            url: join(&self.base, path).map_err(Problem::Spec)?,
+            url: target::join(&self.base, path).map_err(Problem::Spec)?,
             headers: built,
             body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
         })
@@ -369,31 +369,9 @@ fn method_of(method: HttpMethod) -> reqwest::Method {
     }
 }
 
-/// Appends a check's path (which may carry a query) to the base URL's path, as the spec
-/// documents: `https://x/app` + `/health` is `https://x/app/health`.
-pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
-    let prefix = base.as_str().trim_end_matches('/');
-    Url::parse(&format!("{prefix}{path}"))
-        .map_err(|e| format!("path {path:?} does not make a URL: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_appended_to_the_base_path() {
-        let base = Url::parse("https://dialectic.example.com").unwrap();
-        assert_eq!(
-            join(&base, "/health").unwrap().as_str(),
-            "https://dialectic.example.com/health"
-        );
-        let base = Url::parse("https://example.com/app/").unwrap();
-        assert_eq!(
-            join(&base, "/health/deep?full=1").unwrap().as_str(),
-            "https://example.com/app/health/deep?full=1"
-        );
-    }
 
     #[test]
     fn secret_values_are_never_printed() {

@@ -4,7 +4,7 @@
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
 //! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
-//! runtime's workers under a deadline.
+//! runtime's workers under a deadline. `target` builds each request's URL from the check's path.
 
 mod checks;
 pub mod cli;
@@ -17,3 +17,4 @@ mod judge;
 mod quote;
 mod report;
 pub(crate) mod rounds;
+mod target;
