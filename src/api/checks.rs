@@ -60,14 +60,17 @@ pub struct HttpCheck {
     /// (numbers index arrays) or, starting with $, an RFC 9535 JSONPath whose every match must
     /// hold the value; each value is the expected value written as a string (numbers and
     /// booleans compare by their JSON text). Example: {status: ok},
-    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries.
-    /// Default: the body is not parsed.
+    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries,
+    /// keys of at most 256 characters, values of at most 1024. JSONPath keys may use names,
+    /// wildcards, indexes, slices, at most two descendant (..) segments and filters with
+    /// comparisons, &&, || and !, but no functions; a key that selects more than 10000 values or
+    /// needs more than 200000 steps on the body fails the check. Default: the body is not parsed.
     #[serde(
         default,
         rename = "expectJSON",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    #[schemars(extend("maxProperties" = 32))]
+    #[schemars(schema_with = "schema::expect_json_map")]
     pub expect_json: BTreeMap<String, String>,
 
     /// Text the response body must contain (at most 1024 bytes). Default: not checked.
@@ -150,6 +153,7 @@ pub struct HttpHeader {
 #[serde(rename_all = "camelCase")]
 pub struct HeaderSource {
     /// The Secret and key holding the value. Required. Example: {name: probe-token, key: header}.
+    #[schemars(schema_with = "schema::secret_key_selector")]
     pub secret_key_ref: SecretKeySelector,
 }
 
@@ -212,11 +216,12 @@ pub struct SecurityHeadersCheck {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub require: Vec<String>,
 
-    /// Exact values some headers must have, compared without regard to case (at most 32). A
-    /// header named here must also be present. Example: {x-frame-options: SAMEORIGIN,
-    /// x-content-type-options: nosniff}. Default: values are not compared.
+    /// Exact values some headers must have, compared without regard to case (at most 32 names
+    /// of at most 256 characters, values of at most 8192). A header named here must also be
+    /// present. Example: {x-frame-options: SAMEORIGIN, x-content-type-options: nosniff}.
+    /// Default: values are not compared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 32))]
+    #[schemars(schema_with = "schema::header_values_map")]
     pub values: BTreeMap<String, String>,
 }
 
