@@ -18,3 +18,6 @@ mod quote;
 mod report;
 pub(crate) mod rounds;
 mod target;
+
+#[cfg(test)]
+mod proptests;
