@@ -14,6 +14,7 @@
 
 mod ast;
 mod eval;
+mod filter;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,11 @@
 //! The parser of the JSONPath subset: RFC 9535's grammar for names, wildcards, indexes, slices,
-//! descendants and filters with comparisons and existence tests; function extensions
-//! (`length()`, `match()`, …) are refused by name.
+//! descendants and literals; filter expressions are parsed in `filter`, where function
+//! extensions (`length()`, `match()`, …) are refused by name.
 //!
 //! Recursion (parentheses, filters inside filters) is bounded by the query's length, which the
 //! caller caps before parsing.
 
-use serde_json::{Number, Value};
-
-use super::ast::{Comparable, Logical, Op, Query, Segment, Selector, Start};
+use super::ast::{Query, Segment, Selector, Start};
 
 /// The largest index or slice bound RFC 9535 allows (I-JSON's exact integers).
 const MAX_INT: i64 = (1 << 53) - 1;
@@ -42,28 +40,30 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
     })
 }
 
-struct Parser<'t> {
-    text: &'t str,
-    pos: usize,
-    descendants: usize,
+/// The parser's place in the text; its methods are split between this module (segments,
+/// selectors, literals) and `filter` (filter expressions).
+pub(super) struct Parser<'t> {
+    pub(super) text: &'t str,
+    pub(super) pos: usize,
+    pub(super) descendants: usize,
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> Option<char> {
+    pub(super) fn peek(&self) -> Option<char> {
         self.text[self.pos..].chars().next()
     }
 
-    fn peek_second(&self) -> Option<char> {
+    pub(super) fn peek_second(&self) -> Option<char> {
         self.text[self.pos..].chars().nth(1)
     }
 
-    fn bump(&mut self) -> Option<char> {
+    pub(super) fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.pos += c.len_utf8();
         Some(c)
     }
 
-    fn eat(&mut self, wanted: &str) -> bool {
+    pub(super) fn eat(&mut self, wanted: &str) -> bool {
         if self.text[self.pos..].starts_with(wanted) {
             self.pos += wanted.len();
             true
@@ -72,7 +72,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expect(&mut self, wanted: char) -> Result<(), String> {
+    pub(super) fn expect(&mut self, wanted: char) -> Result<(), String> {
         if self.peek() == Some(wanted) {
             self.pos += wanted.len_utf8();
             Ok(())
@@ -81,20 +81,20 @@ impl Parser<'_> {
         }
     }
 
-    fn skip_blank(&mut self) {
+    pub(super) fn skip_blank(&mut self) {
         while matches!(self.peek(), Some(' ' | '\t' | '\n' | '\r')) {
             self.pos += 1;
         }
     }
 
     /// "at character 7: expected ]": positions count characters from 1, as people do.
-    fn error(&self, what: &str) -> String {
+    pub(super) fn error(&self, what: &str) -> String {
         let at = self.text[..self.pos].chars().count() + 1;
         format!("at character {at}: {what}")
     }
 
     /// `*(S segment)`; blanks not followed by a segment are left unread.
-    fn segments(&mut self) -> Result<Vec<Segment>, String> {
+    pub(super) fn segments(&mut self) -> Result<Vec<Segment>, String> {
         let mut segments = Vec::new();
         loop {
             let before = self.pos;
@@ -216,7 +216,7 @@ impl Parser<'_> {
     }
 
     /// `"0" / (["-"] DIGIT1 *DIGIT)`, within ±(2^53-1).
-    fn int(&mut self) -> Result<i64, String> {
+    pub(super) fn int(&mut self) -> Result<i64, String> {
         let start = self.pos;
         let negative = self.eat("-");
         match self.peek() {
@@ -241,7 +241,7 @@ impl Parser<'_> {
     }
 
     /// A quoted string with RFC 9535's escapes.
-    fn string(&mut self) -> Result<String, String> {
+    pub(super) fn string(&mut self) -> Result<String, String> {
         let quote = self.bump().ok_or_else(|| self.error("expected a quote"))?;
         let mut out = String::new();
         loop {
@@ -296,205 +296,4 @@ impl Parser<'_> {
         self.pos += 4;
         u32::from_str_radix(digits, 16).map_err(|_| self.error("expected 4 hex digits"))
     }
-
-    /// `and *(S "||" S and)`.
-    fn or(&mut self) -> Result<Logical, String> {
-        let mut terms = vec![self.and()?];
-        loop {
-            let before = self.pos;
-            self.skip_blank();
-            if !self.eat("||") {
-                self.pos = before;
-                break;
-            }
-            self.skip_blank();
-            terms.push(self.and()?);
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Logical::Or(terms)
-        })
-    }
-
-    /// `basic *(S "&&" S basic)`.
-    fn and(&mut self) -> Result<Logical, String> {
-        let mut terms = vec![self.basic()?];
-        loop {
-            let before = self.pos;
-            self.skip_blank();
-            if !self.eat("&&") {
-                self.pos = before;
-                break;
-            }
-            self.skip_blank();
-            terms.push(self.basic()?);
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Logical::And(terms)
-        })
-    }
-
-    /// A parenthesised expression, a comparison or an existence test, maybe negated.
-    fn basic(&mut self) -> Result<Logical, String> {
-        if self.peek() == Some('!') && self.peek_second() != Some('=') {
-            self.pos += 1;
-            self.skip_blank();
-            let inner = match self.peek() {
-                Some('(') => self.parenthesised()?,
-                Some('@' | '$') => Logical::Exists(self.filter_query()?),
-                _ => return Err(self.error("expected ( or a query after !")),
-            };
-            return Ok(Logical::Not(Box::new(inner)));
-        }
-        if self.peek() == Some('(') {
-            return self.parenthesised();
-        }
-        let left = self.comparable_or_query()?;
-        let before = self.pos;
-        self.skip_blank();
-        let Some(op) = self.op() else {
-            self.pos = before;
-            return match left {
-                Operand::Query(query) => Ok(Logical::Exists(query)),
-                Operand::Literal(_) => Err(self.error("expected a comparison after a literal")),
-            };
-        };
-        self.skip_blank();
-        let right = self.comparable_or_query()?;
-        Ok(Logical::Compare(
-            self.comparable(left)?,
-            op,
-            self.comparable(right)?,
-        ))
-    }
-
-    fn parenthesised(&mut self) -> Result<Logical, String> {
-        self.expect('(')?;
-        self.skip_blank();
-        let inner = self.or()?;
-        self.skip_blank();
-        self.expect(')')?;
-        Ok(inner)
-    }
-
-    fn op(&mut self) -> Option<Op> {
-        // Two-character operators first, so `<=` is not read as `<`.
-        let ops = [
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            ("<=", Op::Le),
-            (">=", Op::Ge),
-            ("<", Op::Lt),
-            (">", Op::Gt),
-        ];
-        ops.into_iter()
-            .find(|(text, _)| self.eat(text))
-            .map(|(_, op)| op)
-    }
-
-    fn comparable(&self, operand: Operand) -> Result<Comparable, String> {
-        match operand {
-            Operand::Literal(value) => Ok(Comparable::Literal(value)),
-            Operand::Query(query) if query.segments.iter().all(Segment::is_singular) => {
-                Ok(Comparable::Singular(query))
-            }
-            Operand::Query(_) => Err(self.error(
-                "a query compared with == < > etc. must select at most one node (names and indexes only)",
-            )),
-        }
-    }
-
-    fn comparable_or_query(&mut self) -> Result<Operand, String> {
-        match self.peek() {
-            Some('@' | '$') => Ok(Operand::Query(self.filter_query()?)),
-            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.string()?))),
-            Some('-' | '0'..='9') => Ok(Operand::Literal(self.number()?)),
-            Some(c) if c.is_ascii_lowercase() => self.word(),
-            _ => Err(self.error("expected @, $, a literal or (")),
-        }
-    }
-
-    fn filter_query(&mut self) -> Result<Query, String> {
-        let start = match self.bump() {
-            Some('@') => Start::Current,
-            Some('$') => Start::Root,
-            _ => return Err(self.error("expected @ or $")),
-        };
-        Ok(Query {
-            start,
-            segments: self.segments()?,
-        })
-    }
-
-    /// `true`, `false`, `null`, or the name of a function, which this subset does not have.
-    fn word(&mut self) -> Result<Operand, String> {
-        let start = self.pos;
-        while matches!(self.peek(), Some('a'..='z' | '0'..='9' | '_')) {
-            self.pos += 1;
-        }
-        let word = &self.text[start..self.pos];
-        match word {
-            "true" => Ok(Operand::Literal(Value::Bool(true))),
-            "false" => Ok(Operand::Literal(Value::Bool(false))),
-            "null" => Ok(Operand::Literal(Value::Null)),
-            _ if self.peek() == Some('(') => {
-                self.pos = start;
-                Err(self.error(&format!(
-                    "function {word}() is not supported: use comparisons and existence tests"
-                )))
-            }
-            _ => {
-                self.pos = start;
-                Err(self.error("expected @, $, a literal or ("))
-            }
-        }
-    }
-
-    /// `(int / "-0") [frac] [exp]`, as a JSON number.
-    fn number(&mut self) -> Result<Value, String> {
-        let start = self.pos;
-        if !self.eat("-0") {
-            self.int()?;
-        }
-        let mut integer = true;
-        if self.eat(".") {
-            integer = false;
-            self.digits()?;
-        }
-        if self.eat("e") || self.eat("E") {
-            integer = false;
-            if !self.eat("-") {
-                self.eat("+");
-            }
-            self.digits()?;
-        }
-        let text = &self.text[start..self.pos];
-        let number = if integer {
-            text.parse::<i64>().ok().map(Number::from)
-        } else {
-            text.parse::<f64>().ok().and_then(Number::from_f64)
-        };
-        number
-            .map(Value::Number)
-            .ok_or_else(|| self.error("the number is out of range"))
-    }
-
-    fn digits(&mut self) -> Result<(), String> {
-        if !matches!(self.peek(), Some('0'..='9')) {
-            return Err(self.error("expected a digit"));
-        }
-        while matches!(self.peek(), Some('0'..='9')) {
-            self.pos += 1;
-        }
-        Ok(())
-    }
-}
-
-/// A side of a comparison before it is known whether a comparison follows.
-enum Operand {
-    Literal(Value),
-    Query(Query),
 }
