@@ -25,9 +25,10 @@ pub struct HttpCheck {
     pub method: HttpMethod,
 
     /// The path appended to the verification url, starting with '/'. Required.
-    /// Example: /health/deep.
+    /// Example: /health/deep. It may carry a query but no scheme, host or port: no // at the
+    /// start, no backslash, no blank.
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// Extra request headers, each with a literal value or a value read from a Secret.
@@ -59,14 +60,17 @@ pub struct HttpCheck {
     /// (numbers index arrays) or, starting with $, an RFC 9535 JSONPath whose every match must
     /// hold the value; each value is the expected value written as a string (numbers and
     /// booleans compare by their JSON text). Example: {status: ok},
-    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries.
-    /// Default: the body is not parsed.
+    /// {checks.database.status: pass} or {"$.checks[*].status": pass}. At most 32 entries,
+    /// keys of at most 256 characters, values of at most 1024. JSONPath keys may use names,
+    /// wildcards, indexes, slices, at most two descendant (..) segments and filters with
+    /// comparisons, &&, || and !, but no functions; a key that selects more than 10000 values or
+    /// needs more than 200000 steps on the body fails the check. Default: the body is not parsed.
     #[serde(
         default,
         rename = "expectJSON",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    #[schemars(extend("maxProperties" = 32))]
+    #[schemars(schema_with = "schema::expect_json_map")]
     pub expect_json: BTreeMap<String, String>,
 
     /// Text the response body must contain (at most 1024 bytes). Default: not checked.
@@ -157,6 +161,7 @@ pub struct HttpHeader {
 #[serde(rename_all = "camelCase")]
 pub struct HeaderSource {
     /// The Secret and key holding the value. Required. Example: {name: probe-token, key: header}.
+    #[schemars(schema_with = "schema::secret_key_selector")]
     pub secret_key_ref: SecretKeySelector,
 }
 
@@ -201,10 +206,11 @@ fn default_redirect_status() -> Vec<i32> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityHeadersCheck {
-    /// The path to GET, starting with '/'. Default /.
+    /// The path to GET, starting with '/'. Default /. It may carry a query but no scheme, host
+    /// or port: no // at the start, no backslash, no blank.
     #[serde(default = "default_root_path")]
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// Header names that must be present, in lower case (at most 32). Default: the five of the
@@ -218,11 +224,12 @@ pub struct SecurityHeadersCheck {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub require: Vec<String>,
 
-    /// Exact values some headers must have, compared without regard to case (at most 32). A
-    /// header named here must also be present. Example: {x-frame-options: SAMEORIGIN,
-    /// x-content-type-options: nosniff}. Default: values are not compared.
+    /// Exact values some headers must have, compared without regard to case (at most 32 names
+    /// of at most 256 characters, values of at most 8192). A header named here must also be
+    /// present. Example: {x-frame-options: SAMEORIGIN, x-content-type-options: nosniff}.
+    /// Default: values are not compared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 32))]
+    #[schemars(schema_with = "schema::header_values_map")]
     pub values: BTreeMap<String, String>,
 }
 
@@ -273,8 +280,10 @@ fn default_security_headers() -> Vec<String> {
 ]))]
 pub struct RateLimitCheck {
     /// The path to send the requests to, starting with '/'. Required. Example: /users/log_in.
+    /// It may carry a query but no scheme, host or port: no // at the start, no backslash, no
+    /// blank.
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
     /// The HTTP method. Default POST.

@@ -4,6 +4,21 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::json;
 
+/// The pattern of a check's path: `/` then anything but a second `/`, and never a backslash, a
+/// blank or a control character, so that appended to the verification URL it cannot name a host
+/// (`//evil.example/x`, `/\evil.example/x`) or a port (`:18081/ok` does not start with `/`).
+/// Written with `\x00-\x20` rather than `\s`, which means ASCII blanks to the API server (RE2)
+/// but every Unicode blank to other engines.
+pub(crate) const CHECK_PATH_PATTERN: &str = r"^/([^/\\\x00-\x20\x7f][^\\\x00-\x20\x7f]*)?$";
+
+/// A Kubernetes object name that is a DNS subdomain (RFC 1123), as Secret names are.
+pub(crate) const DNS_SUBDOMAIN_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// A key of a Secret's data as the API server allows it: letters, digits, `-`, `_` and `.`, but
+/// not `.`, `..` or anything starting with `..`, so it can never step out of a mounted folder.
+pub(crate) const SECRET_KEY_PATTERN: &str = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$";
+
 /// A serde default for integer fields; `int::<600>` keeps the value next to the field it defaults.
 pub(crate) fn int<const N: i32>() -> i32 {
     N
@@ -17,6 +32,70 @@ pub(crate) fn yes() -> bool {
 /// Whether a boolean is false; lets optional flags stay out of serialized YAML when unset.
 pub(crate) fn is_false(value: &bool) -> bool {
     !*value
+}
+
+/// The schema of a `secretKeyRef` read by the operator: core's SecretKeySelector with the
+/// bounds the API server applies to real Secret names and keys, which core's schema leaves out.
+pub(crate) fn secret_key_selector(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "description": "The Secret and key holding the value. Example: {name: probe-token, key: header}.",
+        "type": "object",
+        "required": ["name", "key"],
+        "properties": {
+            "name": {
+                "description": "The name of the Secret in the checklist's namespace: a DNS subdomain of at most 253 characters. Required.",
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 253,
+                "pattern": DNS_SUBDOMAIN_PATTERN,
+            },
+            "key": {
+                "description": "The key in the Secret's data: letters, digits, -, _ and ., at most 253 characters, not starting with '..'. Required.",
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 253,
+                "pattern": SECRET_KEY_PATTERN,
+            },
+            "optional": {
+                "description": "Accepted for compatibility with core's SecretKeySelector; a missing Secret or key skips the check either way.",
+                "type": "boolean",
+            },
+        },
+    });
+    Schema::try_from(schema).unwrap_or_default()
+}
+
+/// The schema of a map of strings whose keys and values are both bounded: `maxProperties`
+/// entries, values of at most `value_max` bytes, keys of at most `key_max` characters (a CEL
+/// rule: structural schemas cannot bound keys otherwise).
+pub(crate) fn bounded_string_map(
+    max_properties: u64,
+    key_max: u64,
+    value_max: u64,
+    field: &str,
+) -> Schema {
+    let schema = json!({
+        "type": "object",
+        "maxProperties": max_properties,
+        "additionalProperties": {"type": "string", "maxLength": value_max},
+        "x-kubernetes-validations": [{
+            "rule": format!("self.all(k, size(k) <= {key_max})"),
+            "message": format!("{field}: every key must be at most {key_max} characters"),
+        }],
+    });
+    Schema::try_from(schema).unwrap_or_default()
+}
+
+/// `spec.verification.checks[].http.expectJSON`: 32 keys of at most 256 characters (the
+/// longest path the JSON reader accepts), values of at most 1024 bytes.
+pub(crate) fn expect_json_map(_: &mut SchemaGenerator) -> Schema {
+    bounded_string_map(32, 256, 1024, "expectJSON")
+}
+
+/// `spec.verification.checks[].securityHeaders.values`: 32 header names of at most 256
+/// characters, values of at most 8192 bytes (as request header values).
+pub(crate) fn header_values_map(_: &mut SchemaGenerator) -> Schema {
+    bounded_string_map(32, 256, 8192, "securityHeaders.values")
 }
 
 /// The schema of a container image reference: a tag or a digest is required, because a checklist

@@ -18,7 +18,9 @@ use super::{
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
     json::Dependency,
+    judge,
     redact::Redactor,
+    target,
 };
 
 /// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
@@ -253,10 +255,11 @@ impl Engine {
                     http.content_type.as_deref(),
                 )?;
                 let response = self.fetch(request).await?;
+                let status = response.status;
                 Ok((
-                    checks::http::evaluate(http, &response),
+                    judge::http(http, response, judge::JUDGE_TIMEOUT).await,
                     1,
-                    Some(response.status),
+                    Some(status),
                 ))
             }
             CheckRef::HttpsRedirect(redirect) => {
@@ -341,7 +344,7 @@ impl Engine {
         }
         Ok(Request {
             method: method_of(method),
-            url: join(&self.base, path).map_err(Problem::Spec)?,
+            url: target::join(&self.base, path).map_err(Problem::Spec)?,
             headers: built,
             body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
         })
@@ -417,10 +420,17 @@ pub const RESERVED_HEADERS: [&str; 9] = [
 
 /// Whether a check may not set `name`: one of [`RESERVED_HEADERS`] or any `Proxy-*` header.
 fn reserved_header(name: &HeaderName) -> bool {
-    // HeaderName is always lower case.
-    let name = name.as_str();
-    RESERVED_HEADERS.contains(&name) || name.starts_with("proxy-")
+    reserved_header_name(name.as_str())
 }
+
+/// [`reserved_header`] of a name as written, in any case.
+pub(crate) fn reserved_header_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    RESERVED_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
+}
+
+/// The message of a reserved header, the same as the CRD's rule.
+pub(crate) const RESERVED_HEADER_MESSAGE: &str = "this header is set by the client and cannot be set by a check (Host, Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Content-Length, Expect, Proxy-*)";
 
 fn method_of(method: HttpMethod) -> reqwest::Method {
     match method {
@@ -434,31 +444,9 @@ fn method_of(method: HttpMethod) -> reqwest::Method {
     }
 }
 
-/// Appends a check's path (which may carry a query) to the base URL's path, as the spec
-/// documents: `https://x/app` + `/health` is `https://x/app/health`.
-pub(crate) fn join(base: &Url, path: &str) -> Result<Url, String> {
-    let prefix = base.as_str().trim_end_matches('/');
-    Url::parse(&format!("{prefix}{path}"))
-        .map_err(|e| format!("path {path:?} does not make a URL: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_appended_to_the_base_path() {
-        let base = Url::parse("https://dialectic.example.com").unwrap();
-        assert_eq!(
-            join(&base, "/health").unwrap().as_str(),
-            "https://dialectic.example.com/health"
-        );
-        let base = Url::parse("https://example.com/app/").unwrap();
-        assert_eq!(
-            join(&base, "/health/deep?full=1").unwrap().as_str(),
-            "https://example.com/app/health/deep?full=1"
-        );
-    }
 
     #[test]
     fn headers_that_steer_the_request_are_reserved() {

@@ -1,8 +1,9 @@
 //! Reading a JSON response: the values `expectJSON` names and the dependencies of a deep health
-//! body. Pure functions over `serde_json::Value`.
+//! body. Pure functions over `serde_json::Value`, each bounded whatever the key and the body.
 
 use serde_json::Value;
-use serde_json_path::JsonPath;
+
+use super::jsonpath::{self, Exceeded, QueryError};
 
 /// Words that mean a dependency is healthy, in either shape the seed apps use:
 /// `{"database": "connected"}` or `{"database": {"status": "pass"}}`.
@@ -17,10 +18,14 @@ pub(crate) const HEALTHY_WORDS: [&str; 8] = [
     "true",
 ];
 
-/// Why a path could not be read.
+/// The longest key (path) read, in bytes; the CRD allows no longer. Checked here too, since it
+/// also bounds the JSONPath parser's recursion (parentheses, nested filters).
+pub const MAX_PATH_LENGTH: usize = 256;
+
+/// Why a path could not be read. Each message names the key and, for a cap, the cap.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum PathError {
-    /// A `$` key is not valid RFC 9535 JSONPath.
+    /// A `$` key is not valid JSONPath of the supported subset.
     #[error("{path} is not a valid JSONPath: {reason}")]
     Invalid {
         /// The key as written.
@@ -28,17 +33,69 @@ pub(crate) enum PathError {
         /// What the parser said.
         reason: String,
     },
+    /// The key is longer than [`MAX_PATH_LENGTH`].
+    #[error("the key {path}… is {length} bytes long, over the limit of {MAX_PATH_LENGTH}")]
+    TooLong {
+        /// The key's first characters.
+        path: String,
+        /// Its length in bytes.
+        length: usize,
+    },
+    /// More descendant (`..`) segments than [`jsonpath::MAX_DESCENDANTS`].
+    #[error(
+        "{path} has {found} descendant (..) segments, over the limit of {}",
+        jsonpath::MAX_DESCENDANTS
+    )]
+    TooManyDescendants {
+        /// The key as written.
+        path: String,
+        /// How many it has.
+        found: usize,
+    },
+    /// The key selects, or passes through, more than [`jsonpath::MAX_NODES`] nodes.
+    #[error(
+        "{path} selects more than {} values in this body, the limit; make it more specific",
+        jsonpath::MAX_NODES
+    )]
+    TooManyNodes {
+        /// The key as written.
+        path: String,
+    },
+    /// Evaluating the key took more than [`jsonpath::MAX_STEPS`] steps.
+    #[error(
+        "{path} needs more than {} steps on this body, the limit; make it more specific",
+        jsonpath::MAX_STEPS
+    )]
+    TooCostly {
+        /// The key as written.
+        path: String,
+    },
+}
+
+impl PathError {
+    fn of(path: &str, error: QueryError) -> Self {
+        let path = path.to_string();
+        match error {
+            QueryError::Invalid(reason) => PathError::Invalid { path, reason },
+            QueryError::TooManyDescendants(found) => PathError::TooManyDescendants { path, found },
+            QueryError::Exceeded(Exceeded::Nodes) => PathError::TooManyNodes { path },
+            QueryError::Exceeded(Exceeded::Steps) => PathError::TooCostly { path },
+        }
+    }
 }
 
 /// The values at `path`: a dot-separated path (`checks.database.status`, with numbers indexing
-/// arrays) or, when it starts with `$`, an RFC 9535 JSONPath (`$.checks[*].status`).
+/// arrays) or, when it starts with `$`, an RFC 9535 JSONPath (`$.checks[*].status`) of the
+/// subset [`jsonpath`] evaluates within its caps.
 pub(crate) fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, PathError> {
+    if path.len() > MAX_PATH_LENGTH {
+        return Err(PathError::TooLong {
+            path: path.chars().take(40).collect(),
+            length: path.len(),
+        });
+    }
     if path.starts_with('$') {
-        let query = JsonPath::parse(path).map_err(|e| PathError::Invalid {
-            path: path.to_string(),
-            reason: e.to_string(),
-        })?;
-        return Ok(query.query(body).all());
+        return jsonpath::select(body, path).map_err(|e| PathError::of(path, e));
     }
     let mut current = body;
     for step in path.split('.') {
@@ -53,6 +110,43 @@ pub(crate) fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value
         }
     }
     Ok(vec![current])
+}
+
+/// Whether `value`'s text (as [`as_text`] writes it) is `expected`, without writing out more
+/// than `expected` is long: a key may match large objects, and comparing must not cost their
+/// whole text each time.
+pub(crate) fn text_equals(value: &Value, expected: &str) -> bool {
+    match value {
+        Value::String(s) => s == expected,
+        other => {
+            let mut writer = Bounded {
+                written: Vec::with_capacity(expected.len()),
+                limit: expected.len(),
+            };
+            serde_json::to_writer(&mut writer, other).is_ok()
+                && writer.written == expected.as_bytes()
+        }
+    }
+}
+
+/// A writer that refuses to grow past `limit` bytes.
+struct Bounded {
+    written: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written.len() + buf.len() > self.limit {
+            return Err(std::io::Error::other("longer than the expected value"));
+        }
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A JSON value as the text `expectJSON` compares with: strings bare, everything else as JSON.

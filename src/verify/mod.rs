@@ -3,6 +3,8 @@
 //!
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
+//! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
+//! runtime's workers under a deadline. `target` builds each request's URL from the check's path.
 
 mod checks;
 pub mod cli;
@@ -10,7 +12,13 @@ pub(crate) mod client;
 pub mod engine;
 pub mod guard;
 pub mod json;
+mod jsonpath;
+mod judge;
 mod quote;
 mod redact;
 mod report;
 pub(crate) mod rounds;
+mod target;
+
+#[cfg(test)]
+mod proptests;

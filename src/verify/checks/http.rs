@@ -102,10 +102,11 @@ fn check_values(check: &HttpCheck, body: &serde_json::Value) -> Vec<String> {
             ));
             continue;
         }
+        // Compared without writing out each match whole: a key may match large objects.
         if let Some(wrong) = found
             .iter()
+            .find(|v| !json::text_equals(v, expected))
             .map(|v| json::as_text(v))
-            .find(|v| v != expected)
         {
             problems.push(format!(
                 "{path} is {}, expected {}",
