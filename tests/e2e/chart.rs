@@ -408,10 +408,12 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
 pub(crate) struct DeleteOnDrop(Vec<(Option<String>, String)>);
 
 impl DeleteOnDrop {
-    /// Every object of `docs` that is not in `namespace`, as `kind/name` with its namespace.
+    /// Every object of `docs` that is not in `namespace`, as `kind/name` with its namespace;
+    /// never the CRD, which every other test running meanwhile needs.
     pub(crate) fn outside(namespace: &str, docs: &[Value]) -> Self {
         Self(
             docs.iter()
+                .filter(|d| kind(d) != "CustomResourceDefinition")
                 .filter(|d| d["metadata"]["namespace"].as_str() != Some(namespace))
                 .map(|d| {
                     let in_namespace = d["metadata"]["namespace"].as_str().map(str::to_owned);
