@@ -185,6 +185,17 @@ impl Operator {
         None
     }
 
+    /// The peak resident memory of the running process so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("the operator runs").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+
     /// How many lines it logged so far: a mark for [`lines_since`](Self::lines_since).
     pub fn len(&self) -> usize {
         self.lines.lock().unwrap().len()

@@ -148,3 +148,62 @@ fn kubectl_stdin_in(namespace: &str, object: &serde_json::Value) -> (bool, Strin
         ),
     )
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_hostile_checklist_fails_alone_and_the_operator_stays_small_and_responsive() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "hostile").await;
+    let app = start_app().await;
+    let operator = Operator::start(ns.name());
+
+    // A key that took 49 s and 2 GB before evaluation was bounded, a filter that would walk the
+    // body quadratically, and an endless body, all against the same app.
+    let mut hostile = checklist("example.com/web:1.0.0", &app);
+    hostile["metadata"]["name"] = json!("evil");
+    hostile["spec"]["verification"]["failureThreshold"] = json!(1);
+    hostile["spec"]["verification"]["checks"] = json!([
+        {"name": "chain", "http": {"path": "/health/deep", "expectJSON": {"$..*..*..*..*..*": "x"}}},
+        {"name": "filter", "http": {"path": "/health/deep", "expectJSON": {"$.checks[?@.status == $..status]": "x"}}},
+    ]);
+    apply(ns.name(), &[&valid_secret(), &hostile]);
+    let honest = checklist("example.com/web:1.0.0", &app);
+    apply(ns.name(), &[&honest]);
+
+    let (_, failed) = kubectl_in(
+        ns.name(),
+        &[
+            "wait",
+            "dcl/evil",
+            "--for=jsonpath={.status.phase}=Failed",
+            "--timeout=90s",
+        ],
+    );
+    assert!(failed.contains("condition met"), "{failed}");
+    crate::web::kubectl_wait(ns.name(), "condition=Ready", 90);
+    let (_, messages) = kubectl_in(
+        ns.name(),
+        &[
+            "get",
+            "dcl",
+            "evil",
+            "-o",
+            "jsonpath={.status.checks[*].message}",
+        ],
+    );
+    println!("{messages}");
+    assert!(messages.contains("over the limit of 2"), "{messages}");
+
+    let (status, body) = {
+        let response = reqwest::get(format!("{}/healthz", operator.endpoints().await))
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 200, "{body}");
+    let peak = operator.peak_rss_kib();
+    println!("operator peak RSS: {} MiB", peak / 1024);
+    assert!(peak < 200 * 1024, "peak RSS {peak} KiB");
+    ns.finish(&client).await;
+}
