@@ -45,6 +45,7 @@ pub fn bench_log_filter() -> String {
 
 /// The operator process; killed on drop.
 pub struct Operator {
+    binary: PathBuf,
     namespace: String,
     extra_args: Vec<String>,
     log_filter: String,
@@ -111,6 +112,7 @@ impl Operator {
         env: &[(&str, &str)],
     ) -> Self {
         let mut operator = Self {
+            binary: operator_binary(),
             namespace: namespace.to_owned(),
             extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
             log_filter: log_filter.to_owned(),
@@ -125,10 +127,42 @@ impl Operator {
         operator
     }
 
+    /// [`start`](Self::start) with another build of the operator (an older release).
+    pub fn start_binary(binary: PathBuf, namespace: &str) -> Self {
+        let mut operator = Self {
+            binary,
+            namespace: namespace.to_owned(),
+            extra_args: Vec::new(),
+            log_filter: "info".to_owned(),
+            env: Vec::new(),
+            child: None,
+            lines: Arc::default(),
+        };
+        operator.restart();
+        operator
+    }
+
+    /// Stops the process and starts `binary` in its place with the same flags, as a rolling
+    /// update of the operator's Deployment does; the log accumulates.
+    pub fn upgrade_to(&mut self, binary: PathBuf) {
+        self.terminate();
+        self.binary = binary;
+        self.restart();
+    }
+
+    /// SIGTERM, then waits for the process to exit (it finishes what it is doing).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            Command::new("kill").args(["-TERM", &pid]).status().ok();
+            child.wait().ok();
+        }
+    }
+
     /// Starts the process again (after [`kill`](Self::kill)); the log accumulates.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the operator is already running");
-        let binary = operator_binary();
+        let binary = self.binary.clone();
         let mut child = Command::new(&binary)
             .args([
                 "run",

@@ -17,4 +17,5 @@ mod operator;
 mod rbac;
 mod security;
 mod smoke;
+mod upgrade;
 mod web;
