@@ -294,3 +294,67 @@ async fn a_failing_release_is_rolled_back_within_interval_times_threshold_plus_s
     kubectl_wait(ns.name(), "condition=RolledBack", WITHIN);
     ns.finish(&client).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_competing_writer_on_status_and_children_does_not_keep_a_release_from_completing() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "compete").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    kubectl_wait(ns.name(), "condition=Ready", WITHIN);
+
+    // Another controller writes the fields the operator owns, with its own field manager, as
+    // fast as it can: the checklist's status message and phase, the Deployment's replicas.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (namespace, stop) = (ns.name().to_owned(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut writes = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = json!({"status": {"message": "meddled", "phase": "Pending"}});
+                let (a, _) = checklist_testkit::kubectl_in(
+                    &namespace,
+                    &[
+                        "patch",
+                        "dcl",
+                        "web",
+                        "--subresource=status",
+                        "--type=merge",
+                        "--field-manager=meddler",
+                        "-p",
+                        &status.to_string(),
+                    ],
+                );
+                let (b, _) = checklist_testkit::kubectl_in(
+                    &namespace,
+                    &["scale", "deployment", "web", "--replicas=5"],
+                );
+                writes += usize::from(a) + usize::from(b);
+            }
+            writes
+        })
+    };
+    apply(ns.name(), &[&release("example.com/web:2.0.0", &app, 1, 2)]);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.join().unwrap();
+    println!("competing writes: {writes}");
+    assert!(writes > 10, "the competing writer did not write: {writes}");
+
+    // Once the competitor stops, the operator's next pass puts its own fields back.
+    kubectl_wait(ns.name(), "condition=Ready", WITHIN);
+    kubectl_wait(ns.name(), "jsonpath={.status.phase}=Ready", WITHIN);
+    assert_eq!(deployed_image(ns.name()), "example.com/web:2.0.0");
+    assert_eq!(jobs_named(ns.name(), "-rollback-"), 0);
+    assert_eq!(
+        outcomes(&client, ns.name()).await,
+        [RevisionOutcome::Succeeded, RevisionOutcome::Succeeded]
+    );
+    ns.finish(&client).await;
+}
