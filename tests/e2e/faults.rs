@@ -45,6 +45,39 @@ async fn outcomes(client: &kube::Client, namespace: &str) -> Vec<RevisionOutcome
     status.history.iter().map(|h| h.outcome).collect()
 }
 
+/// A namespace, the test app and an operator for it.
+struct Scene {
+    client: kube::Client,
+    ns: TestNamespace,
+    app: RunningApp,
+    operator: Operator,
+}
+
+async fn scene(prefix: &str) -> Scene {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, prefix).await;
+    let app = start_app().await;
+    let operator = Operator::start(ns.name());
+    Scene {
+        client,
+        ns,
+        app,
+        operator,
+    }
+}
+
+/// [`scene`] with `web` Ready on `image`.
+async fn ready_scene(prefix: &str, image: &str) -> Scene {
+    let scene = scene(prefix).await;
+    apply(
+        scene.ns.name(),
+        &[&valid_secret(), &checklist(image, &scene.app)],
+    );
+    kubectl_wait(scene.ns.name(), "condition=Ready", WITHIN);
+    scene
+}
+
 /// `web` on `image`, verified every `interval` seconds, failing after `threshold` rounds.
 fn release(image: &str, app: &RunningApp, interval: i64, threshold: i64) -> Value {
     let mut release = checklist(image, app);
@@ -56,11 +89,12 @@ fn release(image: &str, app: &RunningApp, interval: i64, threshold: i64) -> Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_operator_killed_while_checking_secrets_applies_nothing_until_they_are_fixed() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "killsec").await;
-    let app = start_app().await;
-    let mut operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        mut operator,
+    } = scene("killsec").await;
 
     let short = secret(json!({"SECRET_KEY_BASE": "short", "DATABASE_URL": "ecto://db/web"}));
     apply(
@@ -94,11 +128,12 @@ async fn an_operator_killed_while_checking_secrets_applies_nothing_until_they_ar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_operator_killed_while_migrating_creates_one_job_after_restart() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "killmig").await;
-    let app = start_app().await;
-    let mut operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        mut operator,
+    } = scene("killmig").await;
 
     apply(
         ns.name(),
@@ -125,11 +160,12 @@ async fn an_operator_killed_while_migrating_creates_one_job_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_operator_killed_while_rolling_out_finishes_the_same_rollout() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "killroll").await;
-    let app = start_app().await;
-    let mut operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        mut operator,
+    } = scene("killroll").await;
 
     let image = "example.com/web:1.0.0-chaos-slow-start";
     apply(ns.name(), &[&valid_secret(), &checklist(image, &app)]);
@@ -157,16 +193,12 @@ async fn an_operator_killed_while_rolling_out_finishes_the_same_rollout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_operator_killed_while_verifying_resumes_its_count_and_rolls_back_once() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "killver").await;
-    let app = start_app().await;
-    let mut operator = Operator::start(ns.name());
-    apply(
-        ns.name(),
-        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
-    );
-    kubectl_wait(ns.name(), "condition=Ready", WITHIN);
+    let Scene {
+        client,
+        ns,
+        app,
+        mut operator,
+    } = ready_scene("killver", "example.com/web:1.0.0").await;
 
     // Rounds 3 s apart, failing after 4: killed after two failed rounds, the operator must fail
     // the release after two more, not four.
@@ -213,11 +245,12 @@ async fn an_operator_killed_while_verifying_resumes_its_count_and_rolls_back_onc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_operator_killed_while_rolling_back_rolls_back_once() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "killback").await;
-    let app = start_app().await;
-    let mut operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        mut operator,
+    } = scene("killback").await;
     // A stable version that boots slowly, so restoring it takes a while.
     let stable = "example.com/web:1.0.0-chaos-slow-start";
     apply(ns.name(), &[&valid_secret(), &checklist(stable, &app)]);
@@ -254,16 +287,12 @@ async fn a_failing_release_is_rolled_back_within_interval_times_threshold_plus_s
     // becoming visible, plus one round's requests (each check times out in timeoutSeconds at
     // most, here the app answers at once).
     const SLACK: Duration = Duration::from_secs(5);
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "rbbound").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
-    apply(
-        ns.name(),
-        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
-    );
-    kubectl_wait(ns.name(), "condition=Ready", WITHIN);
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = ready_scene("rbbound", "example.com/web:1.0.0").await;
 
     app.set_mode(Mode::Unhealthy);
     let (interval, threshold) = (2, 3);
@@ -298,16 +327,12 @@ async fn a_failing_release_is_rolled_back_within_interval_times_threshold_plus_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_competing_writer_on_status_and_children_does_not_keep_a_release_from_completing() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "compete").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
-    apply(
-        ns.name(),
-        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
-    );
-    kubectl_wait(ns.name(), "condition=Ready", WITHIN);
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = ready_scene("compete", "example.com/web:1.0.0").await;
 
     // Another controller writes the fields the operator owns, with its own field manager, as
     // fast as it can: the checklist's status message and phase, the Deployment's replicas.

@@ -105,6 +105,16 @@ impl Drop for Impersonating {
     }
 }
 
+/// Asserts the operator logged no refusal by the API server.
+fn assert_nothing_refused(operator: &Operator) {
+    let refused: Vec<String> = operator
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("forbidden") || l.contains("Forbidden"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+}
+
 /// How many times the operator logged a failed reconcile.
 fn failed_reconciles(operator: &Operator) -> usize {
     operator
@@ -156,12 +166,7 @@ async fn the_operator_runs_a_release_and_a_rollback_with_only_the_charts_rbac() 
         "{}",
         operator.logs().join("\n")
     );
-    let refused: Vec<String> = operator
-        .logs()
-        .into_iter()
-        .filter(|l| l.contains("forbidden") || l.contains("Forbidden"))
-        .collect();
-    assert!(refused.is_empty(), "{refused:#?}");
+    assert_nothing_refused(&operator);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,12 +202,7 @@ async fn a_namespaced_install_releases_with_no_access_to_other_namespaces_secret
     );
     kubectl_wait(ns.name(), "condition=Ready", 90);
     assert_eq!(failed_reconciles(&operator), 0);
-    let refused: Vec<String> = operator
-        .logs()
-        .into_iter()
-        .filter(|l| l.contains("forbidden") || l.contains("Forbidden"))
-        .collect();
-    assert!(refused.is_empty(), "{refused:#?}");
+    assert_nothing_refused(&operator);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
