@@ -20,70 +20,11 @@ use super::{
     json::Dependency,
     judge,
     redact::Redactor,
+    reserved::reserved_header,
     target,
 };
 
-/// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
-/// `Debug` never prints them.
-#[derive(Clone, Default)]
-pub struct SecretValues {
-    values: BTreeMap<(String, String), HeaderValue>,
-    /// Values not sent but masked in what the app answers (the app's injected Secrets).
-    masked: Vec<Vec<u8>>,
-}
-
-impl std::fmt::Debug for SecretValues {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.values.keys()).finish()
-    }
-}
-
-impl SecretValues {
-    /// Adds the value of `key` in Secret `secret`; refuses bytes that cannot be a header value.
-    pub fn insert(&mut self, secret: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        let mut value = HeaderValue::from_bytes(trim_newline(value))
-            .map_err(|_| format!("key {key} of Secret {secret} is not a valid header value"))?;
-        value.set_sensitive(true);
-        self.values
-            .insert((secret.to_string(), key.to_string()), value);
-        Ok(())
-    }
-
-    /// Adds a value that is not sent but must be masked wherever a response could echo it.
-    /// Values shorter than [`MASK_MIN_LEN`] are left out: masking every "10" of a pool size
-    /// would garble every message without hiding anything worth hiding.
-    pub fn mask(&mut self, value: &[u8]) {
-        let value = trim_newline(value);
-        if value.len() >= MASK_MIN_LEN {
-            self.masked.push(value.to_vec());
-        }
-    }
-
-    fn get(&self, secret: &str, key: &str) -> Option<&HeaderValue> {
-        self.values.get(&(secret.to_string(), key.to_string()))
-    }
-
-    /// A redactor of every value: header values whatever their length, and the masked ones.
-    fn redactor(&self) -> Redactor {
-        Redactor::new(
-            self.values
-                .values()
-                .map(HeaderValue::as_bytes)
-                .chain(self.masked.iter().map(Vec::as_slice)),
-        )
-    }
-}
-
-/// The shortest value [`SecretValues::mask`] keeps.
-pub const MASK_MIN_LEN: usize = 8;
-
-/// Files written by editors and `echo` end with a newline that is not part of a token.
-fn trim_newline(value: &[u8]) -> &[u8] {
-    value
-        .strip_suffix(b"\r\n")
-        .or_else(|| value.strip_suffix(b"\n"))
-        .unwrap_or(value)
-}
+pub use super::secret_values::{MASK_MIN_LEN, SecretValues};
 
 /// The result of one check in one round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,35 +344,6 @@ impl From<FetchError> for Problem {
     }
 }
 
-/// Headers that steer where and how a request travels rather than what it asks: a check that
-/// set Host could reach another virtual host behind the same address than the URL names, and the
-/// hop-by-hop ones could smuggle a second request. The CRD refuses the same list.
-pub const RESERVED_HEADERS: [&str; 9] = [
-    "host",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "content-length",
-    "expect",
-];
-
-/// Whether a check may not set `name`: one of [`RESERVED_HEADERS`] or any `Proxy-*` header.
-fn reserved_header(name: &HeaderName) -> bool {
-    reserved_header_name(name.as_str())
-}
-
-/// [`reserved_header`] of a name as written, in any case.
-pub(crate) fn reserved_header_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    RESERVED_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
-}
-
-/// The message of a reserved header, the same as the CRD's rule.
-pub(crate) const RESERVED_HEADER_MESSAGE: &str = "this header is set by the client and cannot be set by a check (Host, Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Content-Length, Expect, Proxy-*)";
-
 fn method_of(method: HttpMethod) -> reqwest::Method {
     match method {
         HttpMethod::Get => reqwest::Method::GET,
@@ -441,53 +353,5 @@ fn method_of(method: HttpMethod) -> reqwest::Method {
         HttpMethod::Patch => reqwest::Method::PATCH,
         HttpMethod::Delete => reqwest::Method::DELETE,
         HttpMethod::Options => reqwest::Method::OPTIONS,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_that_steer_the_request_are_reserved() {
-        for name in [
-            "Host",
-            "connection",
-            "Proxy-Authorization",
-            "Transfer-Encoding",
-            "TE",
-        ] {
-            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
-            assert!(reserved_header(&name), "{name}");
-        }
-        for name in ["Authorization", "X-Forwarded-Host", "Accept", "X-Proxy"] {
-            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
-            assert!(!reserved_header(&name), "{name}");
-        }
-    }
-
-    #[test]
-    fn secret_values_are_never_printed() {
-        let mut secrets = SecretValues::default();
-        secrets
-            .insert("probe-token", "header", b"Bearer s3cr3t-value\n")
-            .unwrap();
-        let shown = format!("{secrets:?}");
-        assert!(!shown.contains("s3cr3t"), "{shown}");
-        let value = secrets.get("probe-token", "header").unwrap();
-        assert_eq!(value.as_bytes(), b"Bearer s3cr3t-value");
-        assert!(!format!("{value:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn a_secret_that_is_not_a_header_value_is_refused_without_echoing_it() {
-        let mut secrets = SecretValues::default();
-        let error = secrets
-            .insert("probe-token", "header", b"bad\x00value")
-            .unwrap_err();
-        assert_eq!(
-            error,
-            "key header of Secret probe-token is not a valid header value"
-        );
     }
 }

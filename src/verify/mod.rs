@@ -17,7 +17,9 @@ mod judge;
 mod quote;
 mod redact;
 mod report;
+pub(crate) mod reserved;
 pub(crate) mod rounds;
+mod secret_values;
 mod target;
 
 #[cfg(test)]

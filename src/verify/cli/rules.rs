@@ -155,10 +155,10 @@ fn header_problems(path: &str, headers: &[HttpHeader]) -> Vec<String> {
                 "{path}.headers[{index}]: a header must set exactly one of value or valueFrom"
             ));
         }
-        if crate::verify::engine::reserved_header_name(&header.name) {
+        if crate::verify::reserved::reserved_header_name(&header.name) {
             out.push(format!(
                 "{path}.headers[{index}].name: {}",
-                crate::verify::engine::RESERVED_HEADER_MESSAGE
+                crate::verify::reserved::RESERVED_HEADER_MESSAGE
             ));
         }
         if !names.insert(header.name.as_str()) {
