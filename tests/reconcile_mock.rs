@@ -16,6 +16,7 @@ use checklist_operator::{
         reconcile::{Context, Guarded, error_policy, reconcile},
         verification::Verifier,
     },
+    error::Retry,
     resources::{migration_job_name, revision_hash, rollback_migration_job_name},
     verify::guard::EgressPolicy,
 };
@@ -1088,4 +1089,92 @@ async fn a_transient_failure_is_retried_with_growing_jittered_backoff() {
             Action::requeue(Duration::from_millis(millis))
         );
     }
+}
+
+/// A 409 Conflict (another writer got there first) on the status write is retried with backoff,
+/// not reported as Stalled; the next reconcile writes the same status and the release goes on.
+#[tokio::test]
+async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes_it() {
+    let (checklist, typed) = new_checklist();
+    let hash = revision_hash(&typed.spec);
+    let job_name = migration_job_name(NAME, &hash);
+    let (secret, _) = stored_secret();
+
+    let serve = {
+        let (checklist, hash, job_name) = (checklist.clone(), hash.clone(), job_name.clone());
+        move |mut api: ApiServer| async move {
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let post = api.expect(Method::POST, JOBS).await;
+            post.assert_field("/metadata/name", json!(job_name));
+            let job = created(
+                post.body.clone(),
+                "a1b2c3d4-0000-4000-8000-000000000009",
+                "4712",
+            );
+            post.reply(StatusCode::CREATED, &job);
+            let patch = api
+                .expect(Method::PATCH, &format!("{CHECKLISTS}/{NAME}/status"))
+                .await;
+            patch.reply(
+                StatusCode::CONFLICT,
+                &refused(
+                    409,
+                    "Conflict",
+                    "Operation cannot be fulfilled on deploymentchecklists.checklist.dev \"dialectic\": the object has been modified; please apply your changes to the latest version and try again",
+                ),
+            );
+
+            // The retry: the Job is there now (read, not created again), the status is written.
+            let expected: Vec<(Method, String)> = observe_new_reads(&hash)
+                .into_iter()
+                .map(|p| (Method::GET, p))
+                .collect();
+            let [get_secret, get_deployment, get_job, get_rollback_job]: [Exchange; 4] = api
+                .expect_set(&expected)
+                .await
+                .try_into()
+                .unwrap_or_else(|_| panic!("four reads"));
+            get_secret.reply(StatusCode::OK, &secret);
+            get_deployment.reply(
+                StatusCode::NOT_FOUND,
+                &not_found("apps", "deployments", NAME),
+            );
+            get_job.reply(StatusCode::OK, &job);
+            let rollback_job = rollback_migration_job_name(NAME, &hash);
+            get_rollback_job.reply(
+                StatusCode::NOT_FOUND,
+                &not_found("batch", "jobs", &rollback_job),
+            );
+            let status = status_apply(&mut api, &checklist).await;
+            assert_eq!(status["phase"], json!("Migrating"), "status.phase");
+            event(
+                &mut api,
+                "RevisionStarted",
+                "Normal",
+                &format!("rolling out {IMAGE} (revision {hash})"),
+            )
+            .await;
+            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+            api
+        }
+    };
+
+    let (results, _api) = run_all(vec![guarded(&checklist), guarded(&checklist)], serve).await;
+    let mut results = results.into_iter();
+    let error = results
+        .next()
+        .unwrap()
+        .expect_err("the first status write is refused");
+    assert_eq!(error.category(), "conflict");
+    assert_eq!(error.retry(), Retry::Backoff);
+    let ctx = Arc::new(offline_context_with(|| 1.0));
+    assert_eq!(
+        error_policy(Arc::new(guarded(&checklist)), &error, ctx),
+        Action::requeue(Duration::from_secs(1))
+    );
+    let action = results
+        .next()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the retry failed: {e}"));
+    assert_eq!(action, Action::requeue(Duration::from_secs(15)));
 }
