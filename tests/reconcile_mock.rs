@@ -475,6 +475,16 @@ where
 /// migration and the down-migration Jobs of the current revision (404). No pods (no Deployment)
 /// and no ControllerRevision (no stable revision).
 async fn observe_new(api: &mut ApiServer, hash: &str, secret: Option<&Value>) {
+    observe_reads(api, hash, secret, None).await;
+}
+
+/// [`observe_new`], with the revision's migration Job answered with `job` when there is one.
+async fn observe_reads(
+    api: &mut ApiServer,
+    hash: &str,
+    secret: Option<&Value>,
+    job: Option<&Value>,
+) {
     let reads = observe_new_reads(hash);
     let expected: Vec<(Method, String)> = reads.iter().map(|p| (Method::GET, p.clone())).collect();
     let [get_secret, get_deployment, get_job, get_rollback_job]: [Exchange; 4] = api
@@ -494,12 +504,17 @@ async fn observe_new(api: &mut ApiServer, hash: &str, secret: Option<&Value>) {
         StatusCode::NOT_FOUND,
         &not_found("apps", "deployments", NAME),
     );
-    for (get, job) in [
-        (get_job, migration_job_name(NAME, hash)),
-        (get_rollback_job, rollback_migration_job_name(NAME, hash)),
-    ] {
-        get.reply(StatusCode::NOT_FOUND, &not_found("batch", "jobs", &job));
+    match job {
+        Some(job) => get_job.reply(StatusCode::OK, job),
+        None => get_job.reply(
+            StatusCode::NOT_FOUND,
+            &not_found("batch", "jobs", &migration_job_name(NAME, hash)),
+        ),
     }
+    get_rollback_job.reply(
+        StatusCode::NOT_FOUND,
+        &not_found("batch", "jobs", &rollback_migration_job_name(NAME, hash)),
+    );
 }
 
 /// The paths [`observe_new`] serves.
@@ -1125,26 +1140,7 @@ async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes
             );
 
             // The retry: the Job is there now (read, not created again), the status is written.
-            let expected: Vec<(Method, String)> = observe_new_reads(&hash)
-                .into_iter()
-                .map(|p| (Method::GET, p))
-                .collect();
-            let [get_secret, get_deployment, get_job, get_rollback_job]: [Exchange; 4] = api
-                .expect_set(&expected)
-                .await
-                .try_into()
-                .unwrap_or_else(|_| panic!("four reads"));
-            get_secret.reply(StatusCode::OK, &secret);
-            get_deployment.reply(
-                StatusCode::NOT_FOUND,
-                &not_found("apps", "deployments", NAME),
-            );
-            get_job.reply(StatusCode::OK, &job);
-            let rollback_job = rollback_migration_job_name(NAME, &hash);
-            get_rollback_job.reply(
-                StatusCode::NOT_FOUND,
-                &not_found("batch", "jobs", &rollback_job),
-            );
+            observe_reads(&mut api, &hash, Some(&secret), Some(&job)).await;
             let status = status_apply(&mut api, &checklist).await;
             assert_eq!(status["phase"], json!("Migrating"), "status.phase");
             event(
