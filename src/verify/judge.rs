@@ -41,20 +41,11 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     use super::*;
-    use crate::api::HttpMethod;
 
     fn check(key: &str) -> HttpCheck {
         HttpCheck {
-            method: HttpMethod::Get,
-            path: "/health".into(),
-            headers: Vec::new(),
-            body: None,
-            content_type: None,
-            expect_status: vec![200],
             expect_json: BTreeMap::from([(key.to_string(), "ok".to_string())]),
-            body_contains: None,
-            max_latency_ms: None,
-            dependencies: None,
+            ..crate::verify::checks::http::health_check()
         }
     }
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use reqwest::header::HeaderMap;
 
-use crate::api::{HttpCheck, HttpMethod};
+use crate::api::HttpCheck;
 
 use super::{checks, cli, client::Response, json, jsonpath};
 
@@ -84,16 +84,9 @@ fn response(body: Vec<u8>) -> Response {
 
 fn check(keys: BTreeMap<String, String>, dependencies: Option<String>) -> HttpCheck {
     HttpCheck {
-        method: HttpMethod::Get,
-        path: "/health".into(),
-        headers: Vec::new(),
-        body: None,
-        content_type: None,
-        expect_status: vec![200],
         expect_json: keys,
-        body_contains: None,
-        max_latency_ms: None,
         dependencies,
+        ..checks::http::health_check()
     }
 }
 

@@ -139,29 +139,34 @@ fn unhealthy(dependencies: &[Dependency]) -> Option<String> {
     }
 }
 
+/// A test's `GET /health` check expecting 200 and nothing else; tests change what they need.
+#[cfg(test)]
+pub(crate) fn health_check() -> HttpCheck {
+    HttpCheck {
+        method: crate::api::HttpMethod::Get,
+        path: "/health".into(),
+        headers: Vec::new(),
+        body: None,
+        content_type: None,
+        expect_status: vec![200],
+        expect_json: std::collections::BTreeMap::new(),
+        body_contains: None,
+        max_latency_ms: None,
+        dependencies: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::{collections::BTreeMap, time::Duration};
+    use std::time::Duration;
 
     use bytes::Bytes;
     use reqwest::header::HeaderMap;
 
     use super::*;
-    use crate::api::HttpMethod;
 
     fn check() -> HttpCheck {
-        HttpCheck {
-            method: HttpMethod::Get,
-            path: "/health".into(),
-            headers: Vec::new(),
-            body: None,
-            content_type: None,
-            expect_status: vec![200],
-            expect_json: BTreeMap::new(),
-            body_contains: None,
-            max_latency_ms: None,
-            dependencies: None,
-        }
+        health_check()
     }
 
     fn response(status: u16, body: &str, latency_ms: u64) -> Response {
