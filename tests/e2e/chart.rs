@@ -442,6 +442,26 @@ impl Drop for DeleteOnDrop {
     }
 }
 
+/// Waits up to 20 s until [`can_i`] says yes: the authorizer sees new bindings through its
+/// informers, a moment after they are applied.
+pub(crate) fn await_grant(
+    user: &str,
+    namespace: &str,
+    verb: &str,
+    resource: &str,
+    sub: Option<&str>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !can_i(user, namespace, verb, resource, sub) {
+        assert!(
+            Instant::now() < deadline,
+            "{user} still may not {verb} {resource}{}",
+            sub.map(|s| format!("/{s}")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as=USER [--subresource=SUB]`.
 pub(crate) fn can_i(
     user: &str,
@@ -495,15 +515,7 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
     const CRD: &str = "customresourcedefinitions.apiextensions.k8s.io";
     let ours = format!("{CRD}/{CRD_NAME}");
 
-    // The authorizer sees new bindings through its informers: wait for the first grant to land.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !can_i(&user, ns.name(), "patch", DCL, Some("status")) {
-        assert!(
-            Instant::now() < deadline,
-            "{user} still may not patch {DCL}/status"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    await_grant(&user, ns.name(), "patch", DCL, Some("status"));
 
     // (namespace, verb, resource, subresource, allowed)
     let here = ns.name();

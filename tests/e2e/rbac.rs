@@ -3,10 +3,7 @@
 //! with leader election. And with one rule taken away it stalls, says why, and does not hammer
 //! the API server until someone fixes it.
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, time::Duration};
 
 use checklist_testapp::Mode;
 use checklist_testkit::{
@@ -16,7 +13,9 @@ use checklist_testkit::{
 use serde_json::Value;
 
 use crate::{
-    chart::{DeleteOnDrop, RBAC_KINDS, apply, can_i, kind, name, only, render, stderr},
+    chart::{
+        DeleteOnDrop, RBAC_KINDS, apply, await_grant, can_i, kind, name, only, render, stderr,
+    },
     web::{deployed_image, describe_shows, job_names, kubectl_wait},
 };
 
@@ -37,21 +36,13 @@ fn install_rbac_with(
     let cleanup = DeleteOnDrop::outside(namespace, &rbac);
     let account = name(only(&rbac, "ServiceAccount"));
     let user = format!("system:serviceaccount:{namespace}:{account}");
-    // The authorizer sees new bindings through its informers: wait for the first grant to land.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !can_i(
+    await_grant(
         &user,
         namespace,
         "patch",
         "deploymentchecklists.checklist.dev",
         Some("status"),
-    ) {
-        assert!(
-            Instant::now() < deadline,
-            "{user} still may not write status"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    );
     (user, cleanup)
 }
 
@@ -177,15 +168,7 @@ async fn a_namespaced_install_releases_with_no_access_to_other_namespaces_secret
     let ns = TestNamespace::create(&client, "rbac-ns").await;
     let watch = format!("watchNamespace={}", ns.name());
     let (user, _cleanup) = install_rbac_with(ns.name(), &["--set", &watch], |_| {});
-    // The authorizer may still be catching up on the Role in the namespace.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !can_i(&user, ns.name(), "get", "secrets", None) {
-        assert!(
-            Instant::now() < deadline,
-            "{user} still may not read Secrets"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    await_grant(&user, ns.name(), "get", "secrets", None);
     for verb in ["get", "list", "watch"] {
         assert!(
             !can_i(&user, "default", verb, "secrets", None),
@@ -278,14 +261,7 @@ async fn a_missing_rbac_rule_stalls_the_checklist_once_and_waits_for_a_change() 
 
     // Someone restores the rule, then touches the checklist: the release goes on.
     apply_rbac(ns.name(), |_| {});
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !can_i(&user, ns.name(), "create", "jobs.batch", None) {
-        assert!(
-            Instant::now() < deadline,
-            "{user} still may not create Jobs"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    await_grant(&user, ns.name(), "create", "jobs.batch", None);
     let (ok, out) = kubectl_in(
         ns.name(),
         &["annotate", "dcl", "web", "checklist.dev/nudge=rbac-fixed"],
