@@ -27,7 +27,7 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
@@ -51,7 +51,7 @@ use kube::{
 use tokio::sync::mpsc;
 
 pub(crate) use cluster::connect;
-pub(crate) use shutdown::shutdown_signal;
+pub(crate) use shutdown::Shutdown;
 
 use crate::{
     api::crd::CRD_NAME,
@@ -94,12 +94,17 @@ where
     }
 }
 
+/// How long in-flight reconciles may finish after a stop request; under the chart's default
+/// terminationGracePeriodSeconds (30) so the Lease is still released before SIGKILL.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
 /// Runs the operator until SIGTERM or Ctrl-C.
 pub async fn run(config: RunConfig) -> Result<(), StartupError> {
+    let shutdown = Shutdown::listen();
     let metrics = Arc::new(Metrics::new());
     let health = Health::new(Arc::clone(&metrics));
     if let Some(addr) = config.metrics_addr {
-        serve_endpoints(addr, health.clone()).await?;
+        serve_endpoints(addr, health.clone(), shutdown.clone()).await?;
     }
     let (client, server) = connect(config.connect_timeout).await?;
     tracing::info!(
@@ -119,7 +124,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
 
     tokio::select! {
         established = crd_established(&client) => established?,
-        () = shutdown_signal() => {
+        () = shutdown.requested() => {
             tracing::info!("shutting down before the CRD was established");
             return Ok(());
         }
@@ -127,14 +132,14 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     health.set_ready(true);
 
     let campaign = match &config.leader_election {
-        Some(election) => match lead(&client, election).await? {
+        Some(election) => match lead(&client, election, &shutdown).await? {
             Some(campaign) => Some(campaign),
             None => return Ok(()),
         },
         None => None,
     };
     let lost_leadership = Arc::new(AtomicBool::new(false));
-    let stop = stop_signal(campaign.as_ref(), Arc::clone(&lost_leadership));
+    let stop = stop_signal(campaign.as_ref(), shutdown, Arc::clone(&lost_leadership)).shared();
 
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
     let verifier = Verifier::new(egress, reconcile_tx).with_metrics(Arc::clone(&metrics));
@@ -189,7 +194,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         namespace = ns.unwrap_or("(all)"),
         "controller started"
     );
-    controller
+    let running = controller
         .owns(scoped::<Deployment>(&client, ns), owned.clone())
         .owns(scoped::<Service>(&client, ns), owned.clone())
         .owns(scoped::<Job>(&client, ns), owned.clone())
@@ -201,14 +206,24 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         .reconcile_on(verdicts)
         .trigger_backoff(retry::WatchBackoff::default())
         .with_config(ControllerConfig::default().concurrency(config.concurrency))
-        .graceful_shutdown_on(stop)
+        .graceful_shutdown_on(stop.clone())
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "reconcile did not complete");
             }
-        })
-        .await;
+        });
+    // In-flight reconciles get a grace period, then the process stops anyway: one stuck on a slow
+    // API server must not keep it alive until the kubelet's SIGKILL, or for ever outside a pod.
+    tokio::select! {
+        () = running => {}
+        () = stop.then(|()| tokio::time::sleep(SHUTDOWN_GRACE)) => {
+            tracing::warn!(
+                grace_seconds = SHUTDOWN_GRACE.as_secs(),
+                "reconciles still running after the grace period: stopping without them"
+            );
+        }
+    }
     health.set_ready(false);
     sweeper.abort();
     watch_control_plane.abort();
@@ -224,14 +239,21 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
 }
 
 /// Serves /metrics, /healthz and /readyz on `addr` in the background until shutdown.
-async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<(), StartupError> {
+async fn serve_endpoints(
+    addr: std::net::SocketAddr,
+    health: Health,
+    shutdown: Shutdown,
+) -> Result<(), StartupError> {
     let listener = telemetry::server::bind(addr)
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %local, "serving /metrics, /healthz and /readyz");
     tokio::spawn(async move {
-        if let Err(error) = telemetry::server::serve(listener, health, shutdown_signal()).await {
+        if let Err(error) =
+            telemetry::server::serve(listener, health, async move { shutdown.requested().await })
+                .await
+        {
             tracing::error!(%error, "the metrics and health endpoints stopped");
         }
     });
@@ -242,6 +264,7 @@ async fn serve_endpoints(addr: std::net::SocketAddr, health: Health) -> Result<(
 async fn lead(
     client: &Client,
     election: &LeaderElection,
+    shutdown: &Shutdown,
 ) -> Result<Option<Campaign>, StartupError> {
     let mut campaign = Campaign::start(client.clone(), election).await?;
     tracing::info!(
@@ -252,7 +275,7 @@ async fn lead(
     );
     tokio::select! {
         acquired = campaign.acquired() => acquired?,
-        () = shutdown_signal() => {
+        () = shutdown.requested() => {
             campaign.release().await;
             tracing::info!("shutting down before becoming the leader");
             return Ok(None);
@@ -265,6 +288,7 @@ async fn lead(
 /// Completes on SIGTERM, or when the Lease is lost (then `lost_leadership` is set).
 fn stop_signal(
     campaign: Option<&Campaign>,
+    shutdown: Shutdown,
     lost_leadership: Arc<AtomicBool>,
 ) -> impl Future<Output = ()> + Send + Sync + 'static {
     let lost = campaign.map(Campaign::lost);
@@ -276,7 +300,7 @@ fn stop_signal(
             }
         };
         tokio::select! {
-            () = shutdown_signal() => {}
+            () = shutdown.requested() => {}
             () = lost => {
                 tracing::error!("lost the leader Lease: stopping so another replica takes over");
                 lost_leadership.store(true, Ordering::Relaxed);

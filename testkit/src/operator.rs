@@ -150,12 +150,24 @@ impl Operator {
         self.restart();
     }
 
-    /// SIGTERM, then waits for the process to exit (it finishes what it is doing).
+    /// SIGTERM, then waits for the process to exit (it finishes what it is doing). One still
+    /// running 30 s later is killed and the test fails: an operator must stop when asked.
     pub fn terminate(&mut self) {
         if let Some(mut child) = self.child.take() {
             let pid = child.id().to_string();
             Command::new("kill").args(["-TERM", &pid]).status().ok();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while std::time::Instant::now() < deadline {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            child.kill().ok();
             child.wait().ok();
+            if !std::thread::panicking() {
+                panic!("the operator did not stop within 30 s of SIGTERM");
+            }
         }
     }
 

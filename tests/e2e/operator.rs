@@ -37,7 +37,15 @@ fn server_version() -> String {
 fn run_logs_the_server_version_and_stops_cleanly_on_sigterm() {
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_checklist-operator"))
-            .args(["run", "--log-format", "json"])
+            // A namespace with no checklists: a second operator must not reconcile the other
+            // tests' checklists while this one runs.
+            .args([
+                "run",
+                "--log-format",
+                "json",
+                "--namespace",
+                "kube-node-lease",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -75,7 +83,18 @@ fn run_logs_the_server_version_and_stops_cleanly_on_sigterm() {
             .unwrap()
             .success()
     );
-    let status = child.0.wait().unwrap();
+    // Bounded: an operator that ignores SIGTERM fails here, not at CI's time limit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the operator did not stop within 30s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(status.success(), "exit status after SIGTERM: {status}");
     // The reader thread ends when the pipe closes; collect what it still had.
     let rest: Vec<String> = lines.iter().collect();
