@@ -131,6 +131,20 @@ pub enum ReconcileError {
         source: serde_json::Error,
     },
 
+    /// act: a Service the checklist would write exists and belongs to someone else.
+    #[error(
+        "{kind} {name} exists and is not owned by this checklist: it is left alone; name another \
+         in {field}"
+    )]
+    NotOwned {
+        /// The kind of the object.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// The spec field that names it.
+        field: &'static str,
+    },
+
     /// The object lacks something the API server always sets (a namespace).
     #[error("DeploymentChecklist {name} has no {field}")]
     MissingField {
@@ -164,7 +178,10 @@ impl ReconcileError {
             Self::Read { source, .. }
             | Self::Change { source, .. }
             | Self::WriteStatus { source, .. } => Some(source),
-            Self::StoredSpec { .. } | Self::Serialize { .. } | Self::MissingField { .. } => None,
+            Self::StoredSpec { .. }
+            | Self::Serialize { .. }
+            | Self::NotOwned { .. }
+            | Self::MissingField { .. } => None,
         }
     }
 
@@ -176,12 +193,17 @@ impl ReconcileError {
             | Self::WriteStatus { source, .. } => source.retry(),
             // A record deleted between the read and the restore: the next plan sees it gone.
             Self::StoredSpec { .. } => Retry::Backoff,
-            Self::Serialize { .. } | Self::MissingField { .. } => Retry::WaitForChange,
+            Self::Serialize { .. } | Self::NotOwned { .. } | Self::MissingField { .. } => {
+                Retry::WaitForChange
+            }
         }
     }
 
     /// The reason a checklist stalled by this failure shows.
     pub fn reason(&self) -> Reason {
+        if let Self::NotOwned { .. } = self {
+            return Reason::InvalidSpec;
+        }
         match self.api().and_then(ApiError::code) {
             Some(401 | 403) => Reason::Forbidden,
             Some(_) => Reason::Rejected,
@@ -195,6 +217,7 @@ impl ReconcileError {
             Self::StoredSpec { .. } => "stored-spec",
             Self::Serialize { .. } => "serialize",
             Self::MissingField { .. } => "missing-field",
+            Self::NotOwned { .. } => "not-owned",
             _ => match self.api().and_then(ApiError::code) {
                 Some(401) => "unauthorized",
                 Some(403) => "forbidden",

@@ -222,7 +222,10 @@ fn nested_blocks_get_their_documented_defaults() {
     assert_eq!(migration.image, None);
 
     let canary = spec.rollout.canary.expect("canary");
-    assert_eq!(canary.steps[0].pause_seconds, 0);
+    assert_eq!(
+        canary.steps[0].pause_seconds, None,
+        "a step without a pause waits for a person"
+    );
 
     let checks = &spec.verification.checks;
     let http = checks[0].http.as_ref().expect("http");

@@ -186,6 +186,7 @@ mod tests {
             [
                 ("Image", ".spec.app.image"),
                 ("Phase", ".status.phase"),
+                ("Rollout", ".status.rollout.summary"),
                 ("Score", ".status.score.summary"),
                 ("Ready", r#".status.conditions[?(@.type=="Ready")].status"#),
                 ("Age", ".metadata.creationTimestamp"),

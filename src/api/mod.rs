@@ -24,6 +24,7 @@ pub mod probes;
 pub mod reason;
 pub mod rollback;
 pub mod rollout;
+pub mod rollout_status;
 pub mod secrets;
 pub mod spec;
 pub mod status;
@@ -42,6 +43,7 @@ pub use probes::{ProbeSpec, Probes};
 pub use reason::Reason;
 pub use rollback::{RollbackMigration, RollbackSpec, RollbackTrigger};
 pub use rollout::{BlueGreenSpec, CanarySpec, CanaryStep, RolloutSpec, RolloutStrategy};
+pub use rollout_status::{RolloutStage, RolloutStatus};
 pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
 pub use status::{

@@ -45,6 +45,20 @@ pub enum Reason {
     VerificationPassed,
     /// spec.verification.failureThreshold rounds in a row failed.
     VerificationFailed,
+    /// BlueGreen or Canary: the new pods of the next stage are coming up (a canary step, the
+    /// preview pods, all replicas at the end of a canary).
+    StepStarted,
+    /// A canary step passed its checks and holds for its pause before the next one.
+    Paused,
+    /// A step passed its checks and waits for a person to promote (checklist.dev/promote).
+    WaitingForPromotion,
+    /// BlueGreen: the app's Service switched to the new pods; Canary: a pause ended early at a
+    /// person's request.
+    Promoted,
+    /// A person aborted the release (checklist.dev/abort); the stable version serves.
+    Aborted,
+    /// A field of an object the operator owns was changed by hand and was put back.
+    Drift,
     /// The revision passed its checklist and serves traffic.
     Ready,
     /// The stable revision stopped working (continuous checks fail, its pods crash-loop); there
@@ -98,6 +112,9 @@ impl Reason {
                 | Reason::RolledBack
                 | Reason::Failed
                 | Reason::UnsupportedStrategy
+                | Reason::WaitingForPromotion
+                | Reason::Aborted
+                | Reason::Drift
                 | Reason::InvalidSpec
                 | Reason::Forbidden
                 | Reason::Rejected
@@ -129,7 +146,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 25);
+        assert_eq!(Reason::all().count(), 31);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -116,21 +116,24 @@ pub enum RolloutStrategy {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlueGreenSpec {
-    /// The name of a Service the operator points at the new (green) pods before promotion, so
-    /// people and verification can reach them. Default: none. Example: cgraph-api-preview.
+    /// The name of the Service the operator points at the new (green) pods only, before and
+    /// after the switch; the checks run against it before the switch. It must differ from the
+    /// checklist's name (the app's Service). Default: <name>-preview.
+    /// Example: cgraph-api-preview.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63))]
     #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
     pub preview_service: Option<String>,
 
-    /// Whether the Service switches to the new pods as soon as verification passes. Default
-    /// true. When false both versions keep running after verification, in phase Verifying,
-    /// until someone sets autoPromotion to true.
+    /// Whether the app's Service switches to the new pods as soon as verification passes.
+    /// Default true. When false both versions keep running after verification, Ready=False with
+    /// reason WaitingForPromotion, until a person promotes (a new value of the
+    /// checklist.dev/promote annotation) or sets autoPromotion to true.
     #[serde(default = "schema::yes")]
     pub auto_promotion: bool,
 
     /// Seconds the old (blue) pods keep running after the switch (0-86400), so a rollback is
-    /// instant. Default 30.
+    /// instant: checks that fail during this time switch the Service back at once. Default 30.
     #[serde(default = "schema::int::<30>")]
     #[schemars(range(min = 0, max = 86400))]
     pub scale_down_delay_seconds: i32,
@@ -152,20 +155,38 @@ pub struct CanarySpec {
     /// the new version takes all traffic.
     #[schemars(length(min = 1, max = 10))]
     pub steps: Vec<CanaryStep>,
+
+    /// The name of the Service the operator points at the canary pods only; the checks of each
+    /// step run against it. It must differ from the checklist's name (the app's Service).
+    /// Default: <name>-canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
+    pub canary_service: Option<String>,
 }
 
 /// One step of a canary rollout.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "self.weight < 100 || !has(self.pauseSeconds)",
+        "message": "a canary step of weight 100 takes no pauseSeconds: at 100% the release is complete",
+        "fieldPath": ".pauseSeconds"
+    }
+]))]
 pub struct CanaryStep {
-    /// The percentage of pods (1-100) running the new version at this step. Required.
-    /// Example: 10.
+    /// The share of the app's replicas, in percent (1-100), that run the new version at this
+    /// step: ceil(weight × spec.app.replicas / 100) pods, at least 1, beside all the stable
+    /// pods. Required. Example: 10.
     #[schemars(range(min = 1, max = 100))]
     pub weight: i32,
 
     /// Seconds to hold this step once its pods are ready and verified (0-86400), watching for
-    /// failures before the next step. Default 0.
-    #[serde(default)]
+    /// failures before the next step. When left out, the step waits for a person to promote
+    /// (a new value of the checklist.dev/promote annotation). Not allowed on a step of weight
+    /// 100, which ends the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 86400))]
-    pub pause_seconds: i32,
+    pub pause_seconds: Option<i32>,
 }

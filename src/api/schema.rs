@@ -98,6 +98,21 @@ pub(crate) fn header_values_map(_: &mut SchemaGenerator) -> Schema {
     bounded_string_map(32, 256, 8192, "securityHeaders.values")
 }
 
+/// The schema of a base URL the checks are sent to (`spec.verification.url`, `previewURL`,
+/// `canaryURL`): an absolute http:// or https:// URL without query or fragment.
+pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 2048,
+        "x-kubernetes-validations": [{
+            "rule": "isURL(self) && self.matches(r'^https?://[^/?#\\s]+(/[^?#\\s]*)?$')",
+            "message": "must be an absolute http:// or https:// URL without query or fragment, e.g. https://dialectic.example.com"
+        }],
+    });
+    Schema::try_from(schema).unwrap_or_default()
+}
+
 /// The schema of a container image reference: a tag or a digest is required, because a checklist
 /// records the exact image it verified and rolls back to it.
 ///

@@ -46,6 +46,12 @@ use super::verification::VerificationSpec;
         description = "Where the checklist is"
     ),
     printcolumn(
+        name = "Rollout",
+        type_ = "string",
+        json_path = ".status.rollout.summary",
+        description = "BlueGreen and Canary: the stage, step and weight of the release"
+    ),
+    printcolumn(
         name = "Score",
         type_ = "string",
         json_path = ".status.score.summary",

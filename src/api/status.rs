@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditions::ConditionType;
 use super::rollback::RollbackTrigger;
+use super::rollout_status::RolloutStatus;
 use super::verification::CheckKind;
 
 /// What the operator observed and decided for the checklist. Written only by the operator.
@@ -18,7 +19,8 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Where the checklist is: Pending, CheckingSecrets, Migrating, RollingOut, Verifying, Ready,
+    /// Where the checklist is: Pending, CheckingSecrets, Migrating, RollingOut, Verifying,
+    /// Paused (a BlueGreen or Canary step passed and holds, see status.rollout), Ready,
     /// Degraded (verified earlier, failing continuous checks now), RollingBack, RolledBack,
     /// Failed (stopped; automatic rollback off or no stable revision) or Suspended
     /// (spec.suspend is true).
@@ -36,6 +38,11 @@ pub struct DeploymentChecklistStatus {
     /// The revision being rolled out and the last one that passed the checklist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<RevisionStatus>,
+
+    /// BlueGreen and Canary: where the release of the current revision stands (step, weight,
+    /// pause, promotion) and the promote and abort requests acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
 
     /// The revisions rolled out so far, oldest first (the last entry is the current attempt), at
     /// most spec.rollback.revisionHistoryLimit of them.
@@ -113,6 +120,8 @@ pub enum Phase {
     RollingOut,
     /// The checks are running against the new version.
     Verifying,
+    /// BlueGreen or Canary: a step passed and holds, for its pause or until a person promotes.
+    Paused,
     /// The new version passed its checklist and is the stable revision.
     Ready,
     /// The version passed earlier but continuous checks fail now.

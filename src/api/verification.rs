@@ -22,14 +22,26 @@ pub struct VerificationSpec {
     /// Service, http://<name>.<namespace>.svc:<spec.app.service.port>.
     /// Example: https://dialectic.example.com.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048))]
-    #[schemars(extend("x-kubernetes-validations" = [
-        {
-            "rule": "isURL(self) && self.matches(r'^https?://[^/?#\\s]+(/[^?#\\s]*)?$')",
-            "message": "spec.verification.url must be an absolute http:// or https:// URL without query or fragment, e.g. https://dialectic.example.com"
-        }
-    ]))]
+    #[schemars(schema_with = "schema::base_url")]
     pub url: Option<String>,
+
+    /// BlueGreen: the base URL of the new version before the switch, when people and checks
+    /// reach the preview from outside the cluster. Same form as url. Default: the preview
+    /// Service inside the cluster, http://<previewService>.<namespace>.svc:<spec.app.service.port>.
+    #[serde(
+        default,
+        rename = "previewURL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "schema::base_url")]
+    pub preview_url: Option<String>,
+
+    /// Canary: the base URL that reaches only the canary pods, when the checks reach them from
+    /// outside the cluster. Same form as url. Default: the canary Service inside the cluster,
+    /// http://<canaryService>.<namespace>.svc:<spec.app.service.port>.
+    #[serde(default, rename = "canaryURL", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::base_url")]
+    pub canary_url: Option<String>,
 
     /// Seconds to wait after the new pods are ready before the first round of checks (0-3600).
     /// Default 5.
@@ -81,6 +93,8 @@ impl Default for VerificationSpec {
     fn default() -> Self {
         Self {
             url: None,
+            preview_url: None,
+            canary_url: None,
             initial_delay_seconds: 5,
             interval_seconds: 10,
             failure_threshold: 3,

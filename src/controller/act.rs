@@ -4,7 +4,10 @@
 //! object twice changes nothing) or created once by name (Jobs, whose name carries the revision:
 //! an existing Job is the answer, never a second run).
 
-use k8s_openapi::api::{apps::v1::ControllerRevision, batch::v1::Job};
+use k8s_openapi::api::{
+    apps::v1::{ControllerRevision, Deployment},
+    batch::v1::Job,
+};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy},
@@ -13,14 +16,14 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     ReconcileError, Result,
-    api::DeploymentChecklist,
+    api::{DeploymentChecklist, DeploymentChecklistSpec, RolloutStrategy},
     resources::{self, RecordError, labels},
     verify::engine::SecretValues,
 };
 
 use super::{
     observe::{self, World, key},
-    plan::Change,
+    plan::{Change, Endpoint},
     record::FIELD_MANAGER,
     verification::{Assignment, Verifier},
 };
@@ -81,18 +84,45 @@ impl Actor<'_> {
                 self.apply(resources::service(checklist)).await?;
             }
             Change::RestoreStable { revision } => {
-                let stored = |source| ReconcileError::StoredSpec {
-                    revision: revision.clone(),
-                    source,
-                };
-                let record = self.world.stable_record.as_ref().ok_or_else(|| {
-                    stored(RecordError::Missing(resources::revision_record_name(
-                        &name, revision,
-                    )))
-                })?;
-                let stable_spec = resources::recorded_spec(record).map_err(stored)?;
+                let stable_spec = self.stable_spec(revision)?;
                 self.apply(resources::deployment(checklist, &stable_spec, revision))
                     .await?;
+            }
+            Change::ApplyRevision { revision, replicas } => {
+                let deployment = if *revision == resources::revision_hash(spec) {
+                    resources::revision_deployment(checklist, spec, revision, *replicas)
+                } else {
+                    let stable_spec = self.stable_spec(revision)?;
+                    resources::revision_deployment(checklist, &stable_spec, revision, *replicas)
+                };
+                self.apply(deployment).await?;
+            }
+            Change::RouteApp { revision } => {
+                self.apply(resources::service_selecting(
+                    checklist,
+                    &name,
+                    revision.as_deref(),
+                ))
+                .await?;
+            }
+            Change::RouteSide { revision } => {
+                let side = self.side_service()?;
+                let mut service = resources::service_selecting(checklist, &side, Some(revision));
+                // Reached from inside the cluster only, whatever the app's Service type: a
+                // preview must not open a second load balancer to the internet.
+                if let Some(spec) = service.spec.as_mut() {
+                    spec.type_ = Some("ClusterIP".into());
+                }
+                self.apply(service).await?;
+            }
+            Change::RemoveDeployments { keep } => {
+                for deployment in &self.world.revision_deployments {
+                    let running = resources::deployed_revision(deployment);
+                    if running.as_ref().is_some_and(|r| keep.contains(r)) {
+                        continue;
+                    }
+                    self.delete::<Deployment>(&deployment.name_any()).await?;
+                }
             }
             Change::DeleteJobs { revision } => {
                 self.delete_job(&resources::migration_job_name(&name, revision))
@@ -102,16 +132,22 @@ impl Actor<'_> {
             }
             Change::StartVerification {
                 revision,
+                stage,
+                endpoint,
                 verified,
                 failed_rounds,
             } => {
                 let key = key(checklist)?;
+                let base_url = match endpoint {
+                    Endpoint::App => base_url(checklist, &key.0),
+                    Endpoint::Side => side_url(checklist, &key.0),
+                };
                 let assignment = Assignment {
-                    revision: revision.clone(),
+                    revision: observe::target(revision, stage.as_deref()),
                     verified: *verified,
                     failed_rounds: *failed_rounds,
                     spec: spec.verification.clone(),
-                    base_url: base_url(checklist, &key.0),
+                    base_url,
                     secrets: self.header_values(),
                 };
                 self.verifier.start(key, assignment);
@@ -121,6 +157,52 @@ impl Actor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The stored spec of the stable `revision`, which restoring it rebuilds from.
+    fn stable_spec(&self, revision: &str) -> Result<DeploymentChecklistSpec> {
+        let stored = |source| ReconcileError::StoredSpec {
+            revision: revision.to_string(),
+            source,
+        };
+        let record = self.world.stable_record.as_ref().ok_or_else(|| {
+            stored(RecordError::Missing(resources::revision_record_name(
+                &self.checklist.name_any(),
+                revision,
+            )))
+        })?;
+        resources::recorded_spec(record).map_err(stored)
+    }
+
+    /// The preview or canary Service's name, unless a Service of that name belongs to someone
+    /// else: applying it would take over their selector.
+    fn side_service(&self) -> Result<String> {
+        let checklist = self.checklist;
+        let name = resources::side_service_name(checklist).ok_or_else(|| {
+            ReconcileError::MissingField {
+                name: checklist.name_any(),
+                field: "spec.rollout.blueGreen or spec.rollout.canary",
+            }
+        })?;
+        let uid = checklist.uid();
+        let foreign = self.world.side_service.as_ref().is_some_and(|service| {
+            !service
+                .owner_references()
+                .iter()
+                .any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref())
+        });
+        if foreign {
+            let field = match checklist.spec.rollout.strategy {
+                RolloutStrategy::Canary => "spec.rollout.canary.canaryService",
+                _ => "spec.rollout.blueGreen.previewService",
+            };
+            return Err(ReconcileError::NotOwned {
+                kind: "Service",
+                name,
+                field,
+            });
+        }
+        Ok(name)
     }
 
     fn api<K>(&self) -> Result<Api<K>>
@@ -166,6 +248,31 @@ impl Actor<'_> {
             }
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
             Err(e) => Err(ReconcileError::change(format!("create Job {name}"), e)),
+        }
+    }
+
+    /// Deletes a Deployment the checklist owns; one already gone is fine.
+    async fn delete<K>(&self, name: &str) -> Result<()>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        match self
+            .api::<K>()?
+            .delete(name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(kind = %K::kind(&()), name = %name, "deleted");
+                Ok(())
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(ReconcileError::change(
+                format!("delete {} {name}", K::kind(&())),
+                e,
+            )),
         }
     }
 
@@ -269,6 +376,24 @@ impl Actor<'_> {
         }
         values
     }
+}
+
+/// BlueGreen's previewURL or Canary's canaryURL, or the preview or canary Service inside the
+/// cluster.
+pub fn side_url(checklist: &DeploymentChecklist, namespace: &str) -> String {
+    let verification = &checklist.spec.verification;
+    let external = match checklist.spec.rollout.strategy {
+        RolloutStrategy::BlueGreen => verification.preview_url.clone(),
+        RolloutStrategy::Canary => verification.canary_url.clone(),
+        RolloutStrategy::RollingUpdate => None,
+    };
+    external.unwrap_or_else(|| {
+        let side = resources::side_service_name(checklist).unwrap_or_else(|| checklist.name_any());
+        format!(
+            "http://{side}.{namespace}.svc:{}",
+            checklist.spec.app.service.port
+        )
+    })
 }
 
 /// spec.verification.url, or the app's Service inside the cluster.

@@ -198,9 +198,10 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
     let name = checklist.name_any();
     let revision = observe::revision(checklist);
     let world = World::read(&ctx.client, checklist, &revision.hash).await?;
-    let report = ctx
-        .verifier
-        .report(&observe::key(checklist)?, &revision.hash);
+    let report = ctx.verifier.report(
+        &observe::key(checklist)?,
+        &observe::verification_target(checklist, &revision.hash),
+    );
     let observed = observe::observation(checklist, &world, revision, report);
 
     let previous = checklist.status.clone().unwrap_or_default();

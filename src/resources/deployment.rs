@@ -77,6 +77,30 @@ pub fn deployment(
     }
 }
 
+/// The name of the Deployment that runs `revision` for BlueGreen and Canary: `<name>-<hash>`,
+/// one per revision, so the stable pods are never touched while a new revision is tried.
+pub fn revision_deployment_name(checklist_name: &str, revision: &str) -> String {
+    format!("{checklist_name}-{revision}")
+}
+
+/// BlueGreen and Canary: the Deployment running `revision` of `spec` with `replicas` pods, beside
+/// the other revisions'. Its selector adds the revision label, so it never counts another
+/// revision's pods; the Services choose between revisions by the same label.
+pub fn revision_deployment(
+    checklist: &DeploymentChecklist,
+    spec: &DeploymentChecklistSpec,
+    revision: &str,
+    replicas: i32,
+) -> Deployment {
+    let mut built = deployment(checklist, spec, revision);
+    built.metadata.name = Some(revision_deployment_name(&checklist.name_any(), revision));
+    built.spec.replicas = Some(replicas);
+    let mut selector = labels::selector_labels(&checklist.name_any());
+    selector.insert(labels::REVISION.to_owned(), revision.to_owned());
+    built.spec.selector.match_labels = Some(selector);
+    built
+}
+
 /// RollingUpdate with spec.rollout's surge and unavailability.
 fn rolling_update(spec: &DeploymentChecklistSpec) -> DeploymentStrategy {
     DeploymentStrategy {

@@ -21,11 +21,11 @@ mod env;
 mod fixtures;
 mod meta;
 
-pub(crate) use deployment::deployment;
+pub(crate) use deployment::{deployment, revision_deployment};
 pub use history::RecordError;
 pub(crate) use history::{recorded_spec, records_to_prune, revision_record, revision_record_name};
 pub(crate) use job::{migration_job, rollback_migration_job};
 pub use job::{migration_job_name, rollback_migration_job_name};
 pub(crate) use revision::deployed_revision;
 pub use revision::revision_hash;
-pub(crate) use service::service;
+pub(crate) use service::{service, service_selecting, side_service_name, side_service_name_of};

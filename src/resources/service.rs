@@ -7,7 +7,7 @@ use kube::ResourceExt;
 use super::deployment::HTTP_PORT_NAME;
 use super::labels::{self, Component};
 use super::meta;
-use crate::api::{DeploymentChecklist, ServiceType};
+use crate::api::{DeploymentChecklist, RolloutSpec, RolloutStrategy, ServiceType};
 
 /// The Service for `checklist`: spec.app.service's type and port, forwarding to the pods' `http`
 /// port and selecting them by the immutable selector labels, so it reaches old and new pods alike
@@ -40,6 +40,51 @@ pub fn service(checklist: &DeploymentChecklist) -> Service {
         }),
         status: None,
     }
+}
+
+/// The name of the Service that selects the new pods only: BlueGreen's preview Service or
+/// Canary's canary Service (named in the spec, or `<name>-preview` / `<name>-canary`); None for
+/// RollingUpdate.
+pub fn side_service_name(checklist: &DeploymentChecklist) -> Option<String> {
+    side_service_name_of(&checklist.name_any(), &checklist.spec.rollout)
+}
+
+/// [`side_service_name`] for the checklist named `name` with `rollout`.
+pub fn side_service_name_of(name: &str, rollout: &RolloutSpec) -> Option<String> {
+    match rollout.strategy {
+        RolloutStrategy::RollingUpdate => None,
+        RolloutStrategy::BlueGreen => Some(
+            rollout
+                .blue_green
+                .as_ref()
+                .and_then(|b| b.preview_service.clone())
+                .unwrap_or_else(|| format!("{name}-preview")),
+        ),
+        RolloutStrategy::Canary => Some(
+            rollout
+                .canary
+                .as_ref()
+                .and_then(|c| c.canary_service.clone())
+                .unwrap_or_else(|| format!("{name}-canary")),
+        ),
+    }
+}
+
+/// A Service of `checklist` named `name` that selects the pods of `revision` only, or of every
+/// revision when None: the app's Service during a release, and the preview or canary Service.
+pub fn service_selecting(
+    checklist: &DeploymentChecklist,
+    name: &str,
+    revision: Option<&str>,
+) -> Service {
+    let mut built = service(checklist);
+    built.metadata.name = Some(name.to_owned());
+    if let (Some(spec), Some(revision)) = (built.spec.as_mut(), revision) {
+        let mut selector = labels::selector_labels(&checklist.name_any());
+        selector.insert(labels::REVISION.to_owned(), revision.to_owned());
+        spec.selector = Some(selector);
+    }
+    built
 }
 
 /// The core/v1 spelling of a Service type.

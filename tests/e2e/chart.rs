@@ -538,12 +538,15 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "patch", "secrets", None, false),
         (here, "create", "secrets", None, false),
         (here, "delete", "secrets", None, false),
-        // Children: applied, never deleted (garbage collection does that), Jobs excepted.
+        // Children: applied, never updated; deleted only where a strategy needs it (Jobs,
+        // BlueGreen's and Canary's per-revision Deployments), never Services.
         (here, "patch", "deployments.apps", None, true),
         (here, "create", "deployments.apps", None, true),
         (here, "update", "deployments.apps", None, false),
-        (here, "delete", "deployments.apps", None, false),
+        (here, "delete", "deployments.apps", None, true),
         (here, "create", "services", None, true),
+        (here, "get", "services", None, true),
+        (here, "delete", "services", None, false),
         (here, "create", "jobs.batch", None, true),
         (here, "delete", "jobs.batch", None, true),
         (here, "create", "controllerrevisions.apps", None, true),

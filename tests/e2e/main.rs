@@ -14,6 +14,7 @@ mod chart;
 mod faults;
 mod lifecycle;
 mod operator;
+mod progressive;
 mod rbac;
 mod security;
 mod smoke;

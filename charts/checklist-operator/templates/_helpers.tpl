@@ -71,16 +71,20 @@ part of the reconcile needs it (README.md has the same as a table).
 - apiGroups: ["checklist.dev"]
   resources: ["deploymentchecklists/status"]
   verbs: ["patch"]
-# The app's Deployment: read (observe), watched as an owned object, written by server-side
-# apply with owner references (act: patch, and create, which an apply that creates needs);
-# a rollback applies the stable template the same way. Never deleted: garbage collection does.
+# The app's Deployments: read (observe; BlueGreen and Canary list one per revision), watched as
+# owned objects, written by server-side apply with owner references (act: patch, and create,
+# which an apply that creates needs); a rollback applies the stable template the same way.
+# BlueGreen and Canary delete the Deployment of the revision that lost (the old one after a
+# switch, the new one after a failure).
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch", "create", "patch"]
-# The app's Service: watched as an owned object, written by server-side apply.
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# The app's Service and the preview or canary Service: watched as owned objects, read (BlueGreen
+# and Canary: which revision each selects, and whether a preview name belongs to someone else),
+# written by server-side apply.
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 # Crash-loop detection: the deployed revision's pods, listed, and watched by metadata.
 - apiGroups: [""]
   resources: ["pods"]

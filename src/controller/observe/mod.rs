@@ -13,9 +13,10 @@ mod reduce;
 
 pub use fresh::{Versions, reread};
 pub use observation::{
-    JobState, Observation, Report, RolloutProgress, VerificationObservation, VerificationResults,
+    JobState, Observation, Report, RevisionPods, RolloutProgress, VerificationObservation,
+    VerificationResults,
 };
 #[cfg(test)]
-pub use observation::{Revision, RolloutObservation};
+pub use observation::{Revision, RolloutObservation, TrafficObservation};
 pub use read::{Key, World, key, namespace, secret_names};
-pub use reduce::{observation, revision};
+pub use reduce::{observation, revision, target, verification_target};

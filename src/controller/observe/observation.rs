@@ -49,6 +49,39 @@ pub enum RolloutProgress {
     CrashLoop(String),
 }
 
+/// One app Deployment of the checklist: BlueGreen and Canary run one per revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionPods {
+    /// The revision its pod template carries.
+    pub revision: String,
+    /// Its name.
+    pub name: String,
+    /// The replicas its spec asks for.
+    pub replicas: i32,
+    /// How it is doing.
+    pub progress: RolloutProgress,
+}
+
+/// What BlueGreen and Canary decide on: the Deployments of each revision and where the Services
+/// send traffic. Empty for RollingUpdate, which has one Deployment (see `rollout`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrafficObservation {
+    /// Every app Deployment of the checklist.
+    pub deployments: Vec<RevisionPods>,
+    /// The app's Service: None when it does not exist; Some(None) when it selects the pods of
+    /// every revision; Some(Some(r)) when it selects revision r only.
+    pub service: Option<Option<String>>,
+    /// The preview or canary Service, read the same way.
+    pub side_service: Option<Option<String>>,
+}
+
+impl TrafficObservation {
+    /// The Deployment running `revision`, if any.
+    pub fn of(&self, revision: &str) -> Option<&RevisionPods> {
+        self.deployments.iter().find(|d| d.revision == revision)
+    }
+}
+
 /// Where the verification of the current revision stands (reported by the verification tasks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerificationObservation {
@@ -84,6 +117,12 @@ pub struct Observation {
     pub stable_spec_available: bool,
     /// The `checklist.dev/retry` annotation's value, if set.
     pub retry_token: Option<String>,
+    /// BlueGreen and Canary: each revision's Deployment and where the Services point.
+    pub traffic: TrafficObservation,
+    /// The `checklist.dev/promote` annotation's value, if set.
+    pub promote_token: Option<String>,
+    /// The `checklist.dev/abort` annotation's value, if set.
+    pub abort_token: Option<String>,
 }
 
 /// What the verification task of one revision has found so far.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::{
     apps::v1::{ControllerRevision, Deployment},
     batch::v1::Job,
-    core::v1::{Pod, Secret},
+    core::v1::{Pod, Secret, Service},
 };
 use kube::{
     Api, Client, ResourceExt,
@@ -16,7 +16,7 @@ use kube::{
 
 use crate::{
     ReconcileError, Result,
-    api::DeploymentChecklist,
+    api::{DeploymentChecklist, RolloutStrategy},
     resources::{self, labels},
 };
 
@@ -37,6 +37,12 @@ pub struct World {
     pub rollback_job: Option<Job>,
     /// The stored spec of the stable revision.
     pub stable_record: Option<ControllerRevision>,
+    /// BlueGreen and Canary: every app Deployment of the checklist (one per revision).
+    pub revision_deployments: Vec<Deployment>,
+    /// BlueGreen and Canary: the app's Service.
+    pub service: Option<Service>,
+    /// BlueGreen and Canary: the preview or canary Service.
+    pub side_service: Option<Service>,
 }
 
 impl std::fmt::Debug for World {
@@ -59,6 +65,19 @@ impl std::fmt::Debug for World {
             .field(
                 "stable_record",
                 &self.stable_record.as_ref().map(|r| r.name_any()),
+            )
+            .field(
+                "revision_deployments",
+                &self
+                    .revision_deployments
+                    .iter()
+                    .map(ResourceExt::name_any)
+                    .collect::<Vec<_>>(),
+            )
+            .field("service", &self.service.as_ref().map(|s| s.name_any()))
+            .field(
+                "side_service",
+                &self.side_service.as_ref().map(|s| s.name_any()),
             )
             .finish()
     }
@@ -86,7 +105,19 @@ impl World {
                     Ok::<_, ReconcileError>(secret.map(|secret| (secret_name, secret)))
                 }
             }));
-        let app = read_app(client, &namespace, &name);
+        let progressive = spec.rollout.strategy != RolloutStrategy::RollingUpdate;
+        let app = async {
+            if progressive {
+                read_sides(client, &namespace, checklist, revision).await
+            } else {
+                let (deployment, pods) = read_app(client, &namespace, &name).await?;
+                Ok(Sides {
+                    deployment,
+                    pods,
+                    ..Sides::default()
+                })
+            }
+        };
         let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
         let migration_job = async {
             match &spec.migration {
@@ -124,17 +155,75 @@ impl World {
             }
         };
 
-        let (secrets, (deployment, pods), migration_job, rollback_job, stable_record) =
+        let (secrets, app, migration_job, rollback_job, stable_record) =
             tokio::try_join!(secrets, app, migration_job, rollback_job, stable_record)?;
         Ok(Self {
             secrets: secrets.into_iter().flatten().collect(),
-            deployment,
-            pods,
+            deployment: app.deployment,
+            pods: app.pods,
             migration_job,
             rollback_job,
             stable_record,
+            revision_deployments: app.deployments,
+            service: app.service,
+            side_service: app.side_service,
         })
     }
+}
+
+/// What the app runs on: the RollingUpdate Deployment, or each revision's Deployment and the
+/// Services of BlueGreen and Canary; and the pods of the revision being rolled out.
+#[derive(Default)]
+struct Sides {
+    deployment: Option<Deployment>,
+    pods: Vec<Pod>,
+    deployments: Vec<Deployment>,
+    service: Option<Service>,
+    side_service: Option<Service>,
+}
+
+/// BlueGreen and Canary: every app Deployment of the checklist, the current revision's pods and
+/// the two Services, read together.
+async fn read_sides(
+    client: &Client,
+    namespace: &str,
+    checklist: &DeploymentChecklist,
+    revision: &str,
+) -> Result<Sides> {
+    let name = checklist.name_any();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let owned = labels::selector_query(&name);
+    let revision_pods = format!("{owned},{}={revision}", labels::REVISION);
+    let side_name = resources::side_service_name(checklist);
+    let (deployment_list, pod_list, service, side_service) = tokio::try_join!(
+        async {
+            deployments
+                .list(&ListParams::default().labels(&owned).match_any())
+                .await
+                .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{owned}"), e))
+        },
+        async {
+            pods.list(&ListParams::default().labels(&revision_pods).match_any())
+                .await
+                .map_err(|e| ReconcileError::read(format!("Pods {namespace}/{revision_pods}"), e))
+        },
+        get_opt(&services, &name, "Service"),
+        async {
+            match &side_name {
+                Some(side) => get_opt(&services, side, "Service").await,
+                None => Ok(None),
+            }
+        },
+    )?;
+    Ok(Sides {
+        deployment: None,
+        pods: pod_list.items,
+        deployments: deployment_list.items,
+        service,
+        side_service,
+    })
 }
 
 /// The app's Deployment and the pods of the revision it runs.

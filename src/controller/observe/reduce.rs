@@ -1,7 +1,11 @@
 //! What was read, reduced to an [`Observation`]: pure functions of the objects the API returned
 //! and of the verification task's report (the reads themselves are in [`read`](super::read)).
 
-use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    batch::v1::Job,
+    core::v1::{Pod, Service},
+};
 use kube::ResourceExt;
 
 use crate::{
@@ -12,14 +16,19 @@ use crate::{
 
 use super::{
     observation::{
-        JobState, Observation, Report, Revision, RolloutObservation, RolloutProgress,
-        VerificationObservation, VerificationResults,
+        JobState, Observation, Report, Revision, RevisionPods, RolloutObservation, RolloutProgress,
+        TrafficObservation, VerificationObservation, VerificationResults,
     },
     read::World,
 };
 
 /// The annotation whose new value asks for one more attempt at a failed revision.
 pub const RETRY_ANNOTATION: &str = "checklist.dev/retry";
+/// The annotation whose new value ends the current pause of a canary step or promotes a
+/// blue-green release that waits for a person.
+pub const PROMOTE_ANNOTATION: &str = "checklist.dev/promote";
+/// The annotation whose new value stops the release in progress: the stable version serves.
+pub const ABORT_ANNOTATION: &str = "checklist.dev/abort";
 
 /// The revision of the checklist's current spec.
 pub fn revision(checklist: &DeploymentChecklist) -> Revision {
@@ -53,7 +62,8 @@ pub fn observation(
         None => JobState::NotNeeded,
         Some(_) => job_state(world.rollback_job.as_ref()),
     };
-    let (verification, verification_results) = verification(report, &revision.hash);
+    let (verification, verification_results) =
+        verification(report, &verification_target(checklist, &revision.hash));
     Observation {
         secrets,
         migration,
@@ -70,7 +80,71 @@ pub fn observation(
             .as_ref()
             .is_some_and(|record| resources::recorded_spec(record).is_ok()),
         retry_token: checklist.annotations().get(RETRY_ANNOTATION).cloned(),
+        traffic: traffic(world, &revision.hash, spec.rollout.max_restarts),
+        promote_token: checklist.annotations().get(PROMOTE_ANNOTATION).cloned(),
+        abort_token: checklist.annotations().get(ABORT_ANNOTATION).cloned(),
         revision,
+    }
+}
+
+/// BlueGreen and Canary: each revision's Deployment and how it does, and which revision each
+/// Service selects. The pods read are the current revision's, so only its crash loops count.
+pub fn traffic(world: &World, current: &str, max_restarts: i32) -> TrafficObservation {
+    let deployments = world
+        .revision_deployments
+        .iter()
+        .filter(|d| d.metadata.deletion_timestamp.is_none())
+        .filter_map(|deployment| {
+            let revision = deployed_revision(deployment)?;
+            let progress = (revision == current)
+                .then(|| crash_loop(&world.pods, &revision, max_restarts))
+                .flatten()
+                .map_or_else(
+                    || deployment_progress(deployment),
+                    RolloutProgress::CrashLoop,
+                );
+            Some(RevisionPods {
+                name: deployment.name_any(),
+                replicas: deployment.spec.replicas.unwrap_or(1),
+                revision,
+                progress,
+            })
+        })
+        .collect();
+    TrafficObservation {
+        deployments,
+        service: world.service.as_ref().map(selected_revision),
+        side_service: world.side_service.as_ref().map(selected_revision),
+    }
+}
+
+/// The revision a Service's selector pins, or None when it selects every revision's pods.
+fn selected_revision(service: &Service) -> Option<String> {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .and_then(|selector| selector.get(labels::REVISION))
+        .cloned()
+}
+
+/// The name the current stage's verification rounds run under: the revision hash, and for a
+/// stage of a BlueGreen or Canary release the stage after an `@` (`<hash>@step2`).
+pub fn verification_target(checklist: &DeploymentChecklist, revision: &str) -> String {
+    let stage = checklist
+        .status
+        .as_ref()
+        .and_then(|s| s.rollout.as_ref())
+        .filter(|r| r.revision == revision)
+        .and_then(|r| r.verification_stage());
+    target(revision, stage.as_deref())
+}
+
+/// `revision`, or `revision@stage`.
+pub fn target(revision: &str, stage: Option<&str>) -> String {
+    match stage {
+        Some(stage) => format!("{revision}@{stage}"),
+        None => revision.to_string(),
     }
 }
 

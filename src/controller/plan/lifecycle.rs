@@ -15,7 +15,7 @@ use super::{
     Change, Planner,
     status::Kstatus,
     step::{Failure, Step},
-    strategy::{self, Strategy},
+    strategy::{self, Progress, Strategy},
 };
 
 impl Planner<'_> {
@@ -28,17 +28,13 @@ impl Planner<'_> {
             self.suspend();
             return;
         }
-        let Some(strategy) = strategy::of(self.spec.rollout.strategy) else {
-            // Said plainly rather than rolled out as something the user did not ask for.
-            let message = format!(
-                "rollout strategy {:?} is not supported by this operator version yet (only \
-                 RollingUpdate); nothing was changed",
-                self.spec.rollout.strategy
-            );
-            self.kstatus(Kstatus::Stalled, Reason::UnsupportedStrategy, &message);
-            self.enter(Phase::Failed, Reason::UnsupportedStrategy, &message);
+        if let Some(message) = self.unworkable() {
+            // Said plainly before anything is applied: nothing running is touched.
+            self.kstatus(Kstatus::Stalled, Reason::InvalidSpec, &message);
+            self.enter(Phase::Failed, Reason::InvalidSpec, &message);
             return;
-        };
+        }
+        let strategy = strategy::of(self.spec.rollout.strategy);
 
         let retry = self
             .observed
@@ -61,6 +57,12 @@ impl Planner<'_> {
             return;
         }
         self.take_verification_results();
+        self.begin_release();
+        if let Some(aborted) = self.take_requests() {
+            self.record_failure(&aborted);
+            self.roll_back(strategy, aborted);
+            return;
+        }
 
         if let Some(failed) = self.failed_attempt() {
             self.roll_back(strategy, failed);
@@ -77,6 +79,11 @@ impl Planner<'_> {
                 self.roll_back(strategy, failure);
             }
         }
+    }
+
+    /// Why the spec cannot work as written, naming the field, if it cannot.
+    fn unworkable(&self) -> Option<String> {
+        strategy::unworkable(self.name, self.spec)
     }
 
     /// Nothing applied, verification stopped; the kstatus trio says it is not progressing and not
@@ -99,11 +106,10 @@ impl Planner<'_> {
 
     /// The steps of a release in order; the first that is not done is where the walk stops.
     fn walk(&mut self, strategy: &dyn Strategy) -> Step {
-        let steps: [fn(&mut Self, &dyn Strategy) -> Step; 4] = [
+        let steps: [fn(&mut Self, &dyn Strategy) -> Step; 3] = [
             |planner, _| planner.secrets_step(),
             |planner, _| planner.migration_step(),
-            Self::rollout_step,
-            |planner, _| planner.verification_step(),
+            |planner, strategy| strategy.release(planner),
         ];
         for step in steps {
             match step(self, strategy) {
@@ -187,8 +193,7 @@ impl Planner<'_> {
     }
 
     /// RollingOut: the strategy brings the new revision up; its verdict becomes RolloutComplete.
-    fn rollout_step(&mut self, strategy: &dyn Strategy) -> Step {
-        let rollout = strategy.roll_out(self.observed);
+    pub(super) fn rollout_step(&mut self, rollout: Progress) -> Step {
         self.changes.extend(rollout.changes);
         match &rollout.step {
             Step::Wait => {

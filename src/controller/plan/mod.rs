@@ -57,6 +57,11 @@ pub enum Change {
     StartVerification {
         /// The revision hash.
         revision: String,
+        /// BlueGreen and Canary: the stage verified (`preview`, `step2`, `promoted`), so each
+        /// stage gets rounds and a verdict of its own; None for the revision as a whole.
+        stage: Option<String>,
+        /// Where the checks are sent.
+        endpoint: Endpoint,
         /// The revision already passed: these are continuous rounds after Ready (rateLimit
         /// checks are left out, and a failure degrades instead of rolling back).
         verified: bool,
@@ -75,12 +80,44 @@ pub enum Change {
         /// The failed revision hash.
         revision: String,
     },
+    /// BlueGreen and Canary: apply the Deployment of `revision` (`<name>-<hash>`) with
+    /// `replicas` pods; the current spec's, or the stable revision's rebuilt from its stored spec.
+    ApplyRevision {
+        /// The revision hash.
+        revision: String,
+        /// Its pods.
+        replicas: i32,
+    },
+    /// Point the app's Service at the pods of `revision` only, or of every revision when None.
+    RouteApp {
+        /// The revision selected, if one only.
+        revision: Option<String>,
+    },
+    /// Point the preview (BlueGreen) or canary Service at the pods of `revision`.
+    RouteSide {
+        /// The revision selected.
+        revision: String,
+    },
+    /// Delete the app Deployments that run none of these revisions.
+    RemoveDeployments {
+        /// The revisions whose Deployments stay.
+        keep: Vec<String>,
+    },
     /// Delete the finished migration and down-migration Jobs of this revision, so a retry runs
     /// them afresh.
     DeleteJobs {
         /// The revision hash.
         revision: String,
     },
+}
+
+/// Where verification rounds send their checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// spec.verification.url, or the app's Service.
+    App,
+    /// BlueGreen's preview or Canary's canary Service, or previewURL / canaryURL.
+    Side,
 }
 
 /// A transition worth an Event in `kubectl describe`; its reason says whether it is a Warning.
@@ -134,6 +171,9 @@ pub fn plan(
         changes: Vec::new(),
         notes: Vec::new(),
         fresh_start: false,
+        promote_requested: false,
+        fresh_stage: false,
+        wake_after: None,
     };
     planner.decide(previous);
     planner.finish()
@@ -151,4 +191,11 @@ struct Planner<'a> {
     notes: Vec<Note>,
     /// This reconcile retries a failed attempt: what was observed of its verification is stale.
     fresh_start: bool,
+    /// A new checklist.dev/promote value arrived and has not been used by a step yet.
+    promote_requested: bool,
+    /// This plan moved the release to a stage with rounds of its own: the verdict observed is
+    /// the stage before's.
+    fresh_stage: bool,
+    /// When a pause or a scale-down delay ends, if sooner than the usual look again.
+    wake_after: Option<Duration>,
 }

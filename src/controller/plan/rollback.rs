@@ -37,6 +37,7 @@ impl Planner<'_> {
             trigger: last.trigger,
             detail: message.clone(),
             message,
+            aborted: last.reason.as_deref() == Some(Reason::Aborted.as_str()),
         })
     }
 
@@ -78,16 +79,17 @@ impl Planner<'_> {
             .and_then(|r| r.stable.clone())
             .filter(|s| s.hash != self.observed.revision.hash);
         let policy = &self.spec.rollback;
-        let allowed = policy.automatic
-            && match failure.trigger {
-                Some(trigger) => policy.triggers.contains(&trigger),
-                // Recorded by an earlier version without the trigger: what it decided then, the
-                // phase still shows, and it is not decided differently now.
-                None => matches!(
-                    self.status.phase,
-                    Some(Phase::RollingBack | Phase::RolledBack)
-                ),
-            };
+        let allowed = failure.aborted
+            || policy.automatic
+                && match failure.trigger {
+                    Some(trigger) => policy.triggers.contains(&trigger),
+                    // Recorded by an earlier version without the trigger: what it decided then, the
+                    // phase still shows, and it is not decided differently now.
+                    None => matches!(
+                        self.status.phase,
+                        Some(Phase::RollingBack | Phase::RolledBack)
+                    ),
+                };
         let why_not = match &stable {
             _ if !allowed => Some("automatic rollback is off for this failure".to_string()),
             None => Some("there is no stable revision to roll back to".to_string()),
@@ -104,7 +106,7 @@ impl Planner<'_> {
             return;
         };
 
-        let restore = strategy.restore(self.observed, &stable.hash);
+        let restore = strategy.restore(self, &stable.hash);
         self.changes.extend(restore.changes);
         let restoring = restore.step != Step::Done;
         let down_migration = policy.migration == RollbackMigration::Run

@@ -125,8 +125,9 @@ impl Planner<'_> {
         if let Some(message) = self.status.message.as_mut() {
             truncate(message, MESSAGE_MAX_CHARS);
         }
+        let requeue = requeue_after(&self.status);
         Plan {
-            requeue_after: requeue_after(&self.status),
+            requeue_after: self.wake_after.map_or(requeue, |wake| wake.min(requeue)),
             changes: self.changes,
             status: self.status,
             notes: self.notes,

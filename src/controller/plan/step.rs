@@ -26,6 +26,9 @@ pub(super) struct Failure {
     pub(super) message: String,
     /// What was seen, for the condition of the step that failed.
     pub(super) detail: String,
+    /// A person aborted the release (checklist.dev/abort): the stable revision is restored
+    /// whatever the rollback policy says.
+    pub(super) aborted: bool,
 }
 
 impl Failure {
@@ -35,11 +38,26 @@ impl Failure {
             trigger: Some(trigger),
             message: format!("{what}: {detail}"),
             detail: detail.to_string(),
+            aborted: false,
         }
     }
 
-    /// The reason its Events and history entry carry: the trigger's name.
+    /// The release was aborted by a person.
+    pub(super) fn aborted() -> Self {
+        let message = "aborted by a person (checklist.dev/abort)".to_string();
+        Self {
+            trigger: None,
+            detail: message.clone(),
+            message,
+            aborted: true,
+        }
+    }
+
+    /// The reason its Events and history entry carry: the trigger's name, or Aborted.
     pub(super) fn reason(&self) -> Reason {
+        if self.aborted {
+            return Reason::Aborted;
+        }
         self.trigger.map_or(Reason::Failed, Reason::from)
     }
 }

@@ -7,19 +7,45 @@ use crate::api::{
 use crate::controller::observe::{VerificationObservation, VerificationResults};
 
 use super::{
-    Change, Planner,
+    Change, Endpoint, Planner,
     step::{Failure, Step},
 };
+
+/// What a verification gate verifies: a stage of a release (or the revision as a whole) and
+/// where its checks go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Gate {
+    /// The stage (`preview`, `step1`, `promoted`), or None for the revision as a whole.
+    pub(super) stage: Option<String>,
+    /// Where the checks are sent.
+    pub(super) endpoint: Endpoint,
+}
+
+impl Gate {
+    /// The revision as a whole, checked through the app's own URL.
+    pub(super) fn app() -> Self {
+        Self {
+            stage: None,
+            endpoint: Endpoint::App,
+        }
+    }
+}
 
 impl Planner<'_> {
     /// Verifying: the checks must pass before the revision is Ready; a revision that already
     /// passed stays Ready while continuous rounds (when asked for) do not fail.
     pub(super) fn verification_step(&mut self) -> Step {
+        self.verify(&Gate::app(), "verifying the new version over HTTP")
+    }
+
+    /// The verification of `gate`: rounds started once, the verdict read back; `doing` is the
+    /// status message while the rounds run.
+    pub(super) fn verify(&mut self, gate: &Gate, doing: &str) -> Step {
         if self.spec.verification.checks.is_empty() {
             return Step::Done;
         }
-        // Results observed before this attempt started belong to the attempt before.
-        let verification = if self.fresh_start {
+        // Results observed before this attempt (or stage) started belong to the one before.
+        let verification = if self.fresh_start || self.fresh_stage {
             VerificationObservation::NotStarted
         } else {
             self.observed.verification.clone()
@@ -32,6 +58,8 @@ impl Planner<'_> {
                 if verification == VerificationObservation::NotStarted {
                     self.changes.push(Change::StartVerification {
                         revision: self.observed.revision.hash.clone(),
+                        stage: gate.stage.clone(),
+                        endpoint: gate.endpoint,
                         verified: false,
                         failed_rounds: self.failed_rounds_so_far(),
                     });
@@ -42,11 +70,7 @@ impl Planner<'_> {
                     Reason::Verifying,
                     "verification rounds running",
                 );
-                self.progress(
-                    Phase::Verifying,
-                    Reason::Verifying,
-                    "verifying the new version over HTTP",
-                );
+                self.progress(Phase::Verifying, Reason::Verifying, doing);
                 Step::Wait
             }
             VerificationObservation::Failed(message) => {
@@ -71,6 +95,8 @@ impl Planner<'_> {
         {
             self.changes.push(Change::StartVerification {
                 revision: self.observed.revision.hash.clone(),
+                stage: None,
+                endpoint: Endpoint::App,
                 verified: true,
                 failed_rounds: self.failed_rounds_so_far(),
             });
@@ -101,7 +127,7 @@ impl Planner<'_> {
     /// The failed rounds in a row that status holds for this attempt: where a restarted
     /// operator's rounds resume counting. A fresh attempt counts from zero.
     fn failed_rounds_so_far(&self) -> u32 {
-        if self.fresh_start {
+        if self.fresh_start || self.fresh_stage {
             return 0;
         }
         self.status

@@ -21,7 +21,7 @@ const MAX_MAP_KEY: usize = 256;
 #[cfg(test)]
 const CHECKED: [&str; 10] = [
     "metadata.name must be a DNS label",
-    "spec.verification.url must be an absolute http:// or https:// URL",
+    "must be an absolute http:// or https:// URL without query or fragment",
     "exactly one of http, httpsRedirect, securityHeaders or rateLimit",
     "http.body needs a method",
     "rateLimit.body needs a method",
@@ -35,7 +35,7 @@ const CHECKED: [&str; 10] = [
 /// Fragments of the messages of the CRD's CEL rules not checked by `verify`, which does not
 /// read the fields they are about.
 #[cfg(test)]
-const NOT_CHECKED: [&str; 12] = [
+const NOT_CHECKED: [&str; 13] = [
     "spec.rollback.migration Run needs spec.migration.rollback.command",
     "spec.app.env must not set PORT",
     "must name a tag or a digest",
@@ -48,6 +48,7 @@ const NOT_CHECKED: [&str; 12] = [
     "spec.rollout.canary with its steps is required",
     "must not both be 0",
     "strictly increasing",
+    "a canary step of weight 100 takes no pauseSeconds",
 ];
 
 /// Every rule `checklist` breaks, each as `field.path: message`.
@@ -60,12 +61,18 @@ pub fn problems(checklist: &DeploymentChecklist) -> Vec<String> {
         ));
     }
     let verification = &checklist.spec.verification;
-    if let Some(url) = &verification.url
-        && !matches_url(url, "https?")
-    {
-        out.push(format!(
-            "spec.verification.url: {url:?}: spec.verification.url must be an absolute http:// or https:// URL without query or fragment"
-        ));
+    for (field, url) in [
+        ("url", &verification.url),
+        ("previewURL", &verification.preview_url),
+        ("canaryURL", &verification.canary_url),
+    ] {
+        if let Some(url) = url
+            && !matches_url(url, "https?")
+        {
+            out.push(format!(
+                "spec.verification.{field}: {url:?}: must be an absolute http:// or https:// URL without query or fragment"
+            ));
+        }
     }
     if verification.checks.is_empty() {
         out.push("spec.verification.checks is empty: there is nothing to verify".into());

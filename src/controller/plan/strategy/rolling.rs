@@ -2,81 +2,80 @@
 //! at a time (maxSurge, maxUnavailable). Progress is the Deployment's, read like
 //! `kubectl rollout status`, and faster than the progress deadline by the new pods' restarts.
 
-use crate::api::RollbackTrigger;
 use crate::controller::observe::{Observation, RolloutProgress};
 
-use super::{Change, Progress, Step, Strategy};
-use crate::controller::plan::step::Failure;
+use super::{Change, Planner, Progress, Step, Strategy, progress_step};
 
 /// The RollingUpdate strategy.
 pub(in crate::controller::plan) struct Rolling;
 
 impl Strategy for Rolling {
-    fn roll_out(&self, observed: &Observation) -> Progress {
-        let revision = &observed.revision.hash;
-        let rollout = &observed.rollout;
-        if rollout.deployed.as_deref() != Some(revision.as_str()) {
-            // The spec is recorded before it runs, so a later rollback can always rebuild it.
-            return Progress {
-                changes: vec![
-                    Change::SaveRevision {
-                        revision: revision.clone(),
-                    },
-                    Change::ApplyCurrent {
-                        revision: revision.clone(),
-                    },
-                ],
-                step: Step::Wait,
-            };
-        }
-        let step = match &rollout.progress {
-            RolloutProgress::Progressing => Step::Wait,
-            RolloutProgress::Complete => Step::Done,
-            RolloutProgress::DeadlineExceeded(message) => Step::Failed(Failure::new(
-                RollbackTrigger::ProgressDeadlineExceeded,
-                "rollout did not progress",
-                message,
-            )),
-            RolloutProgress::CrashLoop(message) => Step::Failed(Failure::new(
-                RollbackTrigger::CrashLoop,
-                "new pods crash-loop",
-                message,
-            )),
-        };
-        Progress {
-            changes: Vec::new(),
-            step,
+    fn release(&self, planner: &mut Planner<'_>) -> Step {
+        match planner.rollout_step(roll_out(planner.observed)) {
+            Step::Done => planner.verification_step(),
+            stopped => stopped,
         }
     }
 
-    fn restore(&self, observed: &Observation, stable: &str) -> Progress {
-        let rollout = &observed.rollout;
-        if rollout.deployed.as_deref() != Some(stable) {
-            return Progress {
-                changes: vec![Change::RestoreStable {
-                    revision: stable.to_string(),
-                }],
-                step: Step::Wait,
-            };
-        }
-        // The stable template is back; it serves again once its pods are all available. A
-        // restored revision that does not come up is waited for, not rolled back again.
-        let step = match rollout.progress {
-            RolloutProgress::Complete => Step::Done,
-            _ => Step::Wait,
+    fn restore(&self, planner: &Planner<'_>, stable: &str) -> Progress {
+        restore(planner.observed, stable)
+    }
+}
+
+/// Brings the current revision towards serving every replica: what to apply, and whether it is
+/// done, still coming up, or failed (progress deadline, crash loop).
+fn roll_out(observed: &Observation) -> Progress {
+    let revision = &observed.revision.hash;
+    let rollout = &observed.rollout;
+    if rollout.deployed.as_deref() != Some(revision.as_str()) {
+        // The spec is recorded before it runs, so a later rollback can always rebuild it.
+        return Progress {
+            changes: vec![
+                Change::SaveRevision {
+                    revision: revision.clone(),
+                },
+                Change::ApplyCurrent {
+                    revision: revision.clone(),
+                },
+            ],
+            step: Step::Wait,
         };
-        Progress {
-            changes: Vec::new(),
-            step,
-        }
+    }
+    Progress {
+        changes: Vec::new(),
+        step: progress_step(&rollout.progress),
+    }
+}
+
+/// Brings the `stable` revision's template back; Done once its pods all serve again.
+fn restore(observed: &Observation, stable: &str) -> Progress {
+    let rollout = &observed.rollout;
+    if rollout.deployed.as_deref() != Some(stable) {
+        return Progress {
+            changes: vec![Change::RestoreStable {
+                revision: stable.to_string(),
+            }],
+            step: Step::Wait,
+        };
+    }
+    // The stable template is back; it serves again once its pods are all available. A
+    // restored revision that does not come up is waited for, not rolled back again.
+    let step = match rollout.progress {
+        RolloutProgress::Complete => Step::Done,
+        _ => Step::Wait,
+    };
+    Progress {
+        changes: Vec::new(),
+        step,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::RollbackTrigger;
     use crate::controller::observe::{
-        JobState, Revision, RolloutObservation, VerificationObservation,
+        JobState, Revision, RolloutObservation, TrafficObservation, VerificationObservation,
     };
 
     fn observed(deployed: Option<&str>, progress: RolloutProgress) -> Observation {
@@ -96,12 +95,15 @@ mod tests {
             rollback_migration: JobState::NotNeeded,
             stable_spec_available: true,
             retry_token: None,
+            traffic: TrafficObservation::default(),
+            promote_token: None,
+            abort_token: None,
         }
     }
 
     #[test]
     fn a_revision_not_deployed_yet_is_saved_then_applied() {
-        let progress = Rolling.roll_out(&observed(Some("old"), RolloutProgress::Complete));
+        let progress = roll_out(&observed(Some("old"), RolloutProgress::Complete));
         assert_eq!(
             progress.changes,
             [
@@ -118,7 +120,7 @@ mod tests {
 
     #[test]
     fn the_deployed_revision_waits_completes_or_fails_with_its_trigger() {
-        let step = |progress| Rolling.roll_out(&observed(Some("new"), progress)).step;
+        let step = |progress| roll_out(&observed(Some("new"), progress)).step;
         assert_eq!(step(RolloutProgress::Progressing), Step::Wait);
         assert_eq!(step(RolloutProgress::Complete), Step::Done);
         let Step::Failed(deadline) = step(RolloutProgress::DeadlineExceeded("timed out".into()))
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn restoring_applies_the_stable_template_then_waits_for_its_pods() {
-        let apply = Rolling.restore(&observed(Some("new"), RolloutProgress::Complete), "old");
+        let apply = restore(&observed(Some("new"), RolloutProgress::Complete), "old");
         assert_eq!(
             apply.changes,
             [Change::RestoreStable {
@@ -147,10 +149,10 @@ mod tests {
             }]
         );
         assert_eq!(apply.step, Step::Wait);
-        let coming = Rolling.restore(&observed(Some("old"), RolloutProgress::Progressing), "old");
+        let coming = restore(&observed(Some("old"), RolloutProgress::Progressing), "old");
         assert!(coming.changes.is_empty());
         assert_eq!(coming.step, Step::Wait);
-        let back = Rolling.restore(
+        let back = restore(
             &observed(Some("old"), RolloutProgress::CrashLoop("x".into())),
             "old",
         );
@@ -159,7 +161,7 @@ mod tests {
             Step::Wait,
             "a restored revision is not failed again"
         );
-        let done = Rolling.restore(&observed(Some("old"), RolloutProgress::Complete), "old");
+        let done = restore(&observed(Some("old"), RolloutProgress::Complete), "old");
         assert_eq!(done.step, Step::Done);
     }
 }

@@ -64,6 +64,8 @@ fn transitions_follow_the_lifecycle() {
                 started(NEW),
                 Change::StartVerification {
                     revision: NEW.into(),
+                    stage: None,
+                    endpoint: Endpoint::App,
                     verified: false,
                     failed_rounds: 0,
                 },
@@ -228,20 +230,6 @@ fn a_ready_checklist_with_nothing_changed_plans_nothing_and_keeps_its_status() {
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
     assert_eq!(plan.status, status);
-}
-
-#[test]
-fn a_strategy_this_version_cannot_run_is_refused_and_nothing_applied() {
-    let mut canary = spec();
-    canary.rollout.strategy = crate::api::RolloutStrategy::Canary;
-    let plan = run(&canary, &DeploymentChecklistStatus::default(), &observed());
-    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
-    assert_eq!(plan.status.phase, Some(Phase::Failed));
-    assert_eq!(
-        condition(&plan, Cond::Stalled),
-        ("True".into(), "UnsupportedStrategy".into())
-    );
-    assert!(plan.status.message.unwrap().contains("Canary"));
 }
 
 #[test]

@@ -1,14 +1,17 @@
 //! Every transition and trigger of the plan, table-driven where it can be: the fixtures here,
 //! the cases by theme in the modules below.
 
+mod blue_green;
+mod canary;
 mod lifecycle;
 mod retry;
 mod rollback;
+mod sides;
 mod verification;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
-pub(super) use super::{Change, Plan, Subject, plan, status::score};
+pub(super) use super::{Change, Endpoint, Plan, Subject, plan, status::score};
 pub(super) use crate::{
     api::{
         CheckResult, ConditionType as Cond, DeploymentChecklist, DeploymentChecklistSpec,
@@ -16,7 +19,7 @@ pub(super) use crate::{
         SecretKeyStatus,
     },
     controller::observe::{
-        JobState, Observation, Revision, RolloutObservation, RolloutProgress,
+        JobState, Observation, Revision, RolloutObservation, RolloutProgress, TrafficObservation,
         VerificationObservation, VerificationResults,
     },
 };
@@ -63,6 +66,9 @@ fn observed() -> Observation {
         rollback_migration: JobState::Absent,
         stable_spec_available: true,
         retry_token: None,
+        traffic: TrafficObservation::default(),
+        promote_token: None,
+        abort_token: None,
     }
 }
 

@@ -102,6 +102,8 @@ fn a_retry_does_not_reuse_the_verdict_of_the_failed_attempt() {
     assert_eq!(plan.status.phase, Some(Phase::Verifying));
     assert!(plan.changes.contains(&Change::StartVerification {
         revision: NEW.into(),
+        stage: None,
+        endpoint: Endpoint::App,
         verified: false,
         failed_rounds: 0,
     }));

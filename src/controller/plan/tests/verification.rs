@@ -38,6 +38,8 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
     assert!(
         plan.changes.contains(&Change::StartVerification {
             revision: NEW.into(),
+            stage: None,
+            endpoint: Endpoint::App,
             verified: false,
             failed_rounds: 1,
         }),
@@ -148,6 +150,8 @@ fn a_ready_revision_is_not_verified_again_unless_continuous() {
         plan.changes,
         vec![Change::StartVerification {
             revision: OLD.into(),
+            stage: None,
+            endpoint: Endpoint::App,
             verified: true,
             failed_rounds: 0,
         }]

@@ -1,0 +1,199 @@
+//! Canary: at each step a share of the replicas runs the new revision in its own Deployment,
+//! beside every stable pod and behind the app's Service with them; the step's checks run against
+//! the canary Service (the new pods only), then the step holds its pause, or waits for a person.
+//! After the last step the new revision scales to every replica and the stable pods go.
+//!
+//! The stable side stays at full size throughout: capacity never drops, an abort or a failure
+//! only removes the canary pods (the stable pods and their UIDs are untouched), and there is
+//! nothing to scale back. The price is the canary pods on top, and a share of traffic by pods of
+//! canary / (canary + stable), a little under the step's weight.
+
+use crate::api::{Phase, Reason, RolloutStage};
+
+use super::super::{Endpoint, Planner};
+use super::{Progress, Step, Strategy, progress_step, sides};
+
+/// The Canary strategy.
+pub(in crate::controller::plan) struct Canary;
+
+impl Strategy for Canary {
+    fn release(&self, planner: &mut Planner<'_>) -> Step {
+        if planner.stable_running().is_none() {
+            return planner.settle();
+        }
+        match planner.stage() {
+            RolloutStage::Deploying
+            | RolloutStage::Verifying
+            | RolloutStage::Paused
+            | RolloutStage::WaitingForPromotion => step(planner),
+            RolloutStage::Completing => complete(planner),
+            RolloutStage::Promoted | RolloutStage::Complete | RolloutStage::Aborted => {
+                planner.settle()
+            }
+        }
+    }
+
+    fn restore(&self, planner: &Planner<'_>, stable: &str) -> Progress {
+        sides::restore(planner, stable)
+    }
+}
+
+/// The step status.rollout.step names: its pods, its checks, its pause.
+fn step(planner: &mut Planner<'_>) -> Step {
+    let steps = planner
+        .spec
+        .rollout
+        .canary
+        .as_ref()
+        .map(|c| c.steps.clone())
+        .unwrap_or_default();
+    let Some(last) = steps.len().checked_sub(1) else {
+        return complete(planner);
+    };
+    let number = planner
+        .status
+        .rollout
+        .as_ref()
+        .and_then(|r| r.step)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(1)
+        .clamp(1, last + 1);
+    let index = number - 1;
+    let current = &steps[index];
+    let replicas = planner.spec.app.replicas;
+    let pods_wanted = sides::canary_replicas(current.weight, replicas);
+    let revision = planner.observed.revision.hash.clone();
+    let what = format!(
+        "canary step {number}/{} ({}%, {pods_wanted} of {replicas} pods)",
+        steps.len(),
+        current.weight
+    );
+    planner.edit_rollout(|r| {
+        r.step = i32::try_from(number).ok();
+        r.weight = Some(current.weight);
+    });
+
+    planner.route_side(&revision);
+    let pods = planner.ensure_revision(&revision, pods_wanted);
+    if pods.is_some() {
+        // The canary pods serve beside the stable ones once they exist.
+        planner.route_app(None);
+    }
+    let coming = pods.map_or(Step::Wait, |p| progress_step(&p.progress));
+    match coming {
+        Step::Done => {}
+        Step::Wait => return planner.deploying(&format!("{what}: the new pods are coming up")),
+        failed => return failed,
+    }
+    if planner.stage() == RolloutStage::Deploying {
+        planner.set_stage(RolloutStage::Verifying);
+    }
+    let gate = planner.gate(Endpoint::Side);
+    match planner.verify(&gate, &format!("{what}: verifying the canary pods")) {
+        Step::Done => {}
+        stopped => return stopped,
+    }
+    if current.weight >= 100 {
+        return finish_steps(planner);
+    }
+    match current.pause_seconds {
+        Some(seconds) => {
+            let until = planner
+                .status
+                .rollout
+                .as_ref()
+                .and_then(|r| r.paused_until.clone())
+                .unwrap_or_else(|| planner.after(seconds));
+            if planner.stage() != RolloutStage::Paused {
+                // Entering phase Paused below is the Event.
+                planner.edit_rollout(|r| {
+                    r.stage = RolloutStage::Paused;
+                    r.paused_until = Some(until.clone());
+                });
+            }
+            let promoted = planner.take_promote();
+            if promoted {
+                planner.announce(
+                    Reason::Promoted,
+                    format!("{what}: the pause was ended by a person"),
+                );
+            }
+            if !promoted && planner.now.0 < until.0 {
+                planner.wake_at(&until);
+                planner.progress(
+                    Phase::Paused,
+                    Reason::Paused,
+                    &format!("{what} passed its checks; holding until {}", until.0),
+                );
+                return Step::Wait;
+            }
+        }
+        None => {
+            if !planner.take_promote() {
+                planner.wait_for_promotion(&format!("{what} passed its checks"));
+                return Step::Wait;
+            }
+            planner.announce(Reason::Promoted, format!("{what}: promoted by a person"));
+        }
+    }
+    if index == last {
+        return finish_steps(planner);
+    }
+    next_step(planner, number + 1)
+}
+
+/// On to step `number`: its pods, then its own checks.
+fn next_step(planner: &mut Planner<'_>, number: usize) -> Step {
+    planner.new_verification_stage();
+    planner.edit_rollout(|r| {
+        r.step = i32::try_from(number).ok();
+        r.stage = RolloutStage::Deploying;
+        r.paused_until = None;
+    });
+    let weight = planner
+        .spec
+        .rollout
+        .canary
+        .as_ref()
+        .and_then(|c| c.steps.get(number - 1))
+        .map_or(100, |s| s.weight);
+    planner.announce(
+        Reason::StepStarted,
+        format!("canary step {number}: {weight}% of the pods run the new version"),
+    );
+    step(planner)
+}
+
+/// Every step passed: the new revision scales to every replica.
+fn finish_steps(planner: &mut Planner<'_>) -> Step {
+    planner.new_verification_stage();
+    planner.edit_rollout(|r| {
+        r.stage = RolloutStage::Completing;
+        r.paused_until = None;
+    });
+    planner.announce(
+        Reason::StepStarted,
+        "canary passed every step: the new version takes every replica".into(),
+    );
+    complete(planner)
+}
+
+/// The new revision runs every replica; then the app's Service selects it only and the stable
+/// pods go.
+fn complete(planner: &mut Planner<'_>) -> Step {
+    let revision = planner.observed.revision.hash.clone();
+    let replicas = planner.spec.app.replicas;
+    let coming = format!(
+        "canary passed every step: scaling {} to {replicas} replicas",
+        planner.observed.revision.image
+    );
+    match planner.bring_up(replicas, &coming) {
+        Step::Done => {}
+        stopped => return stopped,
+    }
+    planner.route_app(Some(&revision));
+    planner.route_side(&revision);
+    planner.remove_others(&revision);
+    planner.set_stage(RolloutStage::Complete);
+    Step::Done
+}

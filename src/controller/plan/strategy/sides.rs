@@ -1,0 +1,395 @@
+//! What BlueGreen and Canary share. Each revision runs in a Deployment of its own
+//! (`<name>-<hash>`), so trying a new revision never touches the stable pods; the app's Service
+//! and the preview or canary Service choose between revisions by the revision label.
+//!
+//! Here: the layout at rest (one revision, every replica, both Services on it), the restore after
+//! a failure, the stage bookkeeping in status.rollout, and the promote and abort requests.
+
+use std::time::Duration;
+
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+
+use crate::api::{Phase, Reason, RolloutStage, RolloutStatus, RolloutStrategy};
+use crate::controller::observe::{RevisionPods, RolloutProgress};
+
+use super::super::{
+    Change, Endpoint, Note, Planner, status::Kstatus, step::Failure, verification::Gate,
+};
+use super::{Progress, Step, progress_step};
+
+impl Planner<'_> {
+    /// The stable revision, when it is not the current one and its Deployment still runs.
+    pub(super) fn stable_running(&self) -> Option<String> {
+        let stable = self.status.revision.as_ref()?.stable.as_ref()?;
+        (stable.hash != self.observed.revision.hash
+            && self.observed.traffic.of(&stable.hash).is_some())
+        .then(|| stable.hash.clone())
+    }
+
+    /// status.rollout for the release of the current revision: started afresh for a new
+    /// revision or a retry, cleared for RollingUpdate. The promote and abort values acted on
+    /// carry over; on a checklist's first release, values already set count as acted on, since
+    /// they cannot be about a release that had not started.
+    pub(in crate::controller::plan) fn begin_release(&mut self) {
+        let strategy = self.spec.rollout.strategy;
+        if strategy == RolloutStrategy::RollingUpdate {
+            self.status.rollout = None;
+            return;
+        }
+        let hash = &self.observed.revision.hash;
+        let current = self
+            .status
+            .rollout
+            .as_ref()
+            .is_some_and(|r| &r.revision == hash && r.strategy == strategy);
+        if current && !self.fresh_start {
+            return;
+        }
+        let (promote_token, abort_token) = match &self.status.rollout {
+            Some(previous) => (previous.promote_token.clone(), previous.abort_token.clone()),
+            None => (
+                self.observed.promote_token.clone(),
+                self.observed.abort_token.clone(),
+            ),
+        };
+        let stable_revision = self.stable_running();
+        let canary = self.spec.rollout.canary.as_ref();
+        let mut rollout = RolloutStatus {
+            strategy,
+            revision: hash.clone(),
+            stage: RolloutStage::Deploying,
+            step: canary.map(|_| 1),
+            steps: canary.and_then(|c| i32::try_from(c.steps.len()).ok()),
+            weight: canary.and_then(|c| c.steps.first()).map(|s| s.weight),
+            new_replicas: None,
+            service: crate::resources::side_service_name_of(self.name, &self.spec.rollout),
+            stable_revision,
+            paused_until: None,
+            promoted_at: None,
+            promote_token,
+            abort_token,
+            summary: String::new(),
+        };
+        rollout.summary = summary(&rollout);
+        self.status.rollout = Some(rollout);
+    }
+
+    /// Takes the promote and abort requests that arrived (new annotation values), each once.
+    /// An abort of a release in progress is returned as its failure; abort wins over a promote
+    /// that came with it. A request with nothing to act on is recorded, and changes nothing.
+    pub(in crate::controller::plan) fn take_requests(&mut self) -> Option<Failure> {
+        let in_release = !self.current_succeeded() && self.failed_attempt().is_none();
+        let observed = self.observed;
+        let rollout = self.status.rollout.as_mut()?;
+        let abort = observed
+            .abort_token
+            .as_ref()
+            .filter(|token| rollout.abort_token.as_ref() != Some(*token));
+        let promote = observed
+            .promote_token
+            .as_ref()
+            .filter(|token| rollout.promote_token.as_ref() != Some(*token));
+        if let Some(token) = promote {
+            rollout.promote_token = Some(token.clone());
+            self.promote_requested = in_release;
+        }
+        let token = abort?;
+        rollout.abort_token = Some(token.clone());
+        if !in_release {
+            return None;
+        }
+        self.promote_requested = false;
+        rollout.stage = RolloutStage::Aborted;
+        rollout.paused_until = None;
+        rollout.summary = summary(rollout);
+        Some(Failure::aborted())
+    }
+
+    /// The stage of the current release (Complete when there is none).
+    pub(super) fn stage(&self) -> RolloutStage {
+        self.status
+            .rollout
+            .as_ref()
+            .map_or(RolloutStage::Complete, |r| r.stage)
+    }
+
+    /// Moves the release to `stage`.
+    pub(super) fn set_stage(&mut self, stage: RolloutStage) {
+        if let Some(rollout) = self.status.rollout.as_mut() {
+            rollout.stage = stage;
+            rollout.summary = summary(rollout);
+        }
+    }
+
+    /// Edits status.rollout (when there is one) and keeps its summary in step.
+    pub(super) fn edit_rollout(&mut self, edit: impl FnOnce(&mut RolloutStatus)) {
+        if let Some(rollout) = self.status.rollout.as_mut() {
+            edit(rollout);
+            rollout.summary = summary(rollout);
+        }
+    }
+
+    /// The verification gate of the current stage, its checks sent to `endpoint`.
+    pub(super) fn gate(&self, endpoint: Endpoint) -> Gate {
+        Gate {
+            stage: self
+                .status
+                .rollout
+                .as_ref()
+                .and_then(RolloutStatus::verification_stage),
+            endpoint,
+        }
+    }
+
+    /// Whether a person asked to promote and no step used the request yet; uses it.
+    pub(super) fn take_promote(&mut self) -> bool {
+        std::mem::take(&mut self.promote_requested)
+    }
+
+    /// Rounds of a new stage count their failures from zero.
+    pub(super) fn new_verification_stage(&mut self) {
+        self.fresh_stage = true;
+        self.status.failed_rounds = None;
+        self.changes.push(Change::StopVerification);
+    }
+
+    /// A step passed and waits for a person: Reconciling (kstatus InProgress), Ready=False with
+    /// reason WaitingForPromotion, so neither `kubectl wait` nor Flux reads it as done.
+    pub(super) fn wait_for_promotion(&mut self, message: &str) {
+        let message = format!(
+            "{message}; promote with: kubectl annotate dcl {} checklist.dev/promote=$(date +%s) \
+             --overwrite",
+            self.name
+        );
+        self.set_stage(RolloutStage::WaitingForPromotion);
+        self.kstatus(Kstatus::Progressing, Reason::WaitingForPromotion, &message);
+        self.enter(Phase::Paused, Reason::WaitingForPromotion, &message);
+    }
+
+    /// Looks again at `at` (the end of a pause or of a scale-down delay) if nothing else asks
+    /// first.
+    pub(super) fn wake_at(&mut self, at: &Time) {
+        let seconds = at.0.as_second().saturating_sub(self.now.0.as_second());
+        let wake = Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+        self.wake_after = Some(self.wake_after.map_or(wake, |w| w.min(wake)));
+    }
+
+    /// `seconds` from now, to the second.
+    pub(super) fn after(&self, seconds: i32) -> Time {
+        let at = self.now.0.as_second().saturating_add(i64::from(seconds));
+        Time(Timestamp::from_second(at).unwrap_or(self.now.0))
+    }
+
+    /// The Deployment of `revision` with `replicas` pods, or the changes that make it so (the
+    /// current revision's spec is saved first, so a rollback can always rebuild it).
+    pub(super) fn ensure_revision(
+        &mut self,
+        revision: &str,
+        replicas: i32,
+    ) -> Option<RevisionPods> {
+        let found = self.observed.traffic.of(revision);
+        if let Some(pods) = found.filter(|p| p.replicas == replicas) {
+            return Some(pods.clone());
+        }
+        if found.is_none() && revision == self.observed.revision.hash {
+            self.changes.push(Change::SaveRevision {
+                revision: revision.to_string(),
+            });
+        }
+        self.changes.push(Change::ApplyRevision {
+            revision: revision.to_string(),
+            replicas,
+        });
+        self.edit_rollout(|r| r.new_replicas = Some(replicas));
+        None
+    }
+
+    /// Points the app's Service at `revision` only (every revision when None), unless it does.
+    pub(super) fn route_app(&mut self, revision: Option<&str>) {
+        if self.observed.traffic.service.as_ref().map(Option::as_deref) != Some(revision) {
+            self.changes.push(Change::RouteApp {
+                revision: revision.map(str::to_string),
+            });
+        }
+    }
+
+    /// Points the preview or canary Service at `revision`, unless it does.
+    pub(super) fn route_side(&mut self, revision: &str) {
+        if self
+            .observed
+            .traffic
+            .side_service
+            .as_ref()
+            .map(Option::as_deref)
+            != Some(Some(revision))
+        {
+            self.changes.push(Change::RouteSide {
+                revision: revision.to_string(),
+            });
+        }
+    }
+
+    /// The current revision's Deployment with `replicas` pods, as the rollout step: Done once
+    /// they all serve, Failed on its deadline or a crash loop; while they come up, RollingOut
+    /// with `coming` as the message.
+    pub(super) fn bring_up(&mut self, replicas: i32, coming: &str) -> Step {
+        let revision = self.observed.revision.hash.clone();
+        let pods = self.ensure_revision(&revision, replicas);
+        let step = pods.map_or(Step::Wait, |p| progress_step(&p.progress));
+        match self.rollout_step(Progress {
+            changes: Vec::new(),
+            step,
+        }) {
+            Step::Wait => self.deploying(coming),
+            other => other,
+        }
+    }
+
+    /// The new revision's pods are coming up for a stage: RollingOut with `message`.
+    pub(super) fn deploying(&mut self, message: &str) -> Step {
+        self.progress(Phase::RollingOut, Reason::RollingOut, message);
+        Step::Wait
+    }
+
+    /// Announces a stage's start as an Event.
+    pub(super) fn announce(&mut self, reason: Reason, message: String) {
+        self.notes.push(Note { reason, message });
+    }
+
+    /// The layout at rest: the current revision's Deployment with every replica and both Services
+    /// on it; once its pods serve, every other revision's Deployment goes, then its checks run.
+    /// A first release (nothing stable to protect) and a revision that already passed both land
+    /// here.
+    pub(super) fn settle(&mut self) -> Step {
+        // Nothing stable runs beside it: its checks are the revision's own, through the app.
+        self.edit_rollout(|r| r.stable_revision = None);
+        let revision = self.observed.revision.hash.clone();
+        self.route_app(Some(&revision));
+        self.route_side(&revision);
+        match self.bring_up(self.spec.app.replicas, "rolling out the new version") {
+            Step::Done => {}
+            stopped => return stopped,
+        }
+        self.remove_others(&revision);
+        match self.verification_step() {
+            Step::Done => {
+                self.set_stage(RolloutStage::Complete);
+                Step::Done
+            }
+            stopped => stopped,
+        }
+    }
+
+    /// Deletes the Deployments of every revision but `keep`, if any is left.
+    pub(super) fn remove_others(&mut self, keep: &str) {
+        if self
+            .observed
+            .traffic
+            .deployments
+            .iter()
+            .any(|d| d.revision != keep)
+        {
+            self.changes.push(Change::RemoveDeployments {
+                keep: vec![keep.to_string()],
+            });
+        }
+    }
+}
+
+/// Brings `stable` back after a failure: its Deployment (rebuilt from its stored spec if it is
+/// gone), the app's Service on it first, then the other revisions' Deployments deleted. The
+/// stable pods were never touched while the new revision was tried, so usually this is one
+/// Service write and one delete.
+pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
+    let traffic = &planner.observed.traffic;
+    let mut changes = Vec::new();
+    let running = traffic.of(stable);
+    if running.is_none() {
+        changes.push(Change::ApplyRevision {
+            revision: stable.to_string(),
+            replicas: planner.spec.app.replicas,
+        });
+    }
+    if traffic.service.as_ref().map(Option::as_deref) != Some(Some(stable)) {
+        changes.push(Change::RouteApp {
+            revision: Some(stable.to_string()),
+        });
+    }
+    let serving = running.is_some_and(|p| p.progress == RolloutProgress::Complete);
+    // A stable Deployment being rebuilt serves nothing yet: the failed pods go only after it.
+    let others = traffic.deployments.iter().any(|d| d.revision != stable);
+    if others && running.is_some() {
+        changes.push(Change::RemoveDeployments {
+            keep: vec![stable.to_string()],
+        });
+    }
+    let step = if changes.is_empty() && serving {
+        Step::Done
+    } else {
+        Step::Wait
+    };
+    Progress { changes, step }
+}
+
+/// The pods of the new revision at a canary step of `weight` percent of `replicas`:
+/// ceil(weight × replicas / 100), at least 1, at most replicas.
+pub(super) fn canary_replicas(weight: i32, replicas: i32) -> i32 {
+    let replicas = i64::from(replicas.max(1));
+    // Both factors are positive, so this is the ceiling of the division.
+    let pods = (i64::from(weight.clamp(1, 100)) * replicas + 99) / 100;
+    i32::try_from(pods.clamp(1, replicas)).unwrap_or(1)
+}
+
+/// The one line `kubectl get` shows in the Rollout column.
+pub(super) fn summary(rollout: &RolloutStatus) -> String {
+    let stage = match rollout.stage {
+        RolloutStage::Deploying => "deploying",
+        RolloutStage::Verifying => "verifying",
+        RolloutStage::Paused => "paused",
+        RolloutStage::WaitingForPromotion => "waiting for promotion",
+        RolloutStage::Promoted => "promoted",
+        RolloutStage::Completing => "completing",
+        RolloutStage::Complete => "complete",
+        RolloutStage::Aborted => "aborted",
+    };
+    match (
+        rollout.strategy,
+        rollout.step,
+        rollout.steps,
+        rollout.weight,
+    ) {
+        (RolloutStrategy::Canary, Some(step), Some(steps), Some(weight))
+            if !matches!(
+                rollout.stage,
+                RolloutStage::Complete | RolloutStage::Completing
+            ) =>
+        {
+            format!("step {step}/{steps} {weight}% {stage}")
+        }
+        _ => stage.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canary_pods_are_the_ceiling_of_the_share_at_least_one_at_most_all() {
+        for (weight, replicas, pods) in [
+            (10, 2, 1),
+            (10, 10, 1),
+            (25, 10, 3),
+            (50, 3, 2),
+            (1, 1, 1),
+            (100, 4, 4),
+            (99, 100, 99),
+        ] {
+            assert_eq!(
+                canary_replicas(weight, replicas),
+                pods,
+                "{weight}% of {replicas}"
+            );
+        }
+    }
+}
