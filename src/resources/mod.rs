@@ -9,6 +9,7 @@
 //! apply is a no-op). Their tests load the seed examples as fixtures.
 
 pub(crate) mod deployment;
+pub(crate) mod drift;
 pub(crate) mod history;
 pub(crate) mod job;
 pub(crate) mod labels;
