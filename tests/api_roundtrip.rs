@@ -141,7 +141,10 @@ fn a_minimal_checklist_gets_the_documented_defaults() {
 
     let checklist: DeploymentChecklist = serde_json::from_value(manifest).expect("deserializes");
     let spec: DeploymentChecklistSpec = checklist.spec;
-    assert_eq!(spec.app.replicas, 1);
+    assert_eq!(
+        spec.app.replicas, None,
+        "left to the Deployment's default, or an autoscaler"
+    );
     assert_eq!(spec.app.port, 8080);
     assert_eq!(spec.app.service.port, 80);
     assert_eq!(spec.app.service.type_, ServiceType::ClusterIp);

@@ -29,11 +29,14 @@ pub struct AppSpec {
     #[schemars(schema_with = "schema::image_reference")]
     pub image: String,
 
-    /// How many pods to run (0-1000). Default 1. 0 is the emergency stop: every pod stops and
-    /// nothing else changes; set it back to resume.
-    #[serde(default = "schema::int::<1>")]
+    /// How many pods to run (0-1000). 0 is the emergency stop: every pod stops and nothing else
+    /// changes; set it back to resume. A Deployment changed by hand (kubectl scale) is put back
+    /// to it. Leave it out when a HorizontalPodAutoscaler scales the app: the operator then never
+    /// sets the Deployment's replicas (a new Deployment starts with 1, and BlueGreen and Canary
+    /// size the new revision like the stable one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1000))]
-    pub replicas: i32,
+    pub replicas: Option<i32>,
 
     /// The port the application listens on (1-65535). Default 8080. It becomes the container
     /// port named "http", the target of the Service and of the probes, and the PORT environment

@@ -17,7 +17,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistSpec, RolloutStrategy},
-    resources::{self, RecordError, labels},
+    resources::{self, RecordError, labels, stamp::stamped},
     verify::engine::SecretValues,
 };
 
@@ -79,14 +79,18 @@ impl Actor<'_> {
                 self.prune_records(revision).await?;
             }
             Change::ApplyCurrent { revision } => {
-                self.apply(resources::deployment(checklist, spec, revision))
+                self.apply(stamped(resources::deployment(checklist, spec, revision)))
                     .await?;
-                self.apply(resources::service(checklist)).await?;
+                self.apply(stamped(resources::service(checklist))).await?;
             }
             Change::RestoreStable { revision } => {
                 let stable_spec = self.stable_spec(revision)?;
-                self.apply(resources::deployment(checklist, &stable_spec, revision))
-                    .await?;
+                self.apply(stamped(resources::deployment(
+                    checklist,
+                    &stable_spec,
+                    revision,
+                )))
+                .await?;
             }
             Change::ApplyRevision { revision, replicas } => {
                 let deployment = if *revision == resources::revision_hash(spec) {
@@ -95,25 +99,20 @@ impl Actor<'_> {
                     let stable_spec = self.stable_spec(revision)?;
                     resources::revision_deployment(checklist, &stable_spec, revision, *replicas)
                 };
-                self.apply(deployment).await?;
+                self.apply(stamped(deployment)).await?;
             }
             Change::RouteApp { revision } => {
-                self.apply(resources::service_selecting(
+                self.apply(stamped(resources::service_selecting(
                     checklist,
                     &name,
                     revision.as_deref(),
-                ))
+                )))
                 .await?;
             }
             Change::RouteSide { revision } => {
                 let side = self.side_service()?;
-                let mut service = resources::service_selecting(checklist, &side, Some(revision));
-                // Reached from inside the cluster only, whatever the app's Service type: a
-                // preview must not open a second load balancer to the internet.
-                if let Some(spec) = service.spec.as_mut() {
-                    spec.type_ = Some("ClusterIP".into());
-                }
-                self.apply(service).await?;
+                self.apply(stamped(resources::side_service(checklist, &side, revision)))
+                    .await?;
             }
             Change::RemoveDeployments { keep } => {
                 for deployment in &self.world.revision_deployments {

@@ -52,7 +52,7 @@ pub fn deployment(
             Some(annotations.clone().into()),
         ),
         spec: DeploymentSpec {
-            replicas: Some(spec.app.replicas),
+            replicas: spec.app.replicas,
             selector: LabelSelector {
                 match_labels: Some(labels::selector_labels(&name)),
                 ..LabelSelector::default()
@@ -389,7 +389,7 @@ mod tests {
     fn one_revision_hash_means_one_pod_template() {
         let spec = dialectic().spec;
         let mut scaled = spec.clone();
-        scaled.app.replicas = 5;
+        scaled.app.replicas = Some(5);
         scaled.verification.checks.clear();
         scaled.rollout.progress_deadline_seconds = 60;
         scaled.secrets[0].keys.clear();

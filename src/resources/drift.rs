@@ -10,14 +10,6 @@
 //! Fields are named at the depth a person edits them (`spec.template.spec.containers[app].env`),
 //! not at the leaf that differs, so one Event stays short and points at what to look at.
 
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "not called by the reconciler yet; once it is, this expectation fails and goes"
-    )
-)]
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use serde::Serialize;

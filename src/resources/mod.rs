@@ -16,6 +16,7 @@ pub(crate) mod labels;
 pub(crate) mod revision;
 mod security;
 pub(crate) mod service;
+pub(crate) mod stamp;
 
 mod env;
 #[cfg(test)]
@@ -29,4 +30,6 @@ pub(crate) use job::{migration_job, rollback_migration_job};
 pub use job::{migration_job_name, rollback_migration_job_name};
 pub(crate) use revision::deployed_revision;
 pub use revision::revision_hash;
-pub(crate) use service::{service, service_selecting, side_service_name, side_service_name_of};
+pub(crate) use service::{
+    service, service_selecting, side_service, side_service_name, side_service_name_of,
+};

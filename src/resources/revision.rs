@@ -96,7 +96,7 @@ impl<'a> RevisionInput<'a> {
         // Replicas and the Service are pinned to fixed values so they drop out of the hash
         // while every other field of spec.app, present and future, stays in.
         let app = AppSpec {
-            replicas: 0,
+            replicas: Some(0),
             service: Default::default(),
             ..spec.app.clone()
         };
@@ -231,7 +231,8 @@ mod tests {
         assert!(!changed(|s| s.rollback.revision_history_limit = 3));
         assert!(!changed(|s| s.rollback.automatic = false));
         assert!(!changed(|s| s.suspend = true));
-        assert!(!changed(|s| s.app.replicas = 0));
+        assert!(!changed(|s| s.app.replicas = Some(0)));
+        assert!(!changed(|s| s.app.replicas = None));
         assert!(!changed(|s| s.app.service.port = 8000));
         assert!(!changed(|s| s.app.service.type_ = ServiceType::LoadBalancer));
     }

@@ -87,6 +87,17 @@ pub fn service_selecting(
     built
 }
 
+/// The preview or canary Service `name`, selecting the pods of `revision` only. ClusterIP
+/// whatever the app's Service type: a preview must not open a second load balancer to the
+/// internet.
+pub fn side_service(checklist: &DeploymentChecklist, name: &str, revision: &str) -> Service {
+    let mut built = service_selecting(checklist, name, Some(revision));
+    if let Some(spec) = built.spec.as_mut() {
+        spec.type_ = Some(service_type(ServiceType::ClusterIp).into());
+    }
+    built
+}
+
 /// The core/v1 spelling of a Service type.
 fn service_type(type_: ServiceType) -> &'static str {
     match type_ {

@@ -11,6 +11,7 @@
 
 mod api;
 mod chart;
+mod drift;
 mod faults;
 mod lifecycle;
 mod operator;

@@ -12,11 +12,11 @@ mod read;
 mod reduce;
 
 pub use fresh::{Versions, reread};
+#[cfg(test)]
+pub use observation::{Drifted, Revision, RolloutObservation, TrafficObservation};
 pub use observation::{
-    JobState, Observation, Report, RevisionPods, RolloutProgress, VerificationObservation,
+    JobState, Observation, Owned, Report, RevisionPods, RolloutProgress, VerificationObservation,
     VerificationResults,
 };
-#[cfg(test)]
-pub use observation::{Revision, RolloutObservation, TrafficObservation};
 pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};

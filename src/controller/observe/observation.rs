@@ -82,6 +82,54 @@ impl TrafficObservation {
     }
 }
 
+/// An object the operator owns, changed by hand, and how it is put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drifted {
+    /// Which object, and the state it is put back to.
+    pub object: Owned,
+    /// Its name.
+    pub name: String,
+    /// The fields changed, by path (`spec.template.spec.containers[app].image`).
+    pub fields: Vec<String>,
+}
+
+/// An owned object that drifted, with what re-applying it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owned {
+    /// RollingUpdate's Deployment running `revision`.
+    Deployment {
+        /// The revision it runs.
+        revision: String,
+    },
+    /// A BlueGreen or Canary Deployment running `revision` with `replicas` pods.
+    RevisionDeployment {
+        /// The revision it runs.
+        revision: String,
+        /// The pods it runs with now (a stage's count, not the user's).
+        replicas: i32,
+    },
+    /// The app's Service, selecting `revision` (every revision when None).
+    AppService {
+        /// The revision it selects.
+        revision: Option<String>,
+    },
+    /// The preview or canary Service, selecting `revision`.
+    SideService {
+        /// The revision it selects.
+        revision: String,
+    },
+}
+
+impl Owned {
+    /// The kind, for the Event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Owned::Deployment { .. } | Owned::RevisionDeployment { .. } => "Deployment",
+            Owned::AppService { .. } | Owned::SideService { .. } => "Service",
+        }
+    }
+}
+
 /// Where the verification of the current revision stands (reported by the verification tasks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerificationObservation {
@@ -123,6 +171,8 @@ pub struct Observation {
     pub promote_token: Option<String>,
     /// The `checklist.dev/abort` annotation's value, if set.
     pub abort_token: Option<String>,
+    /// The owned objects of the current revision a person changed by hand.
+    pub drift: Vec<Drifted>,
 }
 
 /// What the verification task of one revision has found so far.

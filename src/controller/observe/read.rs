@@ -198,9 +198,11 @@ async fn read_sides(
     let revision_pods = format!("{owned},{}={revision}", labels::REVISION);
     let side_name = resources::side_service_name(checklist);
     let (deployment_list, pod_list, service, side_service) = tokio::try_join!(
+        // Consistent, unlike the pods: a Deployment just written or deleted must be seen as it
+        // is now, or the plan would apply, delete or report it a second time.
         async {
             deployments
-                .list(&ListParams::default().labels(&owned).match_any())
+                .list(&ListParams::default().labels(&owned))
                 .await
                 .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{owned}"), e))
         },

@@ -7,12 +7,12 @@ use crate::{
         ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistStatus,
         MigrationState, Phase, Reason, RollbackTrigger,
     },
-    controller::observe::JobState,
+    controller::observe::{JobState, Owned},
     secrets,
 };
 
 use super::{
-    Change, Planner,
+    Change, Note, Planner,
     status::Kstatus,
     step::{Failure, Step},
     strategy::{self, Progress, Strategy},
@@ -68,6 +68,7 @@ impl Planner<'_> {
             self.roll_back(strategy, failed);
             return;
         }
+        self.put_back_drift();
         match self.walk(strategy) {
             Step::Wait => {}
             Step::Done => self.become_ready(),
@@ -78,6 +79,38 @@ impl Planner<'_> {
                 self.record_failure(&failure);
                 self.roll_back(strategy, failure);
             }
+        }
+    }
+
+    /// Objects of the current revision a person changed by hand are applied again as the
+    /// checklist says, each reported in one Warning Event naming the fields: an image set by hand
+    /// would otherwise reach users without the checklist's migration or verification.
+    fn put_back_drift(&mut self) {
+        for drifted in &self.observed.drift {
+            self.changes.push(match &drifted.object {
+                Owned::Deployment { revision } => Change::ApplyCurrent {
+                    revision: revision.clone(),
+                },
+                Owned::RevisionDeployment { revision, replicas } => Change::ApplyRevision {
+                    revision: revision.clone(),
+                    replicas: *replicas,
+                },
+                Owned::AppService { revision } => Change::RouteApp {
+                    revision: revision.clone(),
+                },
+                Owned::SideService { revision } => Change::RouteSide {
+                    revision: revision.clone(),
+                },
+            });
+            self.notes.push(Note {
+                reason: Reason::Drift,
+                message: format!(
+                    "{} {}: {} changed by hand; put back as the checklist says",
+                    drifted.object.kind(),
+                    drifted.name,
+                    drifted.fields.join(", ")
+                ),
+            });
         }
     }
 

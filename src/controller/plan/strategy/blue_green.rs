@@ -44,7 +44,7 @@ fn preview(planner: &mut Planner<'_>, stable: &str) -> Step {
     let coming = format!(
         "blue-green: {image} coming up beside the stable version, behind the preview Service"
     );
-    match planner.bring_up(planner.spec.app.replicas, &coming) {
+    match planner.bring_up(planner.full_replicas(), &coming) {
         Step::Done => {}
         stopped => return stopped,
     }

@@ -60,7 +60,7 @@ fn step(planner: &mut Planner<'_>) -> Step {
         .clamp(1, last + 1);
     let index = number - 1;
     let current = &steps[index];
-    let replicas = planner.spec.app.replicas;
+    let replicas = planner.full_replicas();
     let pods_wanted = sides::canary_replicas(current.weight, replicas);
     let revision = planner.observed.revision.hash.clone();
     let what = format!(
@@ -182,7 +182,7 @@ fn finish_steps(planner: &mut Planner<'_>) -> Step {
 /// pods go.
 fn complete(planner: &mut Planner<'_>) -> Step {
     let revision = planner.observed.revision.hash.clone();
-    let replicas = planner.spec.app.replicas;
+    let replicas = planner.full_replicas();
     let coming = format!(
         "canary passed every step: scaling {} to {replicas} replicas",
         planner.observed.revision.image

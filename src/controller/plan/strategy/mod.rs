@@ -78,7 +78,7 @@ pub(super) fn unworkable(name: &str, spec: &DeploymentChecklistSpec) -> Option<S
         RolloutStrategy::BlueGreen => "spec.rollout.blueGreen.previewService",
         RolloutStrategy::Canary => "spec.rollout.canary.canaryService",
     };
-    if spec.rollout.strategy == RolloutStrategy::Canary && spec.app.replicas < 1 {
+    if spec.rollout.strategy == RolloutStrategy::Canary && spec.app.replicas == Some(0) {
         return Some(
             "spec.app.replicas is 0: a canary needs at least one replica to run the new version \
              beside the stable one; nothing was changed"

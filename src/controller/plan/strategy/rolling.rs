@@ -98,6 +98,7 @@ mod tests {
             traffic: TrafficObservation::default(),
             promote_token: None,
             abort_token: None,
+            drift: Vec::new(),
         }
     }
 

@@ -229,6 +229,12 @@ impl Planner<'_> {
         }
     }
 
+    /// Every replica of the app: spec.app.replicas, or, when an autoscaler owns the count, what
+    /// the stable (else the current) revision runs now, so the new one comes up as large.
+    pub(super) fn full_replicas(&self) -> i32 {
+        full_replicas(self, self.stable_running().as_deref())
+    }
+
     /// The current revision's Deployment with `replicas` pods, as the rollout step: Done once
     /// they all serve, Failed on its deadline or a crash loop; while they come up, RollingOut
     /// with `coming` as the message.
@@ -266,7 +272,7 @@ impl Planner<'_> {
         let revision = self.observed.revision.hash.clone();
         self.route_app(Some(&revision));
         self.route_side(&revision);
-        match self.bring_up(self.spec.app.replicas, "rolling out the new version") {
+        match self.bring_up(self.full_replicas(), "rolling out the new version") {
             Step::Done => {}
             stopped => return stopped,
         }
@@ -307,7 +313,7 @@ pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
     if running.is_none() {
         changes.push(Change::ApplyRevision {
             revision: stable.to_string(),
-            replicas: planner.spec.app.replicas,
+            replicas: full_replicas(planner, Some(stable)),
         });
     }
     if traffic.service.as_ref().map(Option::as_deref) != Some(Some(stable)) {
@@ -329,6 +335,17 @@ pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
         Step::Wait
     };
     Progress { changes, step }
+}
+
+/// spec.app.replicas, or the replicas `stable` (else the current revision) runs now, else 1.
+fn full_replicas(planner: &Planner<'_>, stable: Option<&str>) -> i32 {
+    let traffic = &planner.observed.traffic;
+    planner.spec.app.replicas.unwrap_or_else(|| {
+        stable
+            .and_then(|s| traffic.of(s))
+            .or_else(|| traffic.of(&planner.observed.revision.hash))
+            .map_or(1, |p| p.replicas)
+    })
 }
 
 /// The pods of the new revision at a canary step of `weight` percent of `replicas`:

@@ -11,7 +11,7 @@ fn cgraph() -> DeploymentChecklistSpec {
 
 /// The new pods are all up behind the preview Service; the app's Service still on OLD.
 fn green_up(spec: &DeploymentChecklistSpec) -> Observation {
-    new_up(spec, spec.app.replicas)
+    new_up(spec, spec.app.replicas.unwrap_or(1))
 }
 
 /// Runs a release of NEW up to verifying the preview.

@@ -279,7 +279,7 @@ fn a_restart_resumes_the_pause_where_it_was() {
 #[test]
 fn a_canary_without_replicas_is_stalled_before_anything_is_applied() {
     let mut spec = vel_tutor();
-    spec.app.replicas = 0;
+    spec.app.replicas = Some(0);
     let plan = at(&spec, &ready_on(&vel_tutor()), &release(&spec), 10);
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
     assert_eq!(condition(&plan, Cond::Stalled).0, "True");
@@ -305,4 +305,28 @@ fn a_canary_service_named_like_the_app_is_stalled() {
             .unwrap()
             .contains("spec.rollout.canary.canaryService is dialectic")
     );
+}
+
+#[test]
+fn a_canary_deployment_changed_by_hand_is_put_back_at_its_step_size() {
+    let spec = vel_tutor();
+    let (paused, mut world) = paused_at_step1(&spec);
+    world.drift = vec![Drifted {
+        object: Owned::RevisionDeployment {
+            revision: NEW.into(),
+            replicas: 1,
+        },
+        name: format!("{NAME}-{NEW}"),
+        fields: vec!["spec.template.spec.containers[app].image".into()],
+    }];
+    let plan = at(&spec, &paused, &world, 200);
+    assert_eq!(
+        plan.changes,
+        [Change::ApplyRevision {
+            revision: NEW.into(),
+            replicas: 1
+        }]
+    );
+    assert_eq!(plan.notes[0].reason, Reason::Drift);
+    assert_eq!(stage(&plan), RolloutStage::Paused, "the pause goes on");
 }

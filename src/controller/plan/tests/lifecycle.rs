@@ -278,3 +278,31 @@ fn history_is_bounded_by_the_revision_history_limit() {
     assert_eq!(status.history[0].outcome, RevisionOutcome::Superseded);
     assert_eq!(status.history[1].revision, 5);
 }
+
+#[test]
+fn an_image_set_by_hand_is_put_back_and_reported_once_per_look() {
+    let status = ready_on_old();
+    let mut world = steady_on_old();
+    world.drift = vec![Drifted {
+        object: Owned::Deployment {
+            revision: OLD.into(),
+        },
+        name: NAME.into(),
+        fields: vec!["spec.template.spec.containers[app].image".into()],
+    }];
+    let plan = run(&spec(), &status, &world);
+    assert_eq!(
+        plan.changes,
+        [Change::ApplyCurrent {
+            revision: OLD.into()
+        }]
+    );
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert_eq!(plan.notes[0].reason, Reason::Drift);
+    assert_eq!(
+        plan.notes[0].message,
+        "Deployment dialectic: spec.template.spec.containers[app].image changed by hand; put \
+         back as the checklist says"
+    );
+    assert_eq!(plan.status, status, "the status has nothing new to say");
+}

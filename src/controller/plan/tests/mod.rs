@@ -19,8 +19,8 @@ pub(super) use crate::{
         SecretKeyStatus,
     },
     controller::observe::{
-        JobState, Observation, Revision, RolloutObservation, RolloutProgress, TrafficObservation,
-        VerificationObservation, VerificationResults,
+        Drifted, JobState, Observation, Owned, Revision, RolloutObservation, RolloutProgress,
+        TrafficObservation, VerificationObservation, VerificationResults,
     },
 };
 
@@ -69,6 +69,7 @@ fn observed() -> Observation {
         traffic: TrafficObservation::default(),
         promote_token: None,
         abort_token: None,
+        drift: Vec::new(),
     }
 }
 

@@ -33,7 +33,11 @@ pub(super) fn release(spec: &DeploymentChecklistSpec) -> Observation {
         },
         rollback_migration: JobState::NotNeeded,
         traffic: TrafficObservation {
-            deployments: vec![pods(OLD, spec.app.replicas, RolloutProgress::Complete)],
+            deployments: vec![pods(
+                OLD,
+                spec.app.replicas.unwrap_or(1),
+                RolloutProgress::Complete,
+            )],
             service: Some(Some(OLD.into())),
             side_service: None,
         },
