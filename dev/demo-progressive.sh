@@ -19,7 +19,8 @@ demo_canary() {
   kubectl apply -n demo -f examples/vel-tutor-secret.yaml
   # vel-tutor.yaml verifies https://vel-tutor.fly.dev; here the stable test app stands in for it
   # and the second one for the canary Service's address. Rounds every 2 s instead of 30 s; the
-  # 30-minute pause is left out, so step 1 waits for a person to promote.
+  # 30-minute pause is left out, so step 1 waits for a person to promote. The test app reports
+  # each dependency as connected, where the real one says "available" for the AI APIs.
   vel_tutor() {
     sed -e "s#image: flyio/vel-tutor:v1.0.0#image: flyio/vel-tutor:$1#" \
         -e "s#url: https://vel-tutor.fly.dev#url: $stable_url\n    canaryURL: $new_url#" \
@@ -28,6 +29,7 @@ demo_canary() {
         -e "s#{weight: 10, pauseSeconds: 1800}#{weight: 10}#" \
         -e "s#httpsRedirect: {}#httpsRedirect: {httpURL: \"$redirect_url\"}#" \
         -e "s#path: /api/auth/login#path: /users/log_in#" \
+        -e "s#: available\$#: connected#" \
         examples/vel-tutor.yaml
   }
   step "vel_tutor v1.0.0: the first release has nothing to protect, so it goes straight to every replica"
@@ -39,7 +41,7 @@ demo_canary() {
   vel_tutor v1.1.0 | kubectl apply -n demo -f -
   wait_stage vel-tutor WaitingForPromotion
   show
-  kubectl describe dcl -n demo vel-tutor | sed -n '/^  Rollout:/,/^  Score:/p'
+  run kubectl get dcl -n demo vel-tutor -o 'jsonpath={.status.rollout}{"\n"}'
   step "step 1 passed its checks against the canary Service; a person promotes"
   run kubectl annotate dcl -n demo vel-tutor "checklist.dev/promote=$(date +%s)" --overwrite
   run kubectl wait -n demo dcl/vel-tutor --for=condition=Ready --timeout=180s

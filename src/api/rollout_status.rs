@@ -22,7 +22,7 @@ pub struct RolloutStatus {
     pub stable_revision: Option<String>,
 
     /// Where the release is: Deploying, Verifying, Paused, WaitingForPromotion, Promoted,
-    /// Completing, Complete or Aborted.
+    /// Completing, Complete, Aborted or RolledBack.
     pub stage: RolloutStage,
 
     /// Canary: the step being run, from 1 to steps.
@@ -96,8 +96,10 @@ pub enum RolloutStage {
     Completing,
     /// The new version is the stable one and the old pods are gone.
     Complete,
-    /// The release stopped; the stable version serves.
+    /// A person aborted the release; the stable version serves.
     Aborted,
+    /// The release failed and the stable version serves again.
+    RolledBack,
 }
 
 impl RolloutStatus {
@@ -107,7 +109,13 @@ impl RolloutStatus {
     pub fn verification_stage(&self) -> Option<String> {
         self.stable_revision.as_ref()?;
         match (self.strategy, self.stage) {
-            (_, RolloutStage::Completing | RolloutStage::Complete | RolloutStage::Aborted) => None,
+            (
+                _,
+                RolloutStage::Completing
+                | RolloutStage::Complete
+                | RolloutStage::Aborted
+                | RolloutStage::RolledBack,
+            ) => None,
             (RolloutStrategy::BlueGreen, RolloutStage::Promoted) => Some("promoted".into()),
             (RolloutStrategy::BlueGreen, _) => Some("preview".into()),
             (RolloutStrategy::Canary, _) => Some(format!("step{}", self.step.unwrap_or(1))),

@@ -94,6 +94,12 @@ pub fn revision_deployment(
 ) -> Deployment {
     let mut built = deployment(checklist, spec, revision);
     built.metadata.name = Some(revision_deployment_name(&checklist.name_any(), revision));
+    // On the Deployment too, so `kubectl get deploy -L checklist.dev/revision` shows it.
+    built
+        .metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(labels::REVISION.to_owned(), revision.to_owned());
     built.spec.replicas = Some(replicas);
     let mut selector = labels::selector_labels(&checklist.name_any());
     selector.insert(labels::REVISION.to_owned(), revision.to_owned());

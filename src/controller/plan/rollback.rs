@@ -4,7 +4,7 @@
 
 use crate::api::{
     ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RevisionOutcome,
-    RollbackMigration,
+    RollbackMigration, RolloutStage,
 };
 use crate::controller::observe::JobState;
 
@@ -106,6 +106,15 @@ impl Planner<'_> {
             return;
         };
 
+        let hash = &self.observed.revision.hash;
+        if let Some(rollout) = self.status.rollout.as_mut()
+            && &rollout.revision == hash
+            && rollout.stage != RolloutStage::Aborted
+        {
+            rollout.stage = RolloutStage::RolledBack;
+            rollout.paused_until = None;
+            rollout.summary = "rolled back".into();
+        }
         let restore = strategy.restore(self, &stable.hash);
         self.changes.extend(restore.changes);
         let restoring = restore.step != Step::Done;

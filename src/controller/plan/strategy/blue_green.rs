@@ -24,7 +24,8 @@ impl Strategy for BlueGreen {
             RolloutStage::Paused
             | RolloutStage::Completing
             | RolloutStage::Complete
-            | RolloutStage::Aborted => planner.settle(),
+            | RolloutStage::Aborted
+            | RolloutStage::RolledBack => planner.settle(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! nothing to scale back. The price is the canary pods on top, and a share of traffic by pods of
 //! canary / (canary + stable), a little under the step's weight.
 
-use crate::api::{Phase, Reason, RolloutStage};
+use crate::api::{ConditionStatus, ConditionType as Cond, Phase, Reason, RolloutStage};
 
 use super::super::{Endpoint, Planner};
 use super::{Progress, Step, Strategy, progress_step, sides};
@@ -27,9 +27,10 @@ impl Strategy for Canary {
             | RolloutStage::Paused
             | RolloutStage::WaitingForPromotion => step(planner),
             RolloutStage::Completing => complete(planner),
-            RolloutStage::Promoted | RolloutStage::Complete | RolloutStage::Aborted => {
-                planner.settle()
-            }
+            RolloutStage::Promoted
+            | RolloutStage::Complete
+            | RolloutStage::Aborted
+            | RolloutStage::RolledBack => planner.settle(),
         }
     }
 
@@ -72,6 +73,13 @@ fn step(planner: &mut Planner<'_>) -> Step {
         r.step = i32::try_from(number).ok();
         r.weight = Some(current.weight);
     });
+    // Every replica runs the new version only once the steps are done.
+    planner.set(
+        Cond::RolloutComplete,
+        ConditionStatus::False,
+        Reason::RollingOut,
+        &what,
+    );
 
     planner.route_side(&revision);
     let pods = planner.ensure_revision(&revision, pods_wanted);

@@ -276,6 +276,9 @@ impl Planner<'_> {
             Step::Done => {}
             stopped => return stopped,
         }
+        if self.stage() == RolloutStage::Deploying {
+            self.set_stage(RolloutStage::Verifying);
+        }
         self.remove_others(&revision);
         match self.verification_step() {
             Step::Done => {
@@ -368,19 +371,24 @@ pub(super) fn summary(rollout: &RolloutStatus) -> String {
         RolloutStage::Completing => "completing",
         RolloutStage::Complete => "complete",
         RolloutStage::Aborted => "aborted",
+        RolloutStage::RolledBack => "rolled back",
     };
+    // A first release (nothing stable beside it) and the end of a canary run no steps.
+    let stepping = rollout.stable_revision.is_some()
+        && matches!(
+            rollout.stage,
+            RolloutStage::Deploying
+                | RolloutStage::Verifying
+                | RolloutStage::Paused
+                | RolloutStage::WaitingForPromotion
+        );
     match (
         rollout.strategy,
         rollout.step,
         rollout.steps,
         rollout.weight,
     ) {
-        (RolloutStrategy::Canary, Some(step), Some(steps), Some(weight))
-            if !matches!(
-                rollout.stage,
-                RolloutStage::Complete | RolloutStage::Completing
-            ) =>
-        {
+        (RolloutStrategy::Canary, Some(step), Some(steps), Some(weight)) if stepping => {
             format!("step {step}/{steps} {weight}% {stage}")
         }
         _ => stage.to_string(),

@@ -156,6 +156,8 @@ fn a_failure_at_step_one_removes_the_canary_and_leaves_the_stable_pods_alone() {
     let failed = at(&spec, &verifying.status, &world, 60);
     assert_eq!(failed.changes, back_to_old());
     assert_eq!(failed.status.phase, Some(Phase::RollingBack));
+    assert_eq!(stage(&failed), RolloutStage::RolledBack);
+    assert_eq!(rollout(&failed).summary, "rolled back");
     // The world after: only OLD runs, the app's Service on it.
     let mut after = release(&spec);
     after.verification = VerificationObservation::NotStarted;
