@@ -6,6 +6,7 @@
 //! returns; `read` knows nothing of the reduction. `fresh` makes sure the checklist itself is
 //! not older than this process's own last status write.
 
+mod drift;
 mod fresh;
 mod observation;
 mod read;
