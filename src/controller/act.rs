@@ -120,7 +120,8 @@ impl Actor<'_> {
                     if running.as_ref().is_some_and(|r| keep.contains(r)) {
                         continue;
                     }
-                    self.delete::<Deployment>(&deployment.name_any()).await?;
+                    self.delete::<Deployment>(&deployment.name_any(), &DeleteParams::default())
+                        .await?;
                 }
             }
             Change::DeleteJobs { revision } => {
@@ -191,14 +192,11 @@ impl Actor<'_> {
                 .any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref())
         });
         if foreign {
-            let field = match checklist.spec.rollout.strategy {
-                RolloutStrategy::Canary => "spec.rollout.canary.canaryService",
-                _ => "spec.rollout.blueGreen.previewService",
-            };
             return Err(ReconcileError::NotOwned {
                 kind: "Service",
                 name,
-                field,
+                field: resources::side_service_field(checklist.spec.rollout.strategy)
+                    .unwrap_or("spec.rollout"),
             });
         }
         Ok(name)
@@ -250,19 +248,15 @@ impl Actor<'_> {
         }
     }
 
-    /// Deletes a Deployment the checklist owns; one already gone is fine.
-    async fn delete<K>(&self, name: &str) -> Result<()>
+    /// Deletes an object the checklist owns with `params`; one already gone is fine.
+    async fn delete<K>(&self, name: &str, params: &DeleteParams) -> Result<()>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + Clone
             + DeserializeOwned
             + std::fmt::Debug,
     {
-        match self
-            .api::<K>()?
-            .delete(name, &DeleteParams::default())
-            .await
-        {
+        match self.api::<K>()?.delete(name, params).await {
             Ok(_) => {
                 tracing::info!(kind = %K::kind(&()), name = %name, "deleted");
                 Ok(())
@@ -282,14 +276,7 @@ impl Actor<'_> {
             propagation_policy: Some(PropagationPolicy::Background),
             ..DeleteParams::default()
         };
-        match self.api::<Job>()?.delete(name, &params).await {
-            Ok(_) => {
-                tracing::info!(job = %name, "deleted Job");
-                Ok(())
-            }
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(ReconcileError::change(format!("delete Job {name}"), e)),
-        }
+        self.delete::<Job>(name, &params).await
     }
 
     /// Deletes revision records beyond rollback.revisionHistoryLimit, oldest first, never the
@@ -327,16 +314,8 @@ impl Actor<'_> {
                 self.delete_job(&resources::rollback_migration_job_name(&name, hash))
                     .await?;
             }
-            match api.delete(&record_name, &DeleteParams::default()).await {
-                Ok(_) => tracing::info!(record = %record_name, "pruned an old revision record"),
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(e) => {
-                    return Err(ReconcileError::change(
-                        format!("delete ControllerRevision {record_name}"),
-                        e,
-                    ));
-                }
-            }
+            self.delete::<ControllerRevision>(&record_name, &DeleteParams::default())
+                .await?;
         }
         Ok(())
     }

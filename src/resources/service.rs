@@ -49,6 +49,15 @@ pub fn side_service_name(checklist: &DeploymentChecklist) -> Option<String> {
     side_service_name_of(&checklist.name_any(), &checklist.spec.rollout)
 }
 
+/// The spec field that names the preview or canary Service of `strategy`, for messages.
+pub fn side_service_field(strategy: RolloutStrategy) -> Option<&'static str> {
+    match strategy {
+        RolloutStrategy::RollingUpdate => None,
+        RolloutStrategy::BlueGreen => Some("spec.rollout.blueGreen.previewService"),
+        RolloutStrategy::Canary => Some("spec.rollout.canary.canaryService"),
+    }
+}
+
 /// [`side_service_name`] for the checklist named `name` with `rollout`.
 pub fn side_service_name_of(name: &str, rollout: &RolloutSpec) -> Option<String> {
     match rollout.strategy {

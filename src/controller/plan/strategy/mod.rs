@@ -73,11 +73,7 @@ fn progress_step(progress: &RolloutProgress) -> Step {
 /// Why `spec` cannot be released as written by the checklist `name`, naming the field: a preview
 /// or canary Service that would be the app's own Service, a canary without replicas.
 pub(super) fn unworkable(name: &str, spec: &DeploymentChecklistSpec) -> Option<String> {
-    let field = match spec.rollout.strategy {
-        RolloutStrategy::RollingUpdate => return None,
-        RolloutStrategy::BlueGreen => "spec.rollout.blueGreen.previewService",
-        RolloutStrategy::Canary => "spec.rollout.canary.canaryService",
-    };
+    let field = crate::resources::side_service_field(spec.rollout.strategy)?;
     if spec.rollout.strategy == RolloutStrategy::Canary && spec.app.replicas == Some(0) {
         return Some(
             "spec.app.replicas is 0: a canary needs at least one replica to run the new version \
