@@ -2,7 +2,7 @@
 //! `crds/deploymentchecklist.yaml` holds.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+    CustomResourceDefinition, JSON, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
     ValidationRule,
 };
 use kube::CustomResourceExt;
@@ -26,6 +26,7 @@ pub fn crd() -> CustomResourceDefinition {
             .and_then(|s| s.open_api_v3_schema.as_mut())
         {
             tidy(root);
+            default_status(root);
             root.x_kubernetes_validations
                 .get_or_insert_with(Vec::new)
                 .push(name_rule());
@@ -37,6 +38,23 @@ pub fn crd() -> CustomResourceDefinition {
 /// The CRD as the YAML document `checklist-operator crd` prints.
 pub fn crd_yaml() -> Result<String, serde_norway::Error> {
     serde_norway::to_string(&crd())
+}
+
+/// The status a checklist reads with before the operator first writes one: phase Pending and
+/// `observedGeneration: 0`, which no generation equals. kstatus (Flux, `helm --wait=watcher`)
+/// reads an object with no status at all as Current, so a just-created checklist would pass every
+/// GitOps health gate before the operator had looked at it; the API server applies this default
+/// whenever it returns the object, so from its first second the checklist reads InProgress.
+fn default_status(root: &mut JSONSchemaProps) {
+    if let Some(status) = root
+        .properties
+        .as_mut()
+        .and_then(|properties| properties.get_mut("status"))
+    {
+        status.default = Some(JSON(
+            serde_json::json!({ "observedGeneration": 0, "phase": "Pending" }),
+        ));
+    }
 }
 
 fn name_rule() -> ValidationRule {
@@ -185,6 +203,7 @@ mod tests {
             columns,
             [
                 ("Image", ".spec.app.image"),
+                ("Serving", ".status.revision.stable.image"),
                 ("Phase", ".status.phase"),
                 ("Rollout", ".status.rollout.summary"),
                 ("Score", ".status.score.summary"),
@@ -193,6 +212,22 @@ mod tests {
                 ("Message", ".status.message"),
             ]
         );
+    }
+
+    #[test]
+    fn a_new_checklist_reads_as_not_yet_observed() {
+        let root = root();
+        let status = schema_at(&root, "status");
+        let default = status.default.as_ref().map(|d| d.0.clone());
+        assert_eq!(
+            default,
+            Some(serde_json::json!({"observedGeneration": 0, "phase": "Pending"}))
+        );
+        // The default must read back as a status the operator understands.
+        let read: crate::api::DeploymentChecklistStatus =
+            serde_json::from_value(default.unwrap_or_default()).unwrap();
+        assert_eq!(read.observed_generation, Some(0));
+        assert_eq!(read.phase, Some(crate::api::Phase::Pending));
     }
 
     #[test]

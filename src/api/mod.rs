@@ -22,6 +22,7 @@ pub mod crd;
 pub mod migration;
 pub mod probes;
 pub mod reason;
+pub mod requests;
 pub mod rollback;
 pub mod rollout;
 pub mod rollout_status;

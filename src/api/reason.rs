@@ -68,6 +68,12 @@ pub enum Reason {
     RollingBack,
     /// The stable revision was restored after a failure and serves traffic.
     RolledBack,
+    /// A person asked for an earlier revision (checklist.dev/rollback): it is being restored
+    /// the way a failed revision is rolled back.
+    ManualRollback,
+    /// A rollback request (checklist.dev/rollback) names a revision that cannot be restored;
+    /// the Event says why, and nothing was changed.
+    RollbackRefused,
     /// The revision failed and nothing was changed back: automatic rollback is off for the
     /// failure, or there is no stable revision to restore.
     Failed,
@@ -114,6 +120,8 @@ impl Reason {
                 | Reason::UnsupportedStrategy
                 | Reason::WaitingForPromotion
                 | Reason::Aborted
+                | Reason::ManualRollback
+                | Reason::RollbackRefused
                 | Reason::Drift
                 | Reason::InvalidSpec
                 | Reason::Forbidden
@@ -146,7 +154,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 31);
+        assert_eq!(Reason::all().count(), 33);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -40,6 +40,12 @@ use super::verification::VerificationSpec;
         description = "The image of the current spec"
     ),
     printcolumn(
+        name = "Serving",
+        type_ = "string",
+        json_path = ".status.revision.stable.image",
+        description = "The image of the stable revision: what serves users, the last that passed its checklist"
+    ),
+    printcolumn(
         name = "Phase",
         type_ = "string",
         json_path = ".status.phase",
@@ -61,7 +67,8 @@ use super::verification::VerificationSpec;
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "The Ready condition"
+        description = "The Ready condition",
+        priority = 1
     ),
     printcolumn(
         name = "Age",

@@ -96,6 +96,13 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 256))]
     pub retry_token: Option<String>,
+
+    /// The value of the checklist.dev/rollback annotation the operator last acted on. Setting
+    /// the annotation to `N` or `N@ID` (what `kubectl checklist rollback NAME --to-revision N`
+    /// does) restores revision N of the history, an earlier revision that passed its checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub rollback_token: Option<String>,
 }
 
 impl DeploymentChecklistStatus {

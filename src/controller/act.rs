@@ -165,12 +165,15 @@ impl Actor<'_> {
             revision: revision.to_string(),
             source,
         };
-        let record = self.world.stable_record.as_ref().ok_or_else(|| {
-            stored(RecordError::Missing(resources::revision_record_name(
-                &self.checklist.name_any(),
-                revision,
-            )))
-        })?;
+        let record_name = resources::revision_record_name(&self.checklist.name_any(), revision);
+        // The record read is the one observe chose to restore; a plan restoring another revision
+        // must not get this one's spec.
+        let record = self
+            .world
+            .stable_record
+            .as_ref()
+            .filter(|record| record.metadata.name.as_deref() == Some(record_name.as_str()))
+            .ok_or_else(|| stored(RecordError::Missing(record_name.clone())))?;
         resources::recorded_spec(record).map_err(stored)
     }
 

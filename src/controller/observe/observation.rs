@@ -1,6 +1,9 @@
 //! What `observe` found, reduced to what the plan decides on: no client types, no clock.
 
-use crate::api::{CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus};
+use crate::api::{
+    CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus,
+    requests::{RollbackRefusal, RollbackTarget},
+};
 
 /// A revision: the hash of the parts of a spec that define what runs, and its image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,8 +163,8 @@ pub struct Observation {
     pub verification_results: Option<VerificationResults>,
     /// The down-migration Job for the current revision, when it is being rolled back.
     pub rollback_migration: JobState,
-    /// Whether the spec of the stable revision could be read back (from its ControllerRevision),
-    /// which restoring it needs.
+    /// Whether the spec of the revision a rollback would restore could be read back (from its
+    /// ControllerRevision): the stable revision's, or the one a pending rollback request names.
     pub stable_spec_available: bool,
     /// The `checklist.dev/retry` annotation's value, if set.
     pub retry_token: Option<String>,
@@ -173,6 +176,9 @@ pub struct Observation {
     pub abort_token: Option<String>,
     /// The owned objects of the current revision a person changed by hand.
     pub drift: Vec<Drifted>,
+    /// A `checklist.dev/rollback` value not acted on yet, with the revision it restores or why
+    /// it cannot.
+    pub rollback_request: Option<(String, Result<RollbackTarget, RollbackRefusal>)>,
 }
 
 /// What the verification task of one revision has found so far.

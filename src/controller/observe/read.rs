@@ -35,7 +35,8 @@ pub struct World {
     pub migration_job: Option<Job>,
     /// The current revision's down-migration Job.
     pub rollback_job: Option<Job>,
-    /// The stored spec of the stable revision.
+    /// The stored spec of the revision a rollback would restore: the stable one, or the one a
+    /// pending rollback request names (`reduce::restore_hash`).
     pub stable_record: Option<ControllerRevision>,
     /// BlueGreen and Canary: every app Deployment of the checklist (one per revision).
     pub revision_deployments: Vec<Deployment>,
@@ -137,18 +138,13 @@ impl World {
                 None => Ok(None),
             }
         };
-        let stable = checklist
-            .status
-            .as_ref()
-            .and_then(|s| s.revision.as_ref())
-            .and_then(|r| r.stable.as_ref())
-            .filter(|s| s.hash != revision);
+        let restore = super::reduce::restore_hash(checklist, revision);
         let stable_record = async {
-            match stable {
-                Some(stable) => {
+            match restore {
+                Some(hash) => {
                     let records: Api<ControllerRevision> =
                         Api::namespaced(client.clone(), &namespace);
-                    let record_name = resources::revision_record_name(&name, &stable.hash);
+                    let record_name = resources::revision_record_name(&name, &hash);
                     get_opt(&records, &record_name, "ControllerRevision").await
                 }
                 None => Ok(None),

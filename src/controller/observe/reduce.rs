@@ -9,7 +9,13 @@ use k8s_openapi::api::{
 use kube::ResourceExt;
 
 use crate::{
-    api::DeploymentChecklist,
+    api::{
+        DeploymentChecklist,
+        requests::{
+            self, ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
+            RollbackRefusal, RollbackTarget,
+        },
+    },
     resources::{self, deployed_revision, labels},
     secrets,
 };
@@ -21,14 +27,6 @@ use super::{
     },
     read::World,
 };
-
-/// The annotation whose new value asks for one more attempt at a failed revision.
-pub const RETRY_ANNOTATION: &str = "checklist.dev/retry";
-/// The annotation whose new value ends the current pause of a canary step or promotes a
-/// blue-green release that waits for a person.
-pub const PROMOTE_ANNOTATION: &str = "checklist.dev/promote";
-/// The annotation whose new value stops the release in progress: the stable version serves.
-pub const ABORT_ANNOTATION: &str = "checklist.dev/abort";
 
 /// The revision of the checklist's current spec.
 pub fn revision(checklist: &DeploymentChecklist) -> Revision {
@@ -84,8 +82,36 @@ pub fn observation(
         promote_token: checklist.annotations().get(PROMOTE_ANNOTATION).cloned(),
         abort_token: checklist.annotations().get(ABORT_ANNOTATION).cloned(),
         drift: super::drift::drift(checklist, world, &revision.hash),
+        rollback_request: rollback_request(checklist, &revision.hash),
         revision,
     }
+}
+
+/// The `checklist.dev/rollback` request not acted on yet, if any.
+fn rollback_request(
+    checklist: &DeploymentChecklist,
+    current: &str,
+) -> Option<(String, Result<RollbackTarget, RollbackRefusal>)> {
+    requests::pending_rollback(
+        checklist.annotations().get(ROLLBACK_ANNOTATION),
+        checklist.status.as_ref(),
+        current,
+    )
+}
+
+/// The revision a rollback would restore, whose stored spec is read: the one a pending rollback
+/// request names, else the stable revision (None when the current spec is the stable one).
+pub fn restore_hash(checklist: &DeploymentChecklist, current: &str) -> Option<String> {
+    if let Some((_, Ok(target))) = rollback_request(checklist, current) {
+        return Some(target.hash);
+    }
+    checklist
+        .status
+        .as_ref()
+        .and_then(|s| s.revision.as_ref())
+        .and_then(|r| r.stable.as_ref())
+        .map(|s| s.hash.clone())
+        .filter(|hash| hash != current)
 }
 
 /// BlueGreen and Canary: each revision's Deployment and how it does, and which revision each

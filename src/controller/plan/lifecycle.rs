@@ -58,6 +58,10 @@ impl Planner<'_> {
         }
         self.take_verification_results();
         self.begin_release();
+        if let Some(requested) = self.take_rollback_request() {
+            self.roll_back(strategy, requested);
+            return;
+        }
         if let Some(aborted) = self.take_requests() {
             self.record_failure(&aborted);
             self.roll_back(strategy, aborted);

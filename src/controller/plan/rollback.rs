@@ -4,14 +4,15 @@
 
 use crate::api::{
     ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RevisionOutcome,
-    RollbackMigration, RolloutStage,
+    RevisionStatus, RollbackMigration, RolloutStage, StableRevision,
 };
 use crate::controller::observe::JobState;
+use crate::resources;
 
 use super::{
     Change, Note, Planner,
     status::Kstatus,
-    step::{Failure, Step},
+    step::{Failure, Request, Step},
     strategy::Strategy,
 };
 
@@ -37,7 +38,7 @@ impl Planner<'_> {
             trigger: last.trigger,
             detail: message.clone(),
             message,
-            aborted: last.reason.as_deref() == Some(Reason::Aborted.as_str()),
+            requested: Request::recorded(last.reason.as_deref()),
         })
     }
 
@@ -79,7 +80,7 @@ impl Planner<'_> {
             .and_then(|r| r.stable.clone())
             .filter(|s| s.hash != self.observed.revision.hash);
         let policy = &self.spec.rollback;
-        let allowed = failure.aborted
+        let allowed = failure.requested.is_some()
             || policy.automatic
                 && match failure.trigger {
                     Some(trigger) => policy.triggers.contains(&trigger),
@@ -151,6 +152,60 @@ impl Planner<'_> {
         self.kstatus(Kstatus::Stalled, Reason::RolledBack, &message);
         self.set(Cond::RolledBack, Status::True, Reason::RolledBack, &message);
         self.enter(Phase::RolledBack, Reason::RolledBack, &message);
+    }
+
+    /// A person's request for an earlier revision (checklist.dev/rollback), acted on once per
+    /// value: that revision becomes the stable one and the current attempt ends as rolled back by
+    /// a person, so the rollback below restores it the way it restores any stable revision. A
+    /// request that cannot be done is refused in a Warning Event and changes nothing.
+    pub(super) fn take_rollback_request(&mut self) -> Option<Failure> {
+        let (token, target) = self.observed.rollback_request.clone()?;
+        self.status.rollback_token = Some(token);
+        let target = match target {
+            Ok(target) if self.observed.stable_spec_available => Ok(target),
+            Ok(target) => Err(format!(
+                "revision {} ({}): its stored spec, ControllerRevision {}, is gone",
+                target.revision,
+                target.image,
+                resources::revision_record_name(self.name, &target.hash)
+            )),
+            Err(refusal) => Err(refusal.to_string()),
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(why) => {
+                self.notes.push(Note {
+                    reason: Reason::RollbackRefused,
+                    message: format!("rollback refused, nothing changed: {why}"),
+                });
+                return None;
+            }
+        };
+        let failure = Failure::rollback_requested(target.revision, &target.image);
+        self.status
+            .revision
+            .get_or_insert_with(RevisionStatus::default)
+            .stable = Some(StableRevision {
+            image: target.image,
+            hash: target.hash,
+            since: Some(self.now.clone()),
+        });
+        // The attempt ends here whatever it had reached, Ready included: a person judged it.
+        if let Some(last) = self.status.history.last_mut()
+            && last.hash.as_deref() == Some(self.observed.revision.hash.as_str())
+        {
+            last.outcome = RevisionOutcome::Failed;
+            last.trigger = None;
+            last.reason = Some(failure.reason().as_str().to_string());
+            last.message = Some(failure.message.clone());
+            last.finished_at = Some(self.now.clone());
+        }
+        self.changes.push(Change::StopVerification);
+        self.notes.push(Note {
+            reason: failure.reason(),
+            message: failure.message.clone(),
+        });
+        Some(failure)
     }
 
     /// Starts the failed revision's down-migration unless it ran; whether it is still running.

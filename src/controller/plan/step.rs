@@ -26,9 +26,29 @@ pub(super) struct Failure {
     pub(super) message: String,
     /// What was seen, for the condition of the step that failed.
     pub(super) detail: String,
-    /// A person aborted the release (checklist.dev/abort): the stable revision is restored
-    /// whatever the rollback policy says.
-    pub(super) aborted: bool,
+    /// A person ended the revision (an abort, a rollback request): the stable revision is
+    /// restored whatever the rollback policy says.
+    pub(super) requested: Option<Request>,
+}
+
+/// What a person asked that ends the current revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Request {
+    /// checklist.dev/abort: stop the release in progress.
+    Abort,
+    /// checklist.dev/rollback: restore an earlier revision that passed.
+    Rollback,
+}
+
+impl Request {
+    /// The request a history entry's reason records, if it records one.
+    pub(super) fn recorded(reason: Option<&str>) -> Option<Self> {
+        match reason? {
+            r if r == Reason::Aborted.as_str() => Some(Self::Abort),
+            r if r == Reason::ManualRollback.as_str() => Some(Self::Rollback),
+            _ => None,
+        }
+    }
 }
 
 impl Failure {
@@ -38,7 +58,7 @@ impl Failure {
             trigger: Some(trigger),
             message: format!("{what}: {detail}"),
             detail: detail.to_string(),
-            aborted: false,
+            requested: None,
         }
     }
 
@@ -49,15 +69,29 @@ impl Failure {
             trigger: None,
             detail: message.clone(),
             message,
-            aborted: true,
+            requested: Some(Request::Abort),
         }
     }
 
-    /// The reason its Events and history entry carry: the trigger's name, or Aborted.
-    pub(super) fn reason(&self) -> Reason {
-        if self.aborted {
-            return Reason::Aborted;
+    /// A person asked for an earlier revision: `revision` of the history, running `image`.
+    pub(super) fn rollback_requested(revision: i64, image: &str) -> Self {
+        let message =
+            format!("a person asked for revision {revision} ({image}) with checklist.dev/rollback");
+        Self {
+            trigger: None,
+            detail: message.clone(),
+            message,
+            requested: Some(Request::Rollback),
         }
-        self.trigger.map_or(Reason::Failed, Reason::from)
+    }
+
+    /// The reason its Events and history entry carry: the trigger's name, Aborted or
+    /// ManualRollback.
+    pub(super) fn reason(&self) -> Reason {
+        match self.requested {
+            Some(Request::Abort) => Reason::Aborted,
+            Some(Request::Rollback) => Reason::ManualRollback,
+            None => self.trigger.map_or(Reason::Failed, Reason::from),
+        }
     }
 }

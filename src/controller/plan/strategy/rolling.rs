@@ -99,6 +99,7 @@ mod tests {
             promote_token: None,
             abort_token: None,
             drift: Vec::new(),
+            rollback_request: None,
         }
     }
 

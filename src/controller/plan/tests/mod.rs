@@ -4,6 +4,7 @@
 mod blue_green;
 mod canary;
 mod lifecycle;
+mod manual_rollback;
 mod retry;
 mod rollback;
 mod sides;
@@ -70,6 +71,7 @@ fn observed() -> Observation {
         promote_token: None,
         abort_token: None,
         drift: Vec::new(),
+        rollback_request: None,
     }
 }
 
