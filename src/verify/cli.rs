@@ -12,7 +12,8 @@ mod schema;
 mod secret_dir;
 mod yaml;
 
-pub use file::{MAX_FILE_BYTES, load, parse};
+pub use file::{Linted, MAX_FILE_BYTES, lint, load, parse};
+pub use read::{Links, read_limited};
 
 use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 

@@ -30,20 +30,58 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<DeploymentChecklist, Usag
 /// [`load`] on text already read: the chosen checklist, or what is wrong with the text.
 pub fn parse(text: &str, name: Option<&str>) -> Result<DeploymentChecklist, String> {
     let chosen = choose(yaml::documents(text)?, name)?;
-    // In the API server's order: the schema first, then the rules, which assume its bounds.
-    refuse(schema::problems(&chosen))?;
-    let checklist = decode(&chosen)?;
-    refuse(rules::problems(&checklist))?;
-    Ok(checklist)
+    validate(&chosen).map_err(|problems| match problems.as_slice() {
+        [one] => one.clone(),
+        many => format!("{} problems:\n  {}", many.len(), many.join("\n  ")),
+    })
 }
 
-/// One message for the problems found, if any: the first alone, or all, one per line.
-fn refuse(problems: Vec<String>) -> Result<(), String> {
-    match problems.as_slice() {
-        [] => Ok(()),
-        [one] => Err(one.clone()),
-        many => Err(format!("{} problems:\n  {}", many.len(), many.join("\n  "))),
+/// One DeploymentChecklist of a file and what is wrong with it.
+#[derive(Debug, Clone)]
+pub struct Linted {
+    /// metadata.name, or "(no name)".
+    pub name: String,
+    /// The document as written.
+    pub document: Value,
+    /// Every problem found, each naming its field; empty when it is valid.
+    pub problems: Vec<String>,
+}
+
+/// Every DeploymentChecklist of `text`, each checked as [`parse`] checks the chosen one.
+pub fn lint(text: &str) -> Result<Vec<Linted>, String> {
+    let found: Vec<Value> = yaml::documents(text)?
+        .into_iter()
+        .filter(|v| v.get("kind").and_then(Value::as_str) == Some("DeploymentChecklist"))
+        .collect();
+    if found.is_empty() {
+        return Err("holds no DeploymentChecklist".into());
     }
+    Ok(found
+        .into_iter()
+        .map(|document| Linted {
+            name: document["metadata"]["name"]
+                .as_str()
+                .unwrap_or("(no name)")
+                .to_string(),
+            problems: validate(&document).err().unwrap_or_default(),
+            document,
+        })
+        .collect())
+}
+
+/// The checklist a document holds, or every problem found in the API server's order: the
+/// schema first, then the rules, which assume its bounds.
+fn validate(document: &Value) -> Result<DeploymentChecklist, Vec<String>> {
+    let schema = schema::problems(document);
+    if !schema.is_empty() {
+        return Err(schema);
+    }
+    let checklist = decode(document).map_err(|problem| vec![problem])?;
+    let rules = rules::problems(&checklist);
+    if !rules.is_empty() {
+        return Err(rules);
+    }
+    Ok(checklist)
 }
 
 fn choose(documents: Vec<Value>, name: Option<&str>) -> Result<Value, String> {

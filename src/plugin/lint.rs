@@ -1,0 +1,120 @@
+//! `lint -f FILE`: every DeploymentChecklist of a file checked offline against the CRD's own
+//! schema and the rules `verify` re-states, then — for the CRD rules about the rollout that are
+//! only evaluated by the API server — a server-side dry run when a cluster answers.
+
+use std::{path::Path, process::ExitCode};
+
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+};
+
+use super::cluster::{Cluster, Connection};
+use crate::{
+    api::DeploymentChecklist,
+    verify::cli::{Links, MAX_FILE_BYTES, lint, read_limited},
+};
+
+/// Checks the file; 0 when every checklist is valid, 1 when any is not, 2 when the file cannot
+/// be read or holds no checklist.
+pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCode {
+    let text = match read_limited(file, MAX_FILE_BYTES, Links::Follow)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
+        }) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("kubectl checklist lint: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let linted = match lint(&text) {
+        Ok(linted) => linted,
+        Err(error) => {
+            eprintln!("kubectl checklist lint: {}: {error}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut valid = true;
+    for checklist in &linted {
+        if checklist.problems.is_empty() {
+            continue;
+        }
+        valid = false;
+        println!(
+            "✗ {} ({}): {} problem(s)",
+            checklist.name,
+            file.display(),
+            checklist.problems.len()
+        );
+        for problem in &checklist.problems {
+            println!("    {problem}");
+        }
+    }
+    let server = if offline {
+        Verdicts::Skipped("--offline".into())
+    } else {
+        dry_run(&linted, connection).await
+    };
+    for checklist in linted.iter().filter(|c| c.problems.is_empty()) {
+        match &server {
+            Verdicts::Checked(verdicts) => match verdicts.iter().find(|(n, _)| *n == checklist.name) {
+                Some((_, Some(refusal))) => {
+                    valid = false;
+                    println!("✗ {} ({}): the API server refuses it:", checklist.name, file.display());
+                    println!("    {refusal}");
+                }
+                _ => println!(
+                    "✓ {}: valid (schema and rules offline, and a server-side dry run)",
+                    checklist.name
+                ),
+            },
+            Verdicts::Skipped(why) => println!(
+                "✓ {}: valid offline (schema and the rules about checks); the CRD's rules about the rollout were not checked by an API server: {why}",
+                checklist.name
+            ),
+        }
+    }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// What the API server said of each valid checklist: a refusal, or None when it accepts it.
+enum Verdicts {
+    Checked(Vec<(String, Option<String>)>),
+    Skipped(String),
+}
+
+async fn dry_run(linted: &[crate::verify::cli::Linted], connection: &Connection) -> Verdicts {
+    let cluster = match Cluster::connect(connection).await {
+        Ok(cluster) => cluster,
+        Err(error) => return Verdicts::Skipped(error.to_string()),
+    };
+    let params = PatchParams::apply("kubectl-checklist-lint").dry_run();
+    let mut verdicts = Vec::new();
+    for checklist in linted.iter().filter(|c| c.problems.is_empty()) {
+        let namespace = checklist.document["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(&cluster.namespace)
+            .to_string();
+        let api: Api<DeploymentChecklist> = Api::namespaced(cluster.client.clone(), &namespace);
+        match api
+            .patch(&checklist.name, &params, &Patch::Apply(&checklist.document))
+            .await
+        {
+            Ok(_) => verdicts.push((checklist.name.clone(), None)),
+            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+                verdicts.push((checklist.name.clone(), Some(status.message.clone())));
+            }
+            // No CRD, no permission, no answer: say why the server check did not happen.
+            Err(error) => {
+                return Verdicts::Skipped(cluster.explain(error, Some(&checklist.name)).to_string());
+            }
+        }
+    }
+    Verdicts::Checked(verdicts)
+}

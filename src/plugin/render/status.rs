@@ -1,0 +1,376 @@
+//! `kubectl checklist status`: the checklist in the sections of the seed guides — Secrets,
+//! Migration, Rollout, Verification, Dependencies, Score — then what happened last.
+
+use std::fmt::Write as _;
+
+use k8s_openapi::{api::core::v1::Event, jiff::Timestamp};
+use kube::ResourceExt;
+
+use super::{Paint, ago, columns, human_duration, took};
+use crate::api::{
+    CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, MigrationState,
+    Phase, RolloutStage, RolloutStrategy,
+};
+
+/// How many Events the status shows, newest last.
+const EVENTS_SHOWN: usize = 6;
+
+/// The whole screen of `status` for `checklist`, with its `events` (any order).
+pub fn status(
+    checklist: &DeploymentChecklist,
+    events: &[Event],
+    paint: Paint,
+    now: &Timestamp,
+) -> String {
+    let empty = DeploymentChecklistStatus::default();
+    let status = checklist.status.as_ref().unwrap_or(&empty);
+    let mut out = String::new();
+    header(&mut out, checklist, status, paint, now);
+    secrets(&mut out, checklist, status, paint);
+    migration(&mut out, checklist, status, paint, now);
+    rollout(&mut out, checklist, status, paint, now);
+    verification(&mut out, checklist, status, paint, now);
+    dependencies(&mut out, status, paint);
+    if let Some(score) = &status.score {
+        let summary = if score.passed == score.total {
+            paint.good(&score.summary)
+        } else {
+            paint.bad(&score.summary)
+        };
+        let _ = writeln!(out, "\n{}  {summary}", paint.heading("Score"));
+    }
+    recent_events(&mut out, events, paint, now);
+    out
+}
+
+fn phase_text(phase: Option<Phase>, paint: Paint) -> String {
+    match phase {
+        None => paint.waiting("Pending"),
+        Some(Phase::Ready) => paint.good("Ready"),
+        Some(p @ (Phase::RolledBack | Phase::Failed | Phase::Degraded)) => {
+            paint.bad(&p.to_string())
+        }
+        Some(p) => paint.waiting(&p.to_string()),
+    }
+}
+
+fn header(
+    out: &mut String,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+    paint: Paint,
+    now: &Timestamp,
+) {
+    let _ = writeln!(
+        out,
+        "{} {} (namespace {})",
+        paint.heading("DeploymentChecklist"),
+        paint.heading(&checklist.name_any()),
+        checklist.namespace().unwrap_or_default()
+    );
+    let generation = checklist.metadata.generation.unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or_default();
+    let mut rows = vec![vec![
+        "Phase".to_string(),
+        phase_text(status.phase, paint),
+    ]];
+    if observed < generation {
+        rows.push(vec![
+            "Generation".into(),
+            paint.waiting(&format!(
+                "{generation}, observed {observed}: the operator has not acted on the latest spec yet"
+            )),
+        ]);
+    }
+    if let Some(message) = &status.message {
+        rows.push(vec!["Message".into(), message.clone()]);
+    }
+    let revision = status.revision.as_ref();
+    let current_hash = revision
+        .and_then(|r| r.current.as_ref())
+        .map(|c| format!(" (revision {})", c.hash))
+        .unwrap_or_default();
+    rows.push(vec![
+        "Image".into(),
+        format!("{}{current_hash}", checklist.spec.app.image),
+    ]);
+    let serving = match revision.and_then(|r| r.stable.as_ref()) {
+        Some(stable) => format!(
+            "{} (revision {}, stable since {})",
+            stable.image,
+            stable.hash,
+            ago(stable.since.as_ref(), now)
+        ),
+        None => paint.dim("nothing has passed its checklist yet"),
+    };
+    rows.push(vec!["Serving".into(), serving]);
+    push_indented(out, &rows);
+}
+
+fn secrets(
+    out: &mut String,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+    paint: Paint,
+) {
+    section(out, "Secrets", paint);
+    if checklist.spec.secrets.is_empty() {
+        let _ = writeln!(out, "  {}", paint.dim("none required"));
+        return;
+    }
+    if status.secrets.is_empty() {
+        let _ = writeln!(out, "  {}", paint.waiting("not checked yet"));
+        return;
+    }
+    let rows: Vec<Vec<String>> = status
+        .secrets
+        .iter()
+        .map(|key| {
+            vec![
+                paint.mark(key.result),
+                format!("{}/{}", key.secret, key.key),
+                key.message.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    push_indented(out, &rows);
+}
+
+fn migration(
+    out: &mut String,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+    paint: Paint,
+    now: &Timestamp,
+) {
+    section(out, "Migration", paint);
+    if checklist.spec.migration.is_none() {
+        let _ = writeln!(out, "  {}", paint.dim("none"));
+        return;
+    }
+    let Some(job) = &status.migration else {
+        let _ = writeln!(out, "  {}", paint.waiting("not started"));
+        return;
+    };
+    let result = match job.state {
+        MigrationState::Succeeded => CheckResult::Pass,
+        MigrationState::Failed => CheckResult::Fail,
+        MigrationState::Pending | MigrationState::Running => CheckResult::Pending,
+    };
+    let mut rows = vec![vec![
+        paint.mark(result),
+        job.job.clone(),
+        format!("{:?}", job.state),
+        took(job.started_at.as_ref(), job.finished_at.as_ref(), now),
+        job.image.clone(),
+    ]];
+    if let Some(message) = &job.message {
+        rows.push(vec![String::new(), message.clone()]);
+    }
+    push_indented(out, &rows);
+}
+
+fn rollout(
+    out: &mut String,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+    paint: Paint,
+    now: &Timestamp,
+) {
+    section(out, "Rollout", paint);
+    let name = checklist.name_any();
+    let mut rows = vec![vec![
+        "Strategy".to_string(),
+        format!("{:?}", checklist.spec.rollout.strategy),
+    ]];
+    let release = status.rollout.as_ref().filter(|r| {
+        status
+            .revision
+            .as_ref()
+            .and_then(|rev| rev.current.as_ref())
+            .is_some_and(|c| c.hash == r.revision)
+    });
+    if let Some(release) = release {
+        let mut stage = release.stage.to_string();
+        match release.stage {
+            RolloutStage::Paused => {
+                if let Some(until) = &release.paused_until {
+                    let left = until.0.as_second() - now.as_second();
+                    stage.push_str(&format!(" for {} more", human_duration(left)));
+                }
+                stage.push_str(&format!(": kubectl checklist promote {name} ends it now"));
+            }
+            RolloutStage::WaitingForPromotion => {
+                stage = paint.waiting(&format!(
+                    "{stage}: kubectl checklist promote {name} (or abort {name})"
+                ));
+            }
+            _ => {}
+        }
+        rows.push(vec!["Stage".into(), stage]);
+        if release.strategy == RolloutStrategy::Canary
+            && let (Some(step), Some(steps)) = (release.step, release.steps)
+        {
+            rows.push(vec![
+                "Step".into(),
+                format!(
+                    "{step}/{steps}, weight {}%, {} new pod(s)",
+                    release.weight.unwrap_or_default(),
+                    release.new_replicas.unwrap_or_default()
+                ),
+            ]);
+        }
+        if let Some(service) = &release.service {
+            rows.push(vec!["Service".into(), format!("{service} (new pods only)")]);
+        }
+    }
+    if let Some(condition) = status.condition(ConditionType::RolloutComplete) {
+        let result = if condition.status == "True" {
+            CheckResult::Pass
+        } else if matches!(status.phase, Some(Phase::RollingOut) | None) {
+            CheckResult::Pending
+        } else {
+            CheckResult::Fail
+        };
+        rows.push(vec![
+            "Pods".into(),
+            format!("{} {}", paint.mark(result), condition.message),
+        ]);
+    }
+    push_indented(out, &rows);
+}
+
+fn verification(
+    out: &mut String,
+    checklist: &DeploymentChecklist,
+    status: &DeploymentChecklistStatus,
+    paint: Paint,
+    now: &Timestamp,
+) {
+    let threshold = checklist.spec.verification.failure_threshold;
+    let rounds = match status.failed_rounds {
+        Some(failed) if failed > 0 => format!(" (failed rounds {failed}/{threshold})"),
+        _ => String::new(),
+    };
+    section(out, &format!("Verification{rounds}"), paint);
+    if checklist.spec.verification.checks.is_empty() {
+        let _ = writeln!(out, "  {}", paint.dim("no checks"));
+        return;
+    }
+    let rows: Vec<Vec<String>> = checklist
+        .spec
+        .verification
+        .checks
+        .iter()
+        .map(|spec| {
+            let found = status.checks.iter().find(|c| c.name == spec.name);
+            match found {
+                Some(check) => vec![
+                    paint.mark(check.result),
+                    check.name.clone(),
+                    check
+                        .latency_ms
+                        .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
+                    check.message.clone().unwrap_or_default(),
+                    paint.dim(&ago(check.last_run.as_ref(), now)),
+                ],
+                None => vec![
+                    paint.mark(CheckResult::Pending),
+                    spec.name.clone(),
+                    "-".into(),
+                    paint.dim("not run yet"),
+                ],
+            }
+        })
+        .collect();
+    push_indented(out, &rows);
+}
+
+fn dependencies(out: &mut String, status: &DeploymentChecklistStatus, paint: Paint) {
+    if status.dependencies.is_empty() {
+        return;
+    }
+    section(out, "Dependencies", paint);
+    let rows: Vec<Vec<String>> = status
+        .dependencies
+        .iter()
+        .map(|d| {
+            vec![
+                paint.mark(d.result),
+                d.name.clone(),
+                d.message.clone().unwrap_or_default(),
+                paint.dim(&format!("({})", d.check)),
+            ]
+        })
+        .collect();
+    push_indented(out, &rows);
+}
+
+fn recent_events(out: &mut String, events: &[Event], paint: Paint, now: &Timestamp) {
+    section(out, "Events", paint);
+    if events.is_empty() {
+        let _ = writeln!(out, "  {}", paint.dim("none"));
+        return;
+    }
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by_key(|e| event_time(e));
+    let start = sorted.len().saturating_sub(EVENTS_SHOWN);
+    let rows: Vec<Vec<String>> = sorted[start..]
+        .iter()
+        .map(|event| {
+            let kind = event.type_.clone().unwrap_or_default();
+            let kind = if kind == "Warning" {
+                paint.bad(&kind)
+            } else {
+                kind
+            };
+            let seconds = event_time(event).map_or(0, |t| now.as_second() - t);
+            let count = event.count.filter(|c| *c > 1).or_else(|| {
+                event
+                    .series
+                    .as_ref()
+                    .and_then(|s| s.count)
+                    .filter(|c| *c > 1)
+            });
+            let message = event.message.clone().unwrap_or_default();
+            vec![
+                format!("{} ago", human_duration(seconds)),
+                kind,
+                event.reason.clone().unwrap_or_default(),
+                match count {
+                    Some(count) => format!("{message} (x{count})"),
+                    None => message,
+                },
+            ]
+        })
+        .collect();
+    push_indented(out, &rows);
+}
+
+/// When an Event last happened, in seconds: series, last timestamp, event time or creation.
+fn event_time(event: &Event) -> Option<i64> {
+    event
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref())
+        .map(|t| t.0.as_second())
+        .or_else(|| event.last_timestamp.as_ref().map(|t| t.0.as_second()))
+        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_second()))
+        .or_else(|| {
+            event
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.as_second())
+        })
+}
+
+fn section(out: &mut String, title: &str, paint: Paint) {
+    let _ = writeln!(out, "\n{}", paint.heading(title));
+}
+
+fn push_indented(out: &mut String, rows: &[Vec<String>]) {
+    for line in columns(rows).lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+}

@@ -1,0 +1,281 @@
+//! The plugin's writes, as pure functions: what each command patches into the checklist, or why
+//! it refuses. Every write is an annotation or a spec field the operator already reads, so the
+//! plugin adds no behaviour of its own — only a clear refusal when a request would do nothing.
+
+use kube::ResourceExt;
+use serde_json::{Value, json};
+
+use crate::{
+    api::{
+        DeploymentChecklist, Phase, RolloutStrategy,
+        requests::{
+            ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
+            default_rollback_revision, rollback_target,
+        },
+    },
+    resources::revision_hash,
+};
+
+use super::cluster::PluginError;
+
+/// A write to make and what to tell the person once it is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The JSON merge patch.
+    pub patch: Value,
+    /// One line saying what was asked.
+    pub said: String,
+}
+
+fn phase(checklist: &DeploymentChecklist) -> Option<Phase> {
+    checklist.status.as_ref().and_then(|s| s.phase)
+}
+
+fn annotate(key: &str, value: &str) -> Value {
+    json!({"metadata": {"annotations": {key: value}}})
+}
+
+/// Whether a release of the current spec is under way (not finished, failed or suspended).
+fn releasing(checklist: &DeploymentChecklist) -> bool {
+    matches!(
+        phase(checklist),
+        Some(
+            Phase::Pending
+                | Phase::CheckingSecrets
+                | Phase::Migrating
+                | Phase::RollingOut
+                | Phase::Verifying
+                | Phase::Paused
+        ) | None
+    )
+}
+
+fn in_phase(checklist: &DeploymentChecklist) -> String {
+    phase(checklist).map_or_else(|| "no phase yet".into(), |p| format!("phase {p}"))
+}
+
+/// `promote`: ends a canary step's pause or switches a blue-green release that waits.
+pub fn promote(checklist: &DeploymentChecklist, token: &str) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    if checklist.spec.rollout.strategy == RolloutStrategy::RollingUpdate {
+        return Err(PluginError::Refused(format!(
+            "{name} rolls out with RollingUpdate: there is no step to promote (BlueGreen and Canary only)"
+        )));
+    }
+    refuse_if_suspended(checklist)?;
+    if !releasing(checklist) {
+        return Err(PluginError::Refused(format!(
+            "{name} has no release in progress to promote ({})",
+            in_phase(checklist)
+        )));
+    }
+    Ok(Request {
+        patch: annotate(PROMOTE_ANNOTATION, token),
+        said: format!("promote requested for {name}"),
+    })
+}
+
+/// `abort`: stops the release in progress; the stable version serves.
+pub fn abort(checklist: &DeploymentChecklist, token: &str) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    if checklist.spec.rollout.strategy == RolloutStrategy::RollingUpdate {
+        return Err(PluginError::Refused(format!(
+            "{name} rolls out with RollingUpdate, which has no abort: use kubectl checklist rollback {name}"
+        )));
+    }
+    refuse_if_suspended(checklist)?;
+    if !releasing(checklist) {
+        return Err(PluginError::Refused(format!(
+            "{name} has no release in progress to abort ({})",
+            in_phase(checklist)
+        )));
+    }
+    Ok(Request {
+        patch: annotate(ABORT_ANNOTATION, token),
+        said: format!("abort requested for {name}: the stable version will serve"),
+    })
+}
+
+/// `retry`: one more attempt at a failed revision.
+pub fn retry(checklist: &DeploymentChecklist, token: &str) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    refuse_if_suspended(checklist)?;
+    if !matches!(phase(checklist), Some(Phase::Failed | Phase::RolledBack)) {
+        return Err(PluginError::Refused(format!(
+            "{name} has no failed revision to retry ({}); retry applies in phase Failed or RolledBack",
+            in_phase(checklist)
+        )));
+    }
+    Ok(Request {
+        patch: annotate(RETRY_ANNOTATION, token),
+        said: format!(
+            "retry requested for {name}: revision {} starts again from the top",
+            revision_hash(&checklist.spec)
+        ),
+    })
+}
+
+/// `rollback`: restore revision `to` of the history (default: the latest earlier one that
+/// passed), with the operator's own rules of which revisions may be restored.
+pub fn rollback(
+    checklist: &DeploymentChecklist,
+    to: Option<i64>,
+    token: &str,
+) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    refuse_if_suspended(checklist)?;
+    let empty = Default::default();
+    let status = checklist.status.as_ref().unwrap_or(&empty);
+    let current = revision_hash(&checklist.spec);
+    let refused = |refusal: crate::api::requests::RollbackRefusal| {
+        PluginError::Refused(format!("cannot roll back {name}: {refusal}"))
+    };
+    let revision = match to {
+        Some(revision) => revision,
+        None => default_rollback_revision(status, &current).map_err(refused)?,
+    };
+    let target = rollback_target(status, &current, revision).map_err(refused)?;
+    Ok(Request {
+        patch: annotate(ROLLBACK_ANNOTATION, &format!("{revision}@{token}")),
+        said: format!(
+            "rollback of {name} to revision {} ({}) requested",
+            target.revision, target.image
+        ),
+    })
+}
+
+/// `set image`: a new spec.app.image, which starts a new revision.
+pub fn set_image(checklist: &DeploymentChecklist, image: &str) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    let image = image.trim();
+    if image.is_empty() {
+        return Err(PluginError::Usage("the image must not be empty".into()));
+    }
+    if image == checklist.spec.app.image {
+        return Err(PluginError::Refused(format!(
+            "{name} already runs {image}: nothing to change"
+        )));
+    }
+    Ok(Request {
+        patch: json!({"spec": {"app": {"image": image}}}),
+        said: format!(
+            "{name}: image {} → {image}; a new revision starts",
+            checklist.spec.app.image
+        ),
+    })
+}
+
+fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginError> {
+    if checklist.spec.suspend {
+        return Err(PluginError::Refused(format!(
+            "{} is suspended (spec.suspend): the operator acts on no request until it is resumed",
+            checklist.name_any()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{DeploymentChecklistStatus, HistoryEntry, RevisionOutcome};
+
+    fn checklist(strategy: &str, phase: Option<Phase>) -> DeploymentChecklist {
+        let text = include_str!("../../examples/dialectic.yaml");
+        let mut checklist: DeploymentChecklist = crate::verify::cli::parse(text, None).unwrap();
+        checklist.spec.rollout.strategy = serde_json::from_value(json!(strategy)).unwrap();
+        checklist.status = Some(DeploymentChecklistStatus {
+            phase,
+            ..Default::default()
+        });
+        checklist
+    }
+
+    fn refused(result: Result<Request, PluginError>) -> String {
+        match result {
+            Err(PluginError::Refused(message)) => message,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn promote_and_abort_need_a_progressive_release_in_progress() {
+        let paused = checklist("Canary", Some(Phase::Paused));
+        let request = promote(&paused, "t1").unwrap();
+        assert_eq!(
+            request.patch,
+            json!({"metadata": {"annotations": {"checklist.dev/promote": "t1"}}})
+        );
+        assert_eq!(
+            abort(&paused, "t2").unwrap().patch["metadata"]["annotations"]["checklist.dev/abort"],
+            "t2"
+        );
+        let rolling = checklist("RollingUpdate", Some(Phase::Verifying));
+        assert!(refused(promote(&rolling, "t")).contains("RollingUpdate"));
+        assert!(refused(abort(&rolling, "t")).contains("kubectl checklist rollback"));
+        let ready = checklist("BlueGreen", Some(Phase::Ready));
+        assert!(refused(promote(&ready, "t")).contains("no release in progress"));
+        let mut suspended = checklist("Canary", Some(Phase::Suspended));
+        suspended.spec.suspend = true;
+        assert!(refused(promote(&suspended, "t")).contains("suspended"));
+    }
+
+    #[test]
+    fn retry_needs_a_failed_revision() {
+        let failed = checklist("RollingUpdate", Some(Phase::RolledBack));
+        let request = retry(&failed, "t").unwrap();
+        assert_eq!(
+            request.patch["metadata"]["annotations"]["checklist.dev/retry"],
+            "t"
+        );
+        let ready = checklist("RollingUpdate", Some(Phase::Ready));
+        assert!(refused(retry(&ready, "t")).contains("no failed revision"));
+    }
+
+    #[test]
+    fn rollback_names_a_revision_the_operator_will_accept() {
+        let mut ready = checklist("RollingUpdate", Some(Phase::Ready));
+        let current = revision_hash(&ready.spec);
+        let entry = |revision, hash: &str, outcome| HistoryEntry {
+            revision,
+            image: format!("app:{revision}"),
+            hash: Some(hash.into()),
+            outcome,
+            trigger: None,
+            reason: None,
+            message: None,
+            started_at: None,
+            finished_at: None,
+        };
+        ready.status.as_mut().unwrap().history = vec![
+            entry(1, "h1", RevisionOutcome::Succeeded),
+            entry(2, "h2", RevisionOutcome::Failed),
+            entry(3, &current, RevisionOutcome::Succeeded),
+        ];
+        let request = rollback(&ready, None, "t").unwrap();
+        assert_eq!(
+            request.patch["metadata"]["annotations"]["checklist.dev/rollback"],
+            "1@t"
+        );
+        assert_eq!(
+            request.said,
+            "rollback of dialectic to revision 1 (app:1) requested"
+        );
+        assert!(refused(rollback(&ready, Some(2), "t")).contains("never passed"));
+        assert!(refused(rollback(&ready, Some(3), "t")).contains("current spec"));
+        assert!(refused(rollback(&ready, Some(7), "t")).contains("not in the history"));
+    }
+
+    #[test]
+    fn set_image_changes_the_spec_image_only() {
+        let ready = checklist("RollingUpdate", Some(Phase::Ready));
+        let request = set_image(&ready, "ghcr.io/acme/dialectic:1.6.0").unwrap();
+        assert_eq!(
+            request.patch,
+            json!({"spec": {"app": {"image": "ghcr.io/acme/dialectic:1.6.0"}}})
+        );
+        let same = ready.spec.app.image.clone();
+        assert!(refused(set_image(&ready, &same)).contains("nothing to change"));
+        assert!(matches!(set_image(&ready, " "), Err(PluginError::Usage(_))));
+    }
+}
