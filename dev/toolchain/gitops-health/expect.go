@@ -96,11 +96,21 @@ var expectations = []rule{
 		kstatus: Current,
 	},
 	{
-		name:    "Suspended",
-		match:   func(c Checklist) bool { return c.Phase == "Suspended" },
+		// Suspended at rest: what serves passed its checklist, so a GitOps wait may go on.
+		name:    "Suspended while Ready",
+		match:   func(c Checklist) bool { return c.Phase == "Suspended" && c.Conditions["Ready"] == "True" },
 		argo:    Suspended,
 		message: statusMessage,
 		kstatus: Current,
+	},
+	{
+		// Suspended part-way through a release (Ready=False): the release is not done, and a
+		// GitOps wait must not pass it; kstatus reads the Ready condition and says InProgress.
+		name:    "Suspended before Ready",
+		match:   func(c Checklist) bool { return c.Phase == "Suspended" },
+		argo:    Suspended,
+		message: statusMessage,
+		kstatus: InProgress,
 	},
 	{
 		name: "Paused, waiting for promotion",
