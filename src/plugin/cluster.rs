@@ -137,7 +137,10 @@ impl Cluster {
     }
 
     /// Every checklist of the namespace (or of all), sorted by namespace and name.
-    pub async fn list(&self, all_namespaces: bool) -> Result<Vec<DeploymentChecklist>, PluginError> {
+    pub async fn list(
+        &self,
+        all_namespaces: bool,
+    ) -> Result<Vec<DeploymentChecklist>, PluginError> {
         let mut items = self
             .checklists(all_namespaces)
             .list(&ListParams::default())
@@ -145,7 +148,8 @@ impl Cluster {
             .map_err(|e| self.explain(e, None))?
             .items;
         items.sort_by(|a, b| {
-            (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
         });
         Ok(items)
     }
@@ -164,7 +168,11 @@ impl Cluster {
 
     /// Merges `patch` into the checklist `name` (annotations, spec fields), as the plugin's
     /// field manager.
-    pub async fn patch(&self, name: &str, patch: &Value) -> Result<DeploymentChecklist, PluginError> {
+    pub async fn patch(
+        &self,
+        name: &str,
+        patch: &Value,
+    ) -> Result<DeploymentChecklist, PluginError> {
         self.checklists(false)
             .patch(
                 name,
@@ -193,9 +201,10 @@ impl Cluster {
                     _ => PluginError::NoCrd,
                 }
             }
-            kube::Error::Api(status) => {
-                PluginError::Api(format!("{} ({} {})", status.message, status.code, status.reason))
-            }
+            kube::Error::Api(status) => PluginError::Api(format!(
+                "{} ({} {})",
+                status.message, status.code, status.reason
+            )),
             other => PluginError::NoCluster(chain(&other)),
         }
     }

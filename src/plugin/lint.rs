@@ -59,17 +59,23 @@ pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCod
     };
     for checklist in linted.iter().filter(|c| c.problems.is_empty()) {
         match &server {
-            Verdicts::Checked(verdicts) => match verdicts.iter().find(|(n, _)| *n == checklist.name) {
-                Some((_, Some(refusal))) => {
-                    valid = false;
-                    println!("✗ {} ({}): the API server refuses it:", checklist.name, file.display());
-                    println!("    {refusal}");
+            Verdicts::Checked(verdicts) => {
+                match verdicts.iter().find(|(n, _)| *n == checklist.name) {
+                    Some((_, Some(refusal))) => {
+                        valid = false;
+                        println!(
+                            "✗ {} ({}): the API server refuses it:",
+                            checklist.name,
+                            file.display()
+                        );
+                        println!("    {refusal}");
+                    }
+                    _ => println!(
+                        "✓ {}: valid (schema and rules offline, and a server-side dry run)",
+                        checklist.name
+                    ),
                 }
-                _ => println!(
-                    "✓ {}: valid (schema and rules offline, and a server-side dry run)",
-                    checklist.name
-                ),
-            },
+            }
             Verdicts::Skipped(why) => println!(
                 "✓ {}: valid offline (schema and the rules about checks); the CRD's rules about the rollout were not checked by an API server: {why}",
                 checklist.name
@@ -112,7 +118,9 @@ async fn dry_run(linted: &[crate::verify::cli::Linted], connection: &Connection)
             }
             // No CRD, no permission, no answer: say why the server check did not happen.
             Err(error) => {
-                return Verdicts::Skipped(cluster.explain(error, Some(&checklist.name)).to_string());
+                return Verdicts::Skipped(
+                    cluster.explain(error, Some(&checklist.name)).to_string(),
+                );
             }
         }
     }

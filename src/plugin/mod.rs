@@ -209,7 +209,12 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => return verify::cli::run(args).await,
         Command::Completion { shell } => {
             let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "kubectl-checklist", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut command,
+                "kubectl-checklist",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
         Command::Lint { file, offline } => return lint::run(&file, offline, &connection).await,
@@ -305,7 +310,12 @@ async fn with_cluster(
         }
         Command::Set(SetCommand::Image { name, image }) => {
             let checklist = cluster.get(&name).await?;
-            send(&cluster, &checklist, requests::set_image(&checklist, &image)?).await
+            send(
+                &cluster,
+                &checklist,
+                requests::set_image(&checklist, &image)?,
+            )
+            .await
         }
         Command::Verify(_) | Command::Lint { .. } | Command::Completion { .. } => Ok(()),
     }

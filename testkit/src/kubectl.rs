@@ -67,3 +67,48 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// What `kubectl checklist` printed and how it exited.
+#[derive(Debug)]
+pub struct PluginRun {
+    /// The exit status (None when killed by a signal).
+    pub code: Option<i32>,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+}
+
+/// `kubectl`, with the `kubectl-checklist` Cargo built first on PATH, so kubectl finds the
+/// plugin as a user's shell would.
+pub fn kubectl_with_plugin() -> Command {
+    let dir = crate::operator::operator_binary()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    assert!(
+        dir.join("kubectl-checklist").is_file(),
+        "no kubectl-checklist beside the operator in {}: cargo build --bins",
+        dir.display()
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![dir];
+    paths.extend(std::env::split_paths(&path));
+    let mut command = kubectl();
+    command.env("PATH", std::env::join_paths(paths).unwrap_or(path));
+    command
+}
+
+/// `kubectl checklist ARGS`, run through kubectl's plugin lookup.
+pub fn kubectl_checklist(args: &[&str]) -> PluginRun {
+    let output = kubectl_with_plugin()
+        .arg("checklist")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run kubectl (eval \"$(dev/cluster env)\"): {e}"));
+    PluginRun {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -22,7 +22,9 @@ pub mod watch;
 
 pub use cluster::{CRD_NAME, E2E_LABEL, TestNamespace, client, ensure_crd, ready_cluster};
 pub use fixtures::{checklist, secret, start_app, valid_secret};
-pub use kubectl::{apply, kubectl, kubectl_in, kubectl_stdin};
+pub use kubectl::{
+    PluginRun, apply, kubectl, kubectl_checklist, kubectl_in, kubectl_stdin, kubectl_with_plugin,
+};
 pub use operator::{LogLine, Operator};
 pub use wait::{wait_for, wait_phase};
 

@@ -15,6 +15,7 @@ mod drift;
 mod faults;
 mod lifecycle;
 mod operator;
+mod plugin;
 mod progressive;
 mod rbac;
 mod security;

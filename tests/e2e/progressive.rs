@@ -83,7 +83,7 @@ impl Bench {
     }
 
     /// Applies `web` at `image` with `rollout`.
-    fn release(&self, image: &str, rollout: &Value) {
+    pub(crate) fn release(&self, image: &str, rollout: &Value) {
         let spec = progressive(image, &self.stable, &self.new, rollout.clone());
         apply(self.name(), &[&valid_secret(), &spec]);
     }

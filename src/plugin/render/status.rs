@@ -70,10 +70,7 @@ fn header(
     );
     let generation = checklist.metadata.generation.unwrap_or_default();
     let observed = status.observed_generation.unwrap_or_default();
-    let mut rows = vec![vec![
-        "Phase".to_string(),
-        phase_text(status.phase, paint),
-    ]];
+    let mut rows = vec![vec!["Phase".to_string(), phase_text(status.phase, paint)]];
     if observed < generation {
         rows.push(vec![
             "Generation".into(),

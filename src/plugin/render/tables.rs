@@ -15,7 +15,14 @@ pub fn list(
 ) -> String {
     let mut rows = vec![
         [
-            "NAMESPACE", "NAME", "PHASE", "IMAGE", "SERVING", "ROLLOUT", "SCORE", "AGE",
+            "NAMESPACE",
+            "NAME",
+            "PHASE",
+            "IMAGE",
+            "SERVING",
+            "ROLLOUT",
+            "SCORE",
+            "AGE",
         ]
         .iter()
         .map(|h| h.to_string())
@@ -44,13 +51,10 @@ pub fn list(
         let score = status
             .and_then(|s| s.score.as_ref())
             .map_or_else(|| "-".to_string(), |s| s.summary.clone());
-        let age = checklist
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |t| {
-                human_duration(now.as_second() - t.0.as_second())
-            });
+        let age = checklist.metadata.creation_timestamp.as_ref().map_or_else(
+            || "-".to_string(),
+            |t| human_duration(now.as_second() - t.0.as_second()),
+        );
         rows.push(vec![
             checklist.namespace().unwrap_or_default(),
             checklist.name_any(),
