@@ -209,3 +209,49 @@ impl Cluster {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found(message: &str) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status {
+                code: 404,
+                message: message.into(),
+                reason: "NotFound".into(),
+                ..kube::core::Status::default()
+            }
+            .boxed(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_missing_object_and_a_missing_crd_read_differently() {
+        let config = Config::new("http://127.0.0.1:9".parse().unwrap());
+        let cluster = Cluster {
+            client: Client::try_from(config).unwrap(),
+            namespace: "prod".into(),
+        };
+        let missing = cluster.explain(
+            not_found("deploymentchecklists.checklist.dev \"web\" not found"),
+            Some("web"),
+        );
+        assert_eq!(
+            missing.to_string(),
+            "deploymentchecklist \"web\" not found in namespace \"prod\" (kubectl checklist list -A shows every namespace)"
+        );
+        let no_crd = cluster.explain(
+            not_found("the server could not find the requested resource"),
+            Some("web"),
+        );
+        assert!(matches!(no_crd, PluginError::NoCrd), "{no_crd}");
+        assert!(
+            no_crd
+                .to_string()
+                .contains("deploymentchecklists.checklist.dev CRD")
+        );
+        assert_eq!(no_crd.exit_code(), 1);
+        assert_eq!(PluginError::Usage("x".into()).exit_code(), 2);
+    }
+}

@@ -18,7 +18,7 @@ use std::{
     process::ExitCode,
 };
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -44,7 +44,7 @@ argument or file.";
 /// See and steer DeploymentChecklists: status in the sections of a deployment checklist, history,
 /// promote, abort, retry, rollback, set image, verify and lint.
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-checklist", bin_name = "kubectl checklist", version, after_help = EXAMPLES)]
+#[command(name = "kubectl-checklist", version, after_help = EXAMPLES)]
 pub struct Cli {
     /// The namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
@@ -176,7 +176,12 @@ enum SetCommand {
 
 /// Runs the plugin with the process's arguments.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Help and errors name the command as people type it, through kubectl.
+    let matches = Cli::command().bin_name("kubectl checklist").get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -207,16 +212,7 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Verify(args) => return verify::cli::run(args).await,
-        Command::Completion { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(
-                shell,
-                &mut command,
-                "kubectl-checklist",
-                &mut std::io::stdout(),
-            );
-            Ok(())
-        }
+        Command::Completion { shell } => print(&completion(shell)),
         Command::Lint { file, offline } => return lint::run(&file, offline, &connection).await,
         command => with_cluster(command, &connection, paint).await,
     };
@@ -321,6 +317,22 @@ async fn with_cluster(
     }
 }
 
+/// The completion script of `shell` for the `kubectl-checklist` executable.
+fn completion(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubectl-checklist", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    // clap_complete 4.6 spells bash's per-subcommand states two ways when the name holds a '-'
+    // (`kubectl__checklist__subcmd__x` where it walks the words, `kubectl__subcmd__checklist__
+    // subcmd__x` where it completes), so no subcommand's flags would complete: one spelling.
+    match shell {
+        clap_complete::Shell::Bash => {
+            script.replace("kubectl__subcmd__checklist", "kubectl__checklist")
+        }
+        _ => script,
+    }
+}
+
 /// Makes the write and says what was asked and how to follow it.
 async fn send(
     cluster: &Cluster,
@@ -362,4 +374,27 @@ fn print(text: &str) -> Result<(), PluginError> {
     // A closed stdout (`| head`) ends the command quietly.
     let _ = std::io::stdout().write_all(text.as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bash_completes_every_subcommand_and_its_flags() {
+        let script = completion(clap_complete::Shell::Bash);
+        assert!(script.contains("complete -F _kubectl__checklist"));
+        for state in ["rollback", "status", "set__subcmd__image"] {
+            let name = format!("kubectl__checklist__subcmd__{state}");
+            assert!(
+                script.contains(&format!("cmd=\"{name}\"")),
+                "{state}: never entered"
+            );
+            assert!(
+                script.contains(&format!("        {name})")),
+                "{state}: never completed"
+            );
+        }
+        assert!(!script.contains("kubectl__subcmd__checklist"));
+    }
 }

@@ -28,7 +28,7 @@ pub(crate) const RBAC_KINDS: [&str; 5] = [
     "RoleBinding",
 ];
 
-fn helm(args: &[&str]) -> Output {
+pub(crate) fn helm(args: &[&str]) -> Output {
     Command::new("helm")
         .args(args)
         .output()

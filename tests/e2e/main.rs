@@ -13,6 +13,7 @@ mod api;
 mod chart;
 mod drift;
 mod faults;
+mod gitops;
 mod lifecycle;
 mod operator;
 mod plugin;

@@ -319,3 +319,82 @@ fn without_a_reachable_cluster_the_plugin_says_so_in_one_line() {
     assert!(run.stderr.contains("elsewhere"), "{}", run.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn the_plugin_lints_files_offline_and_by_dry_run_and_verifies_an_app() {
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "plugin-lint").await;
+    let app = start_app().await;
+    let dir = std::env::temp_dir().join(format!("plugin-lint-{}", ns.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, checklist: &Value| {
+        let path = dir.join(name);
+        std::fs::write(&path, checklist.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let good = write("good.yaml", &checklist("example.com/web:1.0.0", &app));
+
+    let said = succeeds(ns.name(), &["lint", "-f", &good]);
+    assert!(
+        said.contains("✓ web: valid (schema and rules offline, and a server-side dry run)"),
+        "{said}"
+    );
+    // Nothing was created by the dry run.
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    assert!(api.get_opt("web").await.unwrap().is_none());
+
+    // Schema problems are named offline, every one of them.
+    let mut schema = checklist("example.com/web:1.0.0", &app);
+    schema["spec"]["app"]["replicas"] = serde_json::json!(-1);
+    schema["spec"]["verification"]["failureThreshold"] = serde_json::json!(0);
+    let schema = write("schema.yaml", &schema);
+    let linted = run(ns.name(), &["lint", "-f", &schema, "--offline"]);
+    assert_eq!(linted.code, Some(1));
+    for named in [
+        "2 problem(s)",
+        "spec.app.replicas",
+        "spec.verification.failureThreshold",
+    ] {
+        assert!(linted.stdout.contains(named), "{named}: {}", linted.stdout);
+    }
+
+    // A CRD rule only the API server evaluates: caught by the dry run, not offline.
+    let mut cel = checklist("example.com/web:1.0.0", &app);
+    cel["spec"]["rollout"]["strategy"] = serde_json::json!("Canary");
+    let cel = write("cel.yaml", &cel);
+    let offline = run(ns.name(), &["lint", "-f", &cel, "--offline"]);
+    assert_eq!(
+        offline.code,
+        Some(0),
+        "offline cannot see the rollout rules"
+    );
+    assert!(
+        offline.stdout.contains("not checked by an API server"),
+        "{}",
+        offline.stdout
+    );
+    let online = run(ns.name(), &["lint", "-f", &cel]);
+    assert_eq!(online.code, Some(1));
+    assert!(
+        online
+            .stdout
+            .contains("spec.rollout.canary with its steps is required"),
+        "{}",
+        online.stdout
+    );
+    assert_eq!(
+        run(ns.name(), &["lint", "-f", "/nonexistent.yaml"]).code,
+        Some(2)
+    );
+
+    // verify: the same engine as `checklist-operator verify`.
+    let verified = succeeds(ns.name(), &["verify", "-f", &good, "--rounds", "1"]);
+    assert!(verified.contains("Score: 5/5"), "{verified}");
+    app.set_mode(Mode::Unhealthy);
+    let failed = run(ns.name(), &["verify", "-f", &good, "--rounds", "1"]);
+    assert_eq!(failed.code, Some(1), "{}", failed.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    ns.finish(&client).await;
+}

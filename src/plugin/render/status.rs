@@ -371,3 +371,122 @@ fn push_indented(out: &mut String, rows: &[Vec<String>]) {
         let _ = writeln!(out, "  {line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plugin::render::tests::plain;
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_800_000_100).unwrap()
+    }
+
+    /// The dialectic example, rolled back after its checks failed.
+    fn rolled_back() -> DeploymentChecklist {
+        let text = include_str!("../../../examples/dialectic.yaml");
+        let mut checklist: DeploymentChecklist = crate::verify::cli::parse(text, None).unwrap();
+        checklist.metadata.namespace = Some("prod".into());
+        checklist.metadata.generation = Some(4);
+        checklist.spec.app.image = "ghcr.io/acme/dialectic:1.5.0".into();
+        checklist.status = Some(
+            serde_json::from_value(json!({
+                "observedGeneration": 4,
+                "phase": "RolledBack",
+                "message": "rolled back to ghcr.io/acme/dialectic:1.4.2: verification failed",
+                "revision": {
+                    "current": {"image": "ghcr.io/acme/dialectic:1.5.0", "hash": "bbbbbbbbbb"},
+                    "stable": {"image": "ghcr.io/acme/dialectic:1.4.2", "hash": "aaaaaaaaaa", "since": "2027-01-15T07:00:00Z"}
+                },
+                "secrets": [{"secret": "dialectic-env", "key": "SECRET_KEY_BASE", "result": "Pass", "message": "64+ characters"}],
+                "migration": {"job": "dialectic-migrate-bbbbbbbbbb", "image": "ghcr.io/acme/dialectic:1.5.0", "state": "Succeeded",
+                              "startedAt": "2027-01-15T08:00:00Z", "finishedAt": "2027-01-15T08:00:12Z"},
+                "checks": [
+                    {"name": "health", "kind": "http", "result": "Fail", "message": "expected status 200, got 503", "latencyMs": 12, "lastRun": "2027-01-15T08:01:30Z"}
+                ],
+                "dependencies": [{"name": "database", "check": "deep-health", "result": "Fail", "message": "timeout"}],
+                "score": {"passed": 3, "total": 5, "summary": "3/5"},
+                "conditions": [{"type": "RolloutComplete", "status": "True", "reason": "RolloutComplete",
+                                "message": "every replica runs the new version", "lastTransitionTime": "2027-01-15T08:01:00Z"}]
+            }))
+            .unwrap(),
+        );
+        checklist
+    }
+
+    fn event(reason: &str, kind: &str, second: i64) -> Event {
+        serde_json::from_value(json!({
+            "metadata": {"name": format!("e{second}")},
+            "involvedObject": {},
+            "reason": reason,
+            "type": kind,
+            "message": format!("{reason} happened"),
+            "lastTimestamp": Timestamp::from_second(1_800_000_000 + second).unwrap().to_string(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn every_section_says_what_passed_what_failed_and_why() {
+        let events: Vec<Event> = (0..8)
+            .map(|i| event(if i == 7 { "RolledBack" } else { "Verifying" }, "Normal", i))
+            .collect();
+        let text = status(&rolled_back(), &events, Paint { colour: false }, &now());
+        for expected in [
+            "DeploymentChecklist dialectic (namespace prod)",
+            "Phase    RolledBack",
+            "Image    ghcr.io/acme/dialectic:1.5.0 (revision bbbbbbbbbb)",
+            "Serving  ghcr.io/acme/dialectic:1.4.2 (revision aaaaaaaaaa, stable since",
+            "\nSecrets\n  ✓  dialectic-env/SECRET_KEY_BASE  64+ characters",
+            "✓  dialectic-migrate-bbbbbbbbbb  Succeeded  12s",
+            "Pods      ✓ every replica runs the new version",
+            "✗  health",
+            "12 ms  expected status 200, got 503",
+            "\nDependencies\n  ✗  database  timeout  (deep-health)",
+            "\nScore  3/5\n",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+        // Checks of the spec that have no result yet are listed as pending, not left out.
+        assert!(text.contains("…  deep-health"), "{text}");
+        // The newest Events, last one last, at most six.
+        let events_section = text.split("\nEvents\n").nth(1).unwrap();
+        assert_eq!(events_section.lines().count(), 6, "{events_section}");
+        assert!(events_section.trim_end().ends_with("RolledBack happened"));
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn colour_marks_the_verdicts_and_can_be_stripped() {
+        let coloured = status(&rolled_back(), &[], Paint { colour: true }, &now());
+        assert!(coloured.contains("\u{1b}[31m✗"), "{coloured}");
+        let plain_text = status(&rolled_back(), &[], Paint { colour: false }, &now());
+        assert_eq!(plain(&coloured), plain_text);
+    }
+
+    #[test]
+    fn a_new_checklist_says_the_operator_has_not_looked_yet() {
+        let mut new = rolled_back();
+        new.metadata.generation = Some(1);
+        new.status = Some(DeploymentChecklistStatus {
+            observed_generation: Some(0),
+            phase: Some(Phase::Pending),
+            ..Default::default()
+        });
+        let text = status(&new, &[], Paint { colour: false }, &now());
+        assert!(
+            text.contains("Generation  1, observed 0: the operator has not acted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nothing has passed its checklist yet"),
+            "{text}"
+        );
+        assert!(text.contains("\nMigration\n  not started"), "{text}");
+        assert!(text.contains("…  health"), "{text}");
+    }
+}
