@@ -109,10 +109,7 @@ async fn the_plugin_shows_a_checklist_and_steers_set_image_rollback_and_retry() 
     assert!(list.starts_with("NAME "), "{list}");
     assert!(list.contains("web") && list.contains("Ready"), "{list}");
     let everywhere = succeeds(ns.name(), &["list", "-A"]);
-    assert!(
-        everywhere.contains(&format!("{}  web", ns.name())),
-        "{everywhere}"
-    );
+    assert_row(&everywhere, &[ns.name(), "web"]);
 
     // set image: a new revision through the whole checklist.
     let said = succeeds(ns.name(), &["set", "image", "web", "example.com/web:1.1.0"]);
