@@ -41,9 +41,9 @@ demo_canary() {
   vel_tutor v1.1.0 | kubectl apply -n demo -f -
   wait_stage vel-tutor WaitingForPromotion
   show
-  run kubectl get dcl -n demo vel-tutor -o 'jsonpath={.status.rollout}{"\n"}'
+  run kubectl checklist status -n demo vel-tutor
   step "step 1 passed its checks against the canary Service; a person promotes"
-  run kubectl annotate dcl -n demo vel-tutor "checklist.dev/promote=$(date +%s)" --overwrite
+  run kubectl checklist promote -n demo vel-tutor
   run kubectl wait -n demo dcl/vel-tutor --for=condition=Ready --timeout=180s
   show
 

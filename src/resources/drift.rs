@@ -221,7 +221,20 @@ fn subset_at(desired: &Value, live: &Value, depth: usize) -> bool {
                         .all(|(item, l)| subset_at(item, l, depth + 1)),
                 }
         }
+        // Go leaves a zero value out of the JSON it returns (`omitempty`): a probe's
+        // `initialDelaySeconds: 0` reads back absent, and absent means 0.
+        scalar if live.is_null() => is_zero(scalar),
         scalar => scalar == live,
+    }
+}
+
+/// Whether a JSON scalar is Go's zero value for its type: 0, false or "".
+fn is_zero(scalar: &Value) -> bool {
+    match scalar {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        _ => false,
     }
 }
 
@@ -360,6 +373,12 @@ mod tests {
             ] {
                 if let Some(get) = probe.as_mut().and_then(|p| p.http_get.as_mut()) {
                     get.scheme = Some("HTTP".into());
+                }
+                // Go's omitempty: a zero delay is left out of the JSON the server returns.
+                if let Some(probe) = probe.as_mut()
+                    && probe.initial_delay_seconds == Some(0)
+                {
+                    probe.initial_delay_seconds = None;
                 }
             }
         }
@@ -689,6 +708,16 @@ mod tests {
         assert!(!subset(&desired, &json!({"a": 1, "c": {"d": [1, 2, 3]}})));
         assert!(!subset(&desired, &json!({"a": 1})));
         assert!(subset(&json!({"list": []}), &json!({})));
+        // Zero values Go omits read back absent; a non-zero value absent has drifted.
+        assert!(subset(
+            &json!({"initialDelaySeconds": 0, "readOnly": false, "subPath": ""}),
+            &json!({})
+        ));
+        assert!(!subset(&json!({"initialDelaySeconds": 5}), &json!({})));
+        assert!(!subset(
+            &json!({"initialDelaySeconds": 0}),
+            &json!({"initialDelaySeconds": 5})
+        ));
     }
 
     #[test]

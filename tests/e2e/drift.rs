@@ -87,3 +87,63 @@ async fn an_image_set_by_hand_is_put_back_for_a_canary() {
     )
     .await;
 }
+
+/// What the API server leaves out of what it returns (a probe's `initialDelaySeconds: 0`, Go's
+/// omitempty) is not drift: a checklist at rest with the seed probes is never "put back".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn defaults_the_api_server_leaves_out_are_not_drift() {
+    use checklist_testkit::{
+        Operator, TestNamespace, apply, checklist, client, ensure_crd, start_app, valid_secret,
+    };
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "drift-probes").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    let mut web = checklist("example.com/web:1.0.0", &app);
+    // Dialectic's probes: readiness and startup start at once (initialDelaySeconds 0).
+    web["spec"]["probes"] = json!({
+        "liveness": {"path": "/health", "periodSeconds": 30, "initialDelaySeconds": 30, "timeoutSeconds": 3},
+        "readiness": {"path": "/health", "periodSeconds": 10},
+        "startup": {"path": "/health", "periodSeconds": 2, "failureThreshold": 30},
+    });
+    apply(ns.name(), &[&valid_secret(), &web]);
+    crate::web::kubectl_wait(ns.name(), "condition=Ready", 90);
+    let generation = || {
+        kubectl_in(
+            ns.name(),
+            &[
+                "get",
+                "deployment",
+                "web",
+                "-o",
+                "jsonpath={.metadata.generation}",
+            ],
+        )
+        .1
+    };
+    let before = generation();
+    // Each annotation is a change the operator reconciles, and each reconcile judges drift.
+    for i in 0..3 {
+        let (ok, out) = kubectl_in(
+            ns.name(),
+            &[
+                "annotate",
+                "dcl",
+                "web",
+                &format!("touch={i}"),
+                "--overwrite",
+            ],
+        );
+        assert!(ok, "{out}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let drift: Vec<_> = event_list(ns.name())
+        .into_iter()
+        .filter(|e| e.reason == "Drift")
+        .collect();
+    assert!(drift.is_empty(), "{drift:?}");
+    assert_eq!(generation(), before, "the Deployment was written again");
+    ns.finish(&client).await;
+}

@@ -268,12 +268,14 @@ fn verification(
                     check
                         .latency_ms
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
-                    check.message.clone().unwrap_or_default(),
+                    // Before the message, which may be long: the columns stay aligned.
                     paint.dim(&ago(check.last_run.as_ref(), now)),
+                    check.message.clone().unwrap_or_default(),
                 ],
                 None => vec![
                     paint.mark(CheckResult::Pending),
                     spec.name.clone(),
+                    "-".into(),
                     "-".into(),
                     paint.dim("not run yet"),
                 ],
@@ -442,7 +444,7 @@ mod tests {
             "✓  dialectic-migrate-bbbbbbbbbb  Succeeded  12s",
             "Pods      ✓ every replica runs the new version",
             "✗  health",
-            "12 ms  expected status 200, got 503",
+            "12 ms  10s ago  expected status 200, got 503",
             "\nDependencies\n  ✗  database  timeout  (deep-health)",
             "\nScore  3/5\n",
         ] {
