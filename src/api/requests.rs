@@ -187,11 +187,17 @@ fn shorten(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::HistoryEntry;
 
-    fn entry(revision: i64, image: &str, hash: &str, outcome: RevisionOutcome) -> HistoryEntry {
+    /// A history entry of `revision` running `image`, hashed `hash`, ended `outcome`.
+    pub(crate) fn history_entry(
+        revision: i64,
+        image: &str,
+        hash: &str,
+        outcome: RevisionOutcome,
+    ) -> HistoryEntry {
         HistoryEntry {
             revision,
             image: image.into(),
@@ -208,10 +214,10 @@ mod tests {
     fn status() -> DeploymentChecklistStatus {
         DeploymentChecklistStatus {
             history: vec![
-                entry(3, "app:1.3", "h3", RevisionOutcome::Succeeded),
-                entry(4, "app:1.4", "h4", RevisionOutcome::Succeeded),
-                entry(5, "app:1.5-rc", "h5", RevisionOutcome::Failed),
-                entry(6, "app:1.5", "h6", RevisionOutcome::Succeeded),
+                history_entry(3, "app:1.3", "h3", RevisionOutcome::Succeeded),
+                history_entry(4, "app:1.4", "h4", RevisionOutcome::Succeeded),
+                history_entry(5, "app:1.5-rc", "h5", RevisionOutcome::Failed),
+                history_entry(6, "app:1.5", "h6", RevisionOutcome::Succeeded),
             ],
             ..Default::default()
         }

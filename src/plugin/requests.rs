@@ -57,43 +57,50 @@ fn in_phase(checklist: &DeploymentChecklist) -> String {
 /// `promote`: ends a canary step's pause or switches a blue-green release that waits.
 pub fn promote(checklist: &DeploymentChecklist, token: &str) -> Result<Request, PluginError> {
     let name = checklist.name_any();
-    if checklist.spec.rollout.strategy == RolloutStrategy::RollingUpdate {
-        return Err(PluginError::Refused(format!(
-            "{name} rolls out with RollingUpdate: there is no step to promote (BlueGreen and Canary only)"
-        )));
-    }
-    refuse_if_suspended(checklist)?;
-    if !releasing(checklist) {
-        return Err(PluginError::Refused(format!(
-            "{name} has no release in progress to promote ({})",
-            in_phase(checklist)
-        )));
-    }
-    Ok(Request {
-        patch: annotate(PROMOTE_ANNOTATION, token),
-        said: format!("promote requested for {name}"),
-    })
+    release_request(
+        checklist,
+        "promote",
+        "there is no step to promote (BlueGreen and Canary only)",
+        annotate(PROMOTE_ANNOTATION, token),
+        format!("promote requested for {name}"),
+    )
 }
 
 /// `abort`: stops the release in progress; the stable version serves.
 pub fn abort(checklist: &DeploymentChecklist, token: &str) -> Result<Request, PluginError> {
     let name = checklist.name_any();
+    release_request(
+        checklist,
+        "abort",
+        &format!("which has no abort: use kubectl checklist rollback {name}"),
+        annotate(ABORT_ANNOTATION, token),
+        format!("abort requested for {name}: the stable version will serve"),
+    )
+}
+
+/// A request about a BlueGreen or Canary release in progress (`verb` it), refused for a
+/// RollingUpdate (saying `rolling`), a suspended checklist or one with no release under way.
+fn release_request(
+    checklist: &DeploymentChecklist,
+    verb: &str,
+    rolling: &str,
+    patch: Value,
+    said: String,
+) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
     if checklist.spec.rollout.strategy == RolloutStrategy::RollingUpdate {
         return Err(PluginError::Refused(format!(
-            "{name} rolls out with RollingUpdate, which has no abort: use kubectl checklist rollback {name}"
+            "{name} rolls out with RollingUpdate: {rolling}"
         )));
     }
     refuse_if_suspended(checklist)?;
     if !releasing(checklist) {
         return Err(PluginError::Refused(format!(
-            "{name} has no release in progress to abort ({})",
+            "{name} has no release in progress to {verb} ({})",
             in_phase(checklist)
         )));
     }
-    Ok(Request {
-        patch: annotate(ABORT_ANNOTATION, token),
-        said: format!("abort requested for {name}: the stable version will serve"),
-    })
+    Ok(Request { patch, said })
 }
 
 /// `retry`: one more attempt at a failed revision.
@@ -178,7 +185,7 @@ fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{DeploymentChecklistStatus, HistoryEntry, RevisionOutcome};
+    use crate::api::{DeploymentChecklistStatus, RevisionOutcome, requests::tests::history_entry};
 
     fn checklist(strategy: &str, phase: Option<Phase>) -> DeploymentChecklist {
         let text = include_str!("../../examples/dialectic.yaml");
@@ -236,16 +243,8 @@ mod tests {
     fn rollback_names_a_revision_the_operator_will_accept() {
         let mut ready = checklist("RollingUpdate", Some(Phase::Ready));
         let current = revision_hash(&ready.spec);
-        let entry = |revision, hash: &str, outcome| HistoryEntry {
-            revision,
-            image: format!("app:{revision}"),
-            hash: Some(hash.into()),
-            outcome,
-            trigger: None,
-            reason: None,
-            message: None,
-            started_at: None,
-            finished_at: None,
+        let entry = |revision, hash: &str, outcome| {
+            history_entry(revision, &format!("app:{revision}"), hash, outcome)
         };
         ready.status.as_mut().unwrap().history = vec![
             entry(1, "h1", RevisionOutcome::Succeeded),

@@ -2,8 +2,10 @@
 //! revision (with the strategy) and run the down-migration, or stop in Failed with nothing
 //! deleted, or, for the stable revision itself, report it Degraded.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use crate::api::{
-    ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RevisionOutcome,
+    ConditionStatus as Status, ConditionType as Cond, HistoryEntry, Phase, Reason, RevisionOutcome,
     RevisionStatus, RollbackMigration, RolloutStage, StableRevision,
 };
 use crate::controller::observe::JobState;
@@ -47,12 +49,13 @@ impl Planner<'_> {
         if let Some(last) = self.status.history.last_mut()
             && last.outcome == RevisionOutcome::Progressing
         {
-            last.outcome = RevisionOutcome::Failed;
-            last.trigger = failure.trigger;
-            last.reason = Some(failure.reason().as_str().to_string());
-            last.message = Some(failure.message.clone());
-            last.finished_at = Some(self.now.clone());
+            close(last, failure, self.now);
         }
+        self.announce_failure(failure);
+    }
+
+    /// Stops the rounds and says why in an Event.
+    fn announce_failure(&mut self, failure: &Failure) {
         self.changes.push(Change::StopVerification);
         self.notes.push(Note {
             reason: failure.reason(),
@@ -194,17 +197,9 @@ impl Planner<'_> {
         if let Some(last) = self.status.history.last_mut()
             && last.hash.as_deref() == Some(self.observed.revision.hash.as_str())
         {
-            last.outcome = RevisionOutcome::Failed;
-            last.trigger = None;
-            last.reason = Some(failure.reason().as_str().to_string());
-            last.message = Some(failure.message.clone());
-            last.finished_at = Some(self.now.clone());
+            close(last, &failure, self.now);
         }
-        self.changes.push(Change::StopVerification);
-        self.notes.push(Note {
-            reason: failure.reason(),
-            message: failure.message.clone(),
-        });
+        self.announce_failure(&failure);
         Some(failure)
     }
 
@@ -227,4 +222,13 @@ impl Planner<'_> {
         self.kstatus(Kstatus::Stalled, Reason::Failed, message);
         self.enter(Phase::Failed, Reason::Failed, message);
     }
+}
+
+/// Ends a history entry as Failed by `failure` at `now`.
+fn close(entry: &mut HistoryEntry, failure: &Failure, now: &Time) {
+    entry.outcome = RevisionOutcome::Failed;
+    entry.trigger = failure.trigger;
+    entry.reason = Some(failure.reason().as_str().to_string());
+    entry.message = Some(failure.message.clone());
+    entry.finished_at = Some(now.clone());
 }

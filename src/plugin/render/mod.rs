@@ -122,21 +122,26 @@ fn columns(rows: &[Vec<String>]) -> String {
 
 /// Characters a terminal shows: ANSI escape sequences take no room.
 fn visible_width(text: &str) -> usize {
-    let mut width = 0;
+    plain(text).chars().count()
+}
+
+/// The text without its colour codes (`ESC [ ... m`).
+pub(super) fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut in_escape = false;
     for c in text.chars() {
         match (in_escape, c) {
             (false, '\u{1b}') => in_escape = true,
             (true, 'm') => in_escape = false,
             (true, _) => {}
-            (false, _) => width += 1,
+            (false, c) => out.push(c),
         }
     }
-    width
+    out
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -146,21 +151,6 @@ pub(super) mod tests {
         assert_eq!(human_duration(250), "4m10s");
         assert_eq!(human_duration(3 * 3600 + 125), "3h2m");
         assert_eq!(human_duration(5 * 86_400 + 7), "5d");
-    }
-
-    /// The text without its colour codes.
-    pub(super) fn plain(text: &str) -> String {
-        let mut out = String::new();
-        let mut in_escape = false;
-        for c in text.chars() {
-            match (in_escape, c) {
-                (false, '\u{1b}') => in_escape = true,
-                (true, 'm') => in_escape = false,
-                (true, _) => {}
-                (false, c) => out.push(c),
-            }
-        }
-        out
     }
 
     #[test]

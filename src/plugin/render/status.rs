@@ -379,7 +379,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plugin::render::tests::plain;
+    use crate::plugin::render::plain;
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_800_000_100).unwrap()
