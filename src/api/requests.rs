@@ -3,6 +3,8 @@
 //! them; the operator acts on each new value once and keeps the value it acted on in the status,
 //! so a request is level-triggered and survives an operator restart.
 
+use sha2::Digest as _;
+
 use super::status::{DeploymentChecklistStatus, RevisionOutcome};
 
 /// A new value tries a failed revision once more.
@@ -16,8 +18,22 @@ pub const ABORT_ANNOTATION: &str = "checklist.dev/abort";
 /// passed its checklist; ID (a timestamp, say) makes asking for the same N again a new request.
 pub const ROLLBACK_ANNOTATION: &str = "checklist.dev/rollback";
 
-/// The longest annotation value acted on (the status keeps the value; the CRD caps it at 256).
+/// The longest request value the status keeps as written (the CRD caps its token fields at 256
+/// characters); a longer one is kept as its digest, see [`token`].
 const MAX_TOKEN: usize = 256;
+
+/// The form of a request annotation's value the operator compares and keeps in the status: the
+/// value itself, or for one longer than the status can hold, `sha256:` and its digest. An
+/// annotation may hold far more than 256 characters; kept as is, it would make every status write
+/// fail validation, and cut short, it would never equal the value again and be acted on forever.
+pub fn token(value: &str) -> String {
+    if value.len() <= MAX_TOKEN {
+        return value.to_string();
+    }
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
 
 /// Why a rollback request cannot be done, in words for the person who asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +80,7 @@ pub enum RollbackRefusal {
 /// A rollback request read from [`ROLLBACK_ANNOTATION`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackRequest {
-    /// The annotation's whole value, kept in status.rollbackToken once acted on.
+    /// The annotation's value as [`token`] keeps it in status.rollbackToken once acted on.
     pub token: String,
     /// The history revision asked for, or why the value is not a request.
     pub revision: Result<i64, RollbackRefusal>,
@@ -81,7 +97,7 @@ impl RollbackRequest {
             .filter(|n| *n > 0 && value.len() <= MAX_TOKEN)
             .ok_or_else(|| RollbackRefusal::Malformed(shorten(value)));
         Self {
-            token: value.to_string(),
+            token: token(value),
             revision,
         }
     }
@@ -165,8 +181,8 @@ pub fn pending_rollback(
     current: &str,
 ) -> Option<(String, Result<RollbackTarget, RollbackRefusal>)> {
     let value = annotation?;
-    let acted_on = status.and_then(|s| s.rollback_token.as_ref());
-    if acted_on == Some(value) {
+    let acted_on = status.and_then(|s| s.rollback_token.as_deref());
+    if acted_on == Some(token(value).as_str()) {
         return None;
     }
     let request = RollbackRequest::parse(value);
@@ -238,10 +254,29 @@ pub(crate) mod tests {
             );
         }
         let long = format!("4@{}", "x".repeat(300));
-        let Err(refusal) = RollbackRequest::parse(&long).revision else {
+        let request = RollbackRequest::parse(&long);
+        let Err(refusal) = request.revision else {
             panic!("a 302-character value is refused");
         };
         assert!(refusal.to_string().len() < 300, "{refusal}");
+        assert!(request.token.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn a_token_always_fits_the_status_and_tells_values_apart() {
+        assert_eq!(token("1764633600"), "1764633600");
+        let at_limit = "x".repeat(MAX_TOKEN);
+        assert_eq!(token(&at_limit), at_limit);
+        let (a, b) = ("a".repeat(100_000), format!("{}b", "a".repeat(99_999)));
+        assert!(token(&a).len() <= MAX_TOKEN);
+        assert_eq!(token(&a), token(&a), "stable, so acted on once");
+        assert_ne!(token(&a), token(&b));
+        // A long request is acted on once: its digest is what the status keeps.
+        let mut status = DeploymentChecklistStatus::default();
+        let long = format!("4@{}", "x".repeat(300));
+        let (kept, _) = pending_rollback(Some(&long), Some(&status), "h").unwrap();
+        status.rollback_token = Some(kept);
+        assert_eq!(pending_rollback(Some(&long), Some(&status), "h"), None);
     }
 
     #[test]

@@ -207,3 +207,75 @@ async fn a_hostile_checklist_fails_alone_and_the_operator_stays_small_and_respon
     assert!(peak < 200 * 1024, "peak RSS {peak} KiB");
     ns.finish(&client).await;
 }
+
+/// A request annotation far longer than the status can hold (`checklist.dev/rollback` of 4 KiB)
+/// is refused once, kept as its digest, and the checklist goes on answering: the status write is
+/// not rejected for the length of a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_request_annotation_of_any_length_cannot_wedge_the_status() {
+    use checklist_operator::api::{DeploymentChecklist, Phase};
+    use checklist_testkit::wait_phase;
+    use std::time::Duration;
+
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "longtoken").await;
+    let app = start_app().await;
+    let _operator = Operator::start(ns.name());
+    apply(
+        ns.name(),
+        &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
+    );
+    kubectl_wait(ns.name(), "condition=Ready", 90);
+
+    let long = format!("checklist.dev/rollback=1@{}", "x".repeat(4096));
+    let (ok, out) = kubectl_in(ns.name(), &["annotate", "dcl", "web", &long, "--overwrite"]);
+    assert!(ok, "{out}");
+    let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let kept = loop {
+        let status = api.get("web").await.unwrap().status.unwrap_or_default();
+        if let Some(token) = status.rollback_token {
+            break token;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request was never acted on"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(kept.starts_with("sha256:") && kept.len() <= 256, "{kept}");
+    describe_shows(
+        ns.name(),
+        &[
+            "RollbackRefused",
+            "checklist.dev/rollback must be a revision number",
+        ],
+    );
+
+    // Still answering: a new image goes through the whole checklist.
+    let (ok, out) = kubectl_in(
+        ns.name(),
+        &[
+            "patch",
+            "dcl",
+            "web",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"app":{"image":"example.com/web:1.1.0"}}}"#,
+        ],
+    );
+    assert!(ok, "{out}");
+    let ready = wait_phase(
+        &client,
+        ns.name(),
+        "web",
+        Phase::Ready,
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_eq!(ready.spec.app.image, "example.com/web:1.1.0");
+    ns.finish(&client).await;
+}

@@ -77,14 +77,22 @@ pub fn observation(
             .stable_record
             .as_ref()
             .is_some_and(|record| resources::recorded_spec(record).is_ok()),
-        retry_token: checklist.annotations().get(RETRY_ANNOTATION).cloned(),
+        retry_token: request_token(checklist, RETRY_ANNOTATION),
         traffic: traffic(world, &revision.hash, spec.rollout.max_restarts),
-        promote_token: checklist.annotations().get(PROMOTE_ANNOTATION).cloned(),
-        abort_token: checklist.annotations().get(ABORT_ANNOTATION).cloned(),
+        promote_token: request_token(checklist, PROMOTE_ANNOTATION),
+        abort_token: request_token(checklist, ABORT_ANNOTATION),
         drift: super::drift::drift(checklist, world, &revision.hash),
         rollback_request: rollback_request(checklist, &revision.hash),
         revision,
     }
+}
+
+/// The value of a request annotation as the status keeps it ([`requests::token`]).
+fn request_token(checklist: &DeploymentChecklist, annotation: &str) -> Option<String> {
+    checklist
+        .annotations()
+        .get(annotation)
+        .map(|value| requests::token(value))
 }
 
 /// The `checklist.dev/rollback` request not acted on yet, if any.
