@@ -64,6 +64,10 @@ pub enum StartupError {
     /// This replica lost the Lease while it led.
     #[error("lost the leader Lease; exiting so a restart campaigns again")]
     LostLease,
+
+    /// The notifications' HTTP client could not be built.
+    #[error("cannot start the notification sender")]
+    Notifier(#[source] crate::verify::client::FetchError),
 }
 
 /// How a failed reconcile is tried again.

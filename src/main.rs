@@ -28,6 +28,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; boxing would only move the flags"
+)]
 enum Command {
     /// Run the operator against the cluster from KUBECONFIG or the in-cluster service account.
     Run {
@@ -61,6 +65,14 @@ enum Command {
         #[arg(long, env = "METRICS_ADDR", value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
 
+        /// The Prometheus-compatible HTTP API that prometheus checks query when they name no
+        /// address, e.g. http://prometheus.monitoring.svc:9090.
+        #[arg(long, env = "PROMETHEUS_URL", value_name = "URL", value_parser = base_url)]
+        prometheus_url: Option<url::Url>,
+
+        #[command(flatten)]
+        notify: NotifyArgs,
+
         #[command(flatten)]
         leader: LeaderArgs,
     },
@@ -71,6 +83,39 @@ enum Command {
     Verify(verify::cli::VerifyArgs),
     /// Print the version of this build.
     Version,
+}
+
+/// The operator-wide notification targets: used by checklists without spec.notifications.
+/// Webhook URLs carry their credentials, so take them from the environment (a Secret), and
+/// their values never show in --help.
+#[derive(Debug, clap::Args)]
+struct NotifyArgs {
+    /// POST the operator's JSON to this URL on every notifying transition.
+    #[arg(long, env = "NOTIFY_WEBHOOK_URL", hide_env_values = true, value_name = "URL", value_parser = base_url)]
+    notify_webhook_url: Option<url::Url>,
+
+    /// POST to this Slack incoming webhook on every notifying transition.
+    #[arg(long, env = "NOTIFY_SLACK_URL", hide_env_values = true, value_name = "URL", value_parser = base_url)]
+    notify_slack_url: Option<url::Url>,
+
+    /// POST to this Microsoft Teams incoming webhook on every notifying transition.
+    #[arg(long, env = "NOTIFY_TEAMS_URL", hide_env_values = true, value_name = "URL", value_parser = base_url)]
+    notify_teams_url: Option<url::Url>,
+}
+
+impl NotifyArgs {
+    fn defaults(self) -> checklist_operator::notify::Defaults {
+        use checklist_operator::api::notifications::TargetKind;
+        let targets = [
+            (TargetKind::Webhook, self.notify_webhook_url),
+            (TargetKind::Slack, self.notify_slack_url),
+            (TargetKind::Teams, self.notify_teams_url),
+        ]
+        .into_iter()
+        .filter_map(|(kind, url)| url.map(|url| (kind, url)))
+        .collect();
+        checklist_operator::notify::Defaults { targets }
+    }
 }
 
 /// Leader election flags of `run`.
@@ -160,6 +205,8 @@ fn main() -> ExitCode {
             concurrency,
             namespace,
             metrics_addr,
+            prometheus_url,
+            notify,
             leader,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
@@ -173,6 +220,8 @@ fn main() -> ExitCode {
                 namespace: namespace.filter(|n| !n.is_empty()),
                 metrics_addr,
                 leader_election: None,
+                prometheus_url,
+                notify_defaults: notify.defaults(),
             };
             let config = match leader.election() {
                 Ok(leader_election) => RunConfig {
@@ -198,6 +247,17 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An absolute http:// or https:// URL, for flags naming a server.
+fn base_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "{text}: must be an absolute http:// or https:// URL"
+        ));
+    }
+    Ok(url)
 }
 
 fn run(config: RunConfig) -> anyhow::Result<()> {

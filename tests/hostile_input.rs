@@ -105,6 +105,8 @@ fn http_check(path: &str, keys: &[(&str, &str)]) -> CheckSpec {
         https_redirect: None,
         security_headers: None,
         rate_limit: None,
+        latency: None,
+        prometheus: None,
     }
 }
 

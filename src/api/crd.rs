@@ -264,7 +264,7 @@ mod tests {
             ("spec.verification.url", "absolute http:// or https:// URL"),
             (
                 "spec.verification.checks.[]",
-                "exactly one of http, httpsRedirect, securityHeaders or rateLimit",
+                "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
             ),
             (
                 "spec.verification.checks.[].http",

@@ -19,7 +19,9 @@ pub mod app;
 pub mod checks;
 pub mod conditions;
 pub mod crd;
+pub mod metric_checks;
 pub mod migration;
+pub mod notifications;
 pub mod probes;
 pub mod reason;
 pub mod requests;
@@ -39,6 +41,7 @@ pub use checks::{
     RateLimitCheck, SecurityHeadersCheck,
 };
 pub use conditions::{ConditionStatus, ConditionType};
+pub use metric_checks::{EmptyResult, LatencyCheck, PrometheusCheck};
 pub use migration::{MigrationRollback, MigrationSpec};
 pub use probes::{ProbeSpec, Probes};
 pub use reason::Reason;

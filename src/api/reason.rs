@@ -74,6 +74,9 @@ pub enum Reason {
     /// A rollback request (checklist.dev/rollback) names a revision that cannot be restored;
     /// the Event says why, and nothing was changed.
     RollbackRefused,
+    /// A notification could not be delivered (after its retries), was refused by the egress
+    /// guard, or its target's URL could not be read; the Event names the target, never its URL.
+    NotificationFailed,
     /// The revision failed and nothing was changed back: automatic rollback is off for the
     /// failure, or there is no stable revision to restore.
     Failed,
@@ -122,6 +125,7 @@ impl Reason {
                 | Reason::Aborted
                 | Reason::ManualRollback
                 | Reason::RollbackRefused
+                | Reason::NotificationFailed
                 | Reason::Drift
                 | Reason::InvalidSpec
                 | Reason::Forbidden
@@ -154,7 +158,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 33);
+        assert_eq!(Reason::all().count(), 34);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

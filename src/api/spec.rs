@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::app::AppSpec;
 use super::migration::MigrationSpec;
+use super::notifications::NotificationsSpec;
 use super::probes::Probes;
 use super::rollback::RollbackSpec;
 use super::rollout::RolloutSpec;
@@ -129,6 +130,14 @@ pub struct DeploymentChecklistSpec {
     /// without running a down-migration, keeping 10 revisions.
     #[serde(default)]
     pub rollback: RollbackSpec,
+
+    /// Who is told what happened to a release, and on which transitions: webhook, Slack or
+    /// Teams targets whose URLs are read from Secrets. Default: the operator's default targets
+    /// (--notify-*-url), if it has any, on every transition.
+    /// Example: {transitions: [RolledBack, Failed], targets: [{name: team, kind: Slack, urlFrom:
+    /// {secretKeyRef: {name: notify, key: slack-url}}}]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<NotificationsSpec>,
 
     /// Pauses the checklist for GitOps holds and incidents: the operator keeps observing and
     /// reporting (phase Suspended) but changes nothing in the cluster. Default false.

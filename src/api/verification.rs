@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     checks::{HeaderSource, HttpCheck, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck},
+    metric_checks::{LatencyCheck, PrometheusCheck},
     schema,
 };
 
@@ -81,7 +82,8 @@ pub struct VerificationSpec {
     pub insecure_skip_tls_verify: bool,
 
     /// The checks, each with a unique name and exactly one kind: http, httpsRedirect,
-    /// securityHeaders or rateLimit. Default: none, so a rollout is Ready once its pods are.
+    /// securityHeaders, rateLimit, latency or prometheus. Default: none, so a rollout is Ready
+    /// once its pods are.
     /// The production readiness score in the status counts them. At most 32 checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
@@ -106,14 +108,15 @@ impl Default for VerificationSpec {
     }
 }
 
-/// One named check. Set exactly one of http, httpsRedirect, securityHeaders, rateLimit.
+/// One named check. Set exactly one of http, httpsRedirect, securityHeaders, rateLimit,
+/// latency, prometheus.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
-        "rule": "[has(self.http), has(self.httpsRedirect), has(self.securityHeaders), has(self.rateLimit)].filter(k, k).size() == 1",
-        "message": "each check must set exactly one of http, httpsRedirect, securityHeaders or rateLimit",
-        "messageExpression": "'check ' + self.name + ' must set exactly one of http, httpsRedirect, securityHeaders or rateLimit'"
+        "rule": "[has(self.http), has(self.httpsRedirect), has(self.securityHeaders), has(self.rateLimit), has(self.latency), has(self.prometheus)].filter(k, k).size() == 1",
+        "message": "each check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
+        "messageExpression": "'check ' + self.name + ' must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus'"
     }
 ]))]
 pub struct CheckSpec {
@@ -143,6 +146,18 @@ pub struct CheckSpec {
     /// e.g. repeated failed logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitCheck>,
+
+    /// Sends a request several times and holds its latency percentiles to budgets.
+    /// Example: {path: /, requests: 20, p50Ms: 200, p95Ms: 1000}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyCheck>,
+
+    /// A PromQL query whose value must stay in a range: what real users see, such as the 5xx
+    /// ratio of the new pods. Example: {query: 'sum(rate(http_requests_total{status=~"5..",
+    /// revision="{{revision}}"}[5m])) / sum(rate(http_requests_total{revision="{{revision}}"}[5m]))',
+    /// below: "0.01"}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusCheck>,
 }
 
 /// The kind of a check, as reported in status.checks[].kind.
@@ -157,6 +172,10 @@ pub enum CheckKind {
     SecurityHeaders,
     /// A rateLimit check.
     RateLimit,
+    /// A latency check.
+    Latency,
+    /// A prometheus check.
+    Prometheus,
 }
 
 impl CheckKind {
@@ -167,6 +186,8 @@ impl CheckKind {
             CheckKind::HttpsRedirect => "httpsRedirect",
             CheckKind::SecurityHeaders => "securityHeaders",
             CheckKind::RateLimit => "rateLimit",
+            CheckKind::Latency => "latency",
+            CheckKind::Prometheus => "prometheus",
         }
     }
 }
@@ -182,6 +203,10 @@ pub enum CheckRef<'a> {
     SecurityHeaders(&'a SecurityHeadersCheck),
     /// The check is a rateLimit check.
     RateLimit(&'a RateLimitCheck),
+    /// The check is a latency check.
+    Latency(&'a LatencyCheck),
+    /// The check is a prometheus check.
+    Prometheus(&'a PrometheusCheck),
 }
 
 impl CheckRef<'_> {
@@ -192,21 +217,30 @@ impl CheckRef<'_> {
             CheckRef::HttpsRedirect(_) => CheckKind::HttpsRedirect,
             CheckRef::SecurityHeaders(_) => CheckKind::SecurityHeaders,
             CheckRef::RateLimit(_) => CheckKind::RateLimit,
+            CheckRef::Latency(_) => CheckKind::Latency,
+            CheckRef::Prometheus(_) => CheckKind::Prometheus,
         }
     }
 }
 
 impl VerificationSpec {
-    /// Every header of every check that takes its value from a Secret.
+    /// Every value a check takes from a Secret: headers, and a prometheus check's credentials.
     pub fn header_sources(&self) -> impl Iterator<Item = &HeaderSource> {
-        self.checks
-            .iter()
-            .flat_map(|check| match check.check() {
+        self.checks.iter().flat_map(|check| {
+            let headers = match check.check() {
                 Some(CheckRef::Http(http)) => http.headers.as_slice(),
                 Some(CheckRef::RateLimit(limit)) => limit.headers.as_slice(),
                 _ => &[],
-            })
-            .filter_map(|header| header.value_from.as_ref())
+            };
+            let credentials = match check.check() {
+                Some(CheckRef::Prometheus(prometheus)) => prometheus.credentials(),
+                _ => None,
+            };
+            headers
+                .iter()
+                .filter_map(|header| header.value_from.as_ref())
+                .chain(credentials)
+        })
     }
 }
 
@@ -221,6 +255,8 @@ impl CheckSpec {
                 .as_ref()
                 .map(CheckRef::SecurityHeaders),
             self.rate_limit.as_ref().map(CheckRef::RateLimit),
+            self.latency.as_ref().map(CheckRef::Latency),
+            self.prometheus.as_ref().map(CheckRef::Prometheus),
         ];
         let mut set = kinds.into_iter().flatten();
         match (set.next(), set.next()) {

@@ -11,9 +11,9 @@ mod conditions;
 mod control_plane;
 pub mod leadership;
 mod observe;
-mod plan;
+pub(crate) mod plan;
 pub mod reconcile;
-mod record;
+pub(crate) mod record;
 mod retry;
 mod secret_index;
 mod shutdown;
@@ -80,6 +80,10 @@ pub struct RunConfig {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Campaign for a Lease before reconciling (several replicas); None reconciles at once.
     pub leader_election: Option<LeaderElection>,
+    /// The Prometheus that prometheus checks naming no address query.
+    pub prometheus_url: Option<url::Url>,
+    /// The notification targets of checklists that name none.
+    pub notify_defaults: crate::notify::Defaults,
 }
 
 /// An Api over every namespace, or over the one the operator is scoped to.
@@ -142,17 +146,25 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let stop = stop_signal(campaign.as_ref(), shutdown, Arc::clone(&lost_leadership)).shared();
 
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
-    let verifier = Verifier::new(egress, reconcile_tx).with_metrics(Arc::clone(&metrics));
     let reporter = Reporter {
         controller: FIELD_MANAGER.into(),
         instance: std::env::var("POD_NAME").ok(),
     };
-    let context = Arc::new(Context::new(
+    // Notification URLs are user-given URLs: the same guard as the checks.
+    let notifier = crate::notify::Notifier::start(
         client.clone(),
-        reporter,
-        verifier.clone(),
-        metrics,
-    ));
+        reporter.clone(),
+        egress.clone(),
+        Arc::clone(&metrics),
+    )
+    .map_err(StartupError::Notifier)?;
+    let verifier = Verifier::new(egress, reconcile_tx)
+        .with_metrics(Arc::clone(&metrics))
+        .with_prometheus(config.prometheus_url.clone());
+    let context = Arc::new(
+        Context::new(client.clone(), reporter, verifier.clone(), metrics)
+            .with_notifier(notifier, config.notify_defaults.clone()),
+    );
 
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));

@@ -49,6 +49,10 @@ pub struct Context {
     pub(crate) secret_readers: SecretIndex,
     /// Where the backoff's jitter comes from: a number in 0..1.
     jitter: fn() -> f64,
+    /// Sends notifications (none in tests that do not start one).
+    notifier: Option<crate::notify::Notifier>,
+    /// The notification targets of checklists that name none.
+    notify_defaults: crate::notify::Defaults,
 }
 
 impl Context {
@@ -68,6 +72,21 @@ impl Context {
             failures: Failures::default(),
             secret_readers: SecretIndex::default(),
             jitter: fastrand::f64,
+            notifier: None,
+            notify_defaults: crate::notify::Defaults::default(),
+        }
+    }
+
+    /// The same, notifying through `notifier`, with `defaults` for checklists naming no target.
+    pub fn with_notifier(
+        self,
+        notifier: crate::notify::Notifier,
+        defaults: crate::notify::Defaults,
+    ) -> Self {
+        Self {
+            notifier: Some(notifier),
+            notify_defaults: defaults,
+            ..self
         }
     }
 
@@ -228,7 +247,48 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
     };
     actor.act(&planned.changes).await?;
     record_plan(checklist, &previous, &planned, ctx).await?;
+    notify(checklist, &planned, &world, ctx).await;
     Ok(Action::requeue(planned.requeue_after))
+}
+
+/// Queues the notifications the plan's transitions call for (after the status that announces
+/// them is written), and reports targets whose URL cannot be read.
+async fn notify(checklist: &DeploymentChecklist, planned: &Plan, world: &World, ctx: &Context) {
+    let Some(notifier) = &ctx.notifier else {
+        return;
+    };
+    let reasons: Vec<Reason> = planned.notes.iter().map(|n| n.reason).collect();
+    let targets = checklist
+        .spec
+        .notifications
+        .as_ref()
+        .map(|n| crate::notify::resolve(n, &world.secrets))
+        .unwrap_or_default();
+    let (deliveries, unsendable) = crate::notify::deliveries(
+        checklist,
+        &planned.status,
+        &reasons,
+        &targets,
+        &ctx.notify_defaults,
+        &clock::now().0.to_string(),
+    );
+    for delivery in deliveries {
+        notifier.enqueue(delivery);
+    }
+    for message in unsendable {
+        let note = Note {
+            reason: Reason::NotificationFailed,
+            message,
+        };
+        record::publish(
+            &ctx.client,
+            &ctx.reporter,
+            &ctx.metrics,
+            checklist.object_ref(&()),
+            &note,
+        )
+        .await;
+    }
 }
 
 /// The record step: the status when it says something new, then one Event per note.

@@ -20,7 +20,7 @@ use crate::{
     telemetry::Metrics,
     verify::{
         client::shown_url_text,
-        engine::{CheckOutcome, Engine, SecretValues},
+        engine::{CheckOutcome, Engine, QueryPlaceholders, SecretValues},
         guard::EgressPolicy,
         rounds::{RoundTracker, Verdict},
     },
@@ -61,6 +61,7 @@ pub struct Verifier {
     egress: Arc<EgressPolicy>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
+    prometheus: Option<url::Url>,
 }
 
 impl Verifier {
@@ -71,7 +72,14 @@ impl Verifier {
             egress: Arc::new(egress),
             reconcile,
             metrics: Arc::default(),
+            prometheus: None,
         }
+    }
+
+    /// Sends prometheus checks that name no address to `url` (the operator's --prometheus-url).
+    pub(crate) fn with_prometheus(mut self, url: Option<url::Url>) -> Self {
+        self.prometheus = url;
+        self
     }
 
     /// Counts the rounds in `metrics`.
@@ -114,7 +122,7 @@ impl Verifier {
         let handle = tokio::spawn(rounds(
             key.clone(),
             assignment,
-            Arc::clone(&self.egress),
+            (Arc::clone(&self.egress), self.prometheus.clone()),
             Arc::clone(&report),
             self.reconcile.clone(),
             Arc::clone(&self.metrics),
@@ -169,7 +177,7 @@ impl Verifier {
 async fn rounds(
     key: Key,
     assignment: Assignment,
-    egress: Arc<EgressPolicy>,
+    (egress, prometheus): (Arc<EgressPolicy>, Option<url::Url>),
     report: Arc<Mutex<Report>>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
@@ -191,7 +199,19 @@ async fn rounds(
         (*egress).clone(),
         assignment.secrets,
     ) {
-        Ok(engine) => engine,
+        Ok(engine) => engine
+            .with_prometheus(prometheus)
+            .with_placeholders(QueryPlaceholders {
+                // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
+                revision: assignment
+                    .revision
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                namespace: key.0.clone(),
+                name: key.1.clone(),
+            }),
         Err(error) => {
             publish(VerificationObservation::Failed(error.to_string()), None);
             return;

@@ -32,6 +32,13 @@ struct VerdictLabels {
     verdict: String,
 }
 
+/// A notification's outcome: the target's kind and how the delivery ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotificationLabels {
+    kind: String,
+    result: String,
+}
+
 /// Every metric the operator exports, registered once at start.
 pub struct Metrics {
     registry: Registry,
@@ -41,6 +48,7 @@ pub struct Metrics {
     transitions: Family<TransitionLabels, Counter>,
     status_writes: Counter,
     rounds: Family<VerdictLabels, Counter>,
+    notifications: Family<NotificationLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -96,6 +104,12 @@ impl Metrics {
             "Verification rounds run, by the verdict after the round",
             rounds.clone(),
         );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notifications, by target kind and result: delivered, failed (after retries), refused (the egress guard), dropped (queue full) or duplicate",
+            notifications.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -104,6 +118,7 @@ impl Metrics {
             transitions,
             status_writes,
             rounds,
+            notifications,
         }
     }
 
@@ -127,6 +142,16 @@ impl Metrics {
             .get_or_create(&TransitionLabels {
                 reason: reason.to_owned(),
                 event_type: event_type.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A notification to a target of `kind` ended with `result`.
+    pub(crate) fn notification(&self, kind: &str, result: &str) {
+        self.notifications
+            .get_or_create(&NotificationLabels {
+                kind: kind.to_owned(),
+                result: result.to_owned(),
             })
             .inc();
     }

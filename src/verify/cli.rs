@@ -20,7 +20,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 use crate::api::CheckSpec;
 
 use super::{
-    engine::{Engine, SecretValues},
+    engine::{Engine, QueryPlaceholders, SecretValues},
     guard::EgressPolicy,
     report,
     rounds::{RoundTracker, Verdict},
@@ -68,6 +68,16 @@ pub struct VerifyArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub interval_seconds: Option<u64>,
 
+    /// The Prometheus-compatible API that prometheus checks naming no address query,
+    /// e.g. http://127.0.0.1:9090.
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+
+    /// What {{revision}} stands for in prometheus queries. Default: the revision hash the
+    /// operator gives this file's spec (the pods' checklist.dev/revision label).
+    #[arg(long, value_name = "HASH")]
+    pub revision: Option<String>,
+
     /// A folder laid out like a mounted Secret volume, `DIR/<secret name>/<key>`, holding the
     /// values of headers that come from Secrets. Without it those checks are skipped.
     #[arg(long, value_name = "DIR")]
@@ -112,8 +122,36 @@ async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
         None => SecretValues::default(),
     };
     // The person running the CLI is trusted: loopback and private addresses are allowed.
+    let prometheus = args
+        .prometheus_url
+        .as_deref()
+        .map(|address| {
+            url::Url::parse(address)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--prometheus-url {address}: must be an absolute http:// or https:// URL"
+                    ))
+                })
+        })
+        .transpose()?;
+    let placeholders = QueryPlaceholders {
+        revision: args
+            .revision
+            .clone()
+            .unwrap_or_else(|| crate::resources::revision_hash(&checklist.spec)),
+        namespace: checklist
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        name: name.clone(),
+    };
     let engine = Engine::new(verification, &url, EgressPolicy::cli(), secrets)
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| UsageError(e.to_string()))?
+        .with_prometheus(prometheus)
+        .with_placeholders(placeholders);
 
     let rounds = args
         .rounds

@@ -1,7 +1,11 @@
 //! One round of a checklist's checks against its URL: requests built from the spec, sent through
 //! the guarded client, judged by the pure check modules.
 
-use std::{collections::BTreeMap, sync::Arc, time::Instant};
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use futures::future::join_all;
@@ -14,7 +18,7 @@ use crate::api::{
 };
 
 use super::{
-    checks::{self, Evaluation, rate_limit::Tally},
+    checks::{self, Evaluation, prometheus::Placeholders, rate_limit::Tally},
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
     json::Dependency,
@@ -24,7 +28,14 @@ use super::{
     target,
 };
 
+mod measure;
+
+pub use super::checks::prometheus::Placeholders as QueryPlaceholders;
 pub use super::secret_values::{MASK_MIN_LEN, SecretValues};
+
+/// The longest a latency check may take in one round, whatever its requests and timeout: a slow
+/// app costs the round this much at most.
+pub const LATENCY_CHECK_BUDGET: Duration = Duration::from_secs(60);
 
 /// The result of one check in one round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +72,8 @@ pub struct Engine {
     base: Url,
     secrets: Arc<SecretValues>,
     redactor: Redactor,
+    placeholders: Placeholders,
+    prometheus: Option<Url>,
 }
 
 /// Why an engine could not be built.
@@ -108,7 +121,26 @@ impl Engine {
             base,
             redactor: secrets.redactor(),
             secrets: Arc::new(secrets),
+            placeholders: Placeholders::default(),
+            prometheus: None,
         })
+    }
+
+    /// The same engine, filling a prometheus query's {{revision}}, {{namespace}} and {{name}}
+    /// from `placeholders`.
+    pub fn with_placeholders(self, placeholders: Placeholders) -> Self {
+        Self {
+            placeholders,
+            ..self
+        }
+    }
+
+    /// The same engine, querying `address` for prometheus checks that name none.
+    pub fn with_prometheus(self, address: Option<Url>) -> Self {
+        Self {
+            prometheus: address,
+            ..self
+        }
     }
 
     /// Runs every check once and returns the outcomes in the spec's order. Checks run
@@ -142,7 +174,7 @@ impl Engine {
                 name: check.name.clone(),
                 kind: None,
                 result: CheckResult::Fail,
-                message: "the check must set exactly one of http, httpsRedirect, securityHeaders or rateLimit".into(),
+                message: "the check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus".into(),
                 latency_ms: None,
                 attempts: 0,
                 status: None,
@@ -250,6 +282,8 @@ impl Engine {
                 }
                 Ok((tally.evaluate(), tally.sent(), last))
             }
+            CheckRef::Latency(latency) => self.judge_latency(latency).await,
+            CheckRef::Prometheus(prometheus) => self.judge_prometheus(prometheus).await,
         }
     }
 
@@ -329,7 +363,7 @@ impl Engine {
 }
 
 /// What kept a check from being judged on a response.
-enum Problem {
+pub(super) enum Problem {
     /// The request got no response.
     Fetch(FetchError),
     /// The spec cannot be turned into a request.

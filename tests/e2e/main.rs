@@ -15,6 +15,7 @@ mod drift;
 mod faults;
 mod gitops;
 mod lifecycle;
+mod notifications;
 mod operator;
 mod plugin;
 mod progressive;

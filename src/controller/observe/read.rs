@@ -270,15 +270,22 @@ pub fn key(checklist: &DeploymentChecklist) -> Result<Key> {
     Ok((namespace(checklist)?, checklist.name_any()))
 }
 
-/// Every Secret the checklist reads: its secret contract and its header sources.
+/// Every Secret the checklist reads: its secret contract, its header sources and its
+/// notification targets' URLs.
 pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
     let spec = &checklist.spec;
+    let notification_urls = spec
+        .notifications
+        .iter()
+        .flat_map(|n| n.targets.iter())
+        .map(|t| &t.url_from);
     spec.secrets
         .iter()
         .map(|c| c.secret_name.clone())
         .chain(
             spec.verification
                 .header_sources()
+                .chain(notification_urls)
                 .map(|source| source.secret_key_ref.name.clone()),
         )
         .collect()

@@ -1,7 +1,9 @@
-//! The four check kinds, each a pure judgement of responses: no client, no clock.
+//! The check kinds, each a pure judgement of responses: no client, no clock.
 
 pub mod headers;
 pub mod http;
+pub mod latency;
+pub mod prometheus;
 pub mod rate_limit;
 pub mod redirect;
 

@@ -19,10 +19,14 @@ const MAX_MAP_KEY: usize = 256;
 /// Fragments of the messages of the CRD's CEL rules checked here (a test holds them against the
 /// CRD, so a new rule must be placed in this list or the next).
 #[cfg(test)]
-const CHECKED: [&str; 10] = [
+const CHECKED: [&str; 14] = [
     "metadata.name must be a DNS label",
     "must be an absolute http:// or https:// URL without query or fragment",
-    "exactly one of http, httpsRedirect, securityHeaders or rateLimit",
+    "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
+    "latency needs at least one budget",
+    "latency.method must be GET, HEAD or OPTIONS",
+    "prometheus needs a condition",
+    "prometheus takes bearerTokenFrom or basicAuthFrom, not both",
     "http.body needs a method",
     "rateLimit.body needs a method",
     "a header must set exactly one of value or valueFrom",
@@ -96,7 +100,7 @@ pub fn problems(checklist: &DeploymentChecklist) -> Vec<String> {
 fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
     let Some(kind) = check.check() else {
         return vec![format!(
-            "{path}: check {} must set exactly one of http, httpsRedirect, securityHeaders or rateLimit",
+            "{path}: check {} must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
             check.name
         )];
     };
@@ -125,6 +129,40 @@ fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
         CheckRef::SecurityHeaders(headers) => {
             let path = format!("{path}.securityHeaders");
             out.extend(long_keys(&path, "values", headers.values.keys()));
+        }
+        CheckRef::Latency(latency) => {
+            if latency.p50_ms.is_none() && latency.p95_ms.is_none() && latency.p99_ms.is_none() {
+                out.push(format!(
+                    "{path}.latency: latency needs at least one budget: p50Ms, p95Ms or p99Ms"
+                ));
+            }
+            if !matches!(
+                latency.method,
+                HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
+            ) {
+                out.push(format!(
+                    "{path}.latency.method: latency.method must be GET, HEAD or OPTIONS"
+                ));
+            }
+        }
+        CheckRef::Prometheus(prometheus) => {
+            if prometheus.below.is_none() && prometheus.above.is_none() {
+                out.push(format!(
+                    "{path}.prometheus: prometheus needs a condition: below, above, or both for a range"
+                ));
+            }
+            if prometheus.bearer_token_from.is_some() && prometheus.basic_auth_from.is_some() {
+                out.push(format!(
+                    "{path}.prometheus: prometheus takes bearerTokenFrom or basicAuthFrom, not both"
+                ));
+            }
+            if let Some(address) = &prometheus.address
+                && !matches_url(address, "https?")
+            {
+                out.push(format!(
+                    "{path}.prometheus.address: {address:?}: must be an absolute http:// or https:// URL without query or fragment"
+                ));
+            }
         }
         CheckRef::RateLimit(limit) => {
             let path = format!("{path}.rateLimit");

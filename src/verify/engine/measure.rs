@@ -1,0 +1,143 @@
+//! The engine's measuring checks: `latency` (a burst of requests, percentiles) and `prometheus`
+//! (one instant query, with its credentials). The judgements are in `checks`.
+
+use std::time::Instant;
+
+use reqwest::header::HeaderValue;
+use url::Url;
+
+use crate::api::{LatencyCheck, PrometheusCheck};
+
+use super::{
+    super::{
+        checks::{
+            Evaluation,
+            latency::Samples,
+            prometheus::{self as promql, Condition},
+        },
+        client::{BODY_LIMIT, Header, Request},
+    },
+    Engine, LATENCY_CHECK_BUDGET, Problem,
+};
+
+/// What a check's judgement returns: the evaluation, requests sent, the last status.
+type Judged = Result<(Evaluation, u32, Option<u16>), Problem>;
+
+impl Engine {
+    /// Sends a latency check's requests one after another, within [`LATENCY_CHECK_BUDGET`].
+    pub(super) async fn judge_latency(&self, latency: &LatencyCheck) -> Judged {
+        let request = self.request(latency.method, &latency.path, &[], None, None)?;
+        let mut samples = Samples::new(latency);
+        let deadline = Instant::now() + LATENCY_CHECK_BUDGET;
+        let mut last = None;
+        while !samples.done() {
+            if Instant::now() > deadline {
+                let message = format!(
+                    "stopped after {} s with {} of {} requests answered: too slow to measure",
+                    LATENCY_CHECK_BUDGET.as_secs(),
+                    samples.sent(),
+                    latency.requests
+                );
+                return Ok((Evaluation::fail(message), samples.sent(), last));
+            }
+            match self.client.send(request.clone()).await {
+                Ok(response) => {
+                    last = Some(response.status);
+                    samples.record(response.status, response.latency);
+                }
+                Err(error) => {
+                    let attempt = samples.sent() + 1;
+                    let message = format!("request {attempt}: {error}");
+                    return Ok((Evaluation::fail(message), attempt, None));
+                }
+            }
+        }
+        Ok((samples.evaluate(), samples.sent(), last))
+    }
+
+    /// Runs a prometheus check's query and judges the answer.
+    pub(super) async fn judge_prometheus(&self, prometheus: &PrometheusCheck) -> Judged {
+        let condition = Condition::of(prometheus).map_err(Problem::Spec)?;
+        let request = self.prometheus_request(prometheus)?;
+        let response = self.fetch(request).await?;
+        let evaluation = if response.truncated {
+            Evaluation::fail(format!(
+                "Prometheus's answer is larger than {} KiB: aggregate the query to fewer series",
+                BODY_LIMIT / 1024
+            ))
+        } else {
+            match promql::parse(response.status, &response.body) {
+                Ok(series) => promql::evaluate(prometheus, condition, &series),
+                Err(message) => Evaluation::fail(message),
+            }
+        };
+        Ok((evaluation, 1, Some(response.status)))
+    }
+
+    /// The instant query of a prometheus check: GET <address>/api/v1/query?query=..., with its
+    /// credentials.
+    fn prometheus_request(&self, check: &crate::api::PrometheusCheck) -> Result<Request, Problem> {
+        let mut url = match &check.address {
+            Some(address) => Url::parse(address)
+                .map_err(|e| Problem::Spec(format!("prometheus.address: {e}")))?,
+            None => self.prometheus.clone().ok_or_else(|| {
+                Problem::Spec(
+                    "no Prometheus to ask: set prometheus.address, or start the operator with --prometheus-url"
+                        .into(),
+                )
+            })?,
+        };
+        url.set_query(None);
+        url.set_fragment(None);
+        let path = format!("{}/api/v1/query", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url.query_pairs_mut()
+            .append_pair("query", &promql::query(check, &self.placeholders));
+        let mut headers = Vec::new();
+        if let Some(source) = &check.bearer_token_from {
+            let token = self.secret_text(source, "prometheus.bearerTokenFrom")?;
+            headers.push(authorization(&format!("Bearer {token}"))?);
+        }
+        if let Some(source) = &check.basic_auth_from {
+            use base64::Engine as _;
+            let pair = self.secret_text(source, "prometheus.basicAuthFrom")?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+            headers.push(authorization(&format!("Basic {encoded}"))?);
+        }
+        Ok(Request {
+            method: reqwest::Method::GET,
+            url,
+            headers,
+            body: None,
+        })
+    }
+
+    /// The text of a Secret value a check needs; a missing one skips the check.
+    fn secret_text(
+        &self,
+        source: &crate::api::HeaderSource,
+        field: &str,
+    ) -> Result<String, Problem> {
+        let secret = &source.secret_key_ref.name;
+        let key = &source.secret_key_ref.key;
+        let value = self.secrets.get(secret, key).ok_or_else(|| {
+            Problem::Secret(format!(
+                "{field} needs key {key} of Secret {secret}, which is not available"
+            ))
+        })?;
+        value.to_str().map(str::to_string).map_err(|_| {
+            Problem::Spec(format!("{field}: key {key} of Secret {secret} is not text"))
+        })
+    }
+}
+
+/// An Authorization header carrying a secret, marked sensitive so no debug output shows it.
+fn authorization(value: &str) -> Result<Header, Problem> {
+    let mut value = HeaderValue::from_str(value)
+        .map_err(|_| Problem::Spec("the credentials are not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(Header {
+        name: reqwest::header::AUTHORIZATION,
+        value,
+    })
+}
