@@ -121,7 +121,7 @@ impl Notifier {
             tracing::warn!(
                 namespace = %delivery.notification.namespace,
                 checklist = %delivery.notification.checklist,
-                target = %delivery.target,
+                notification_target = %delivery.target,
                 "notification dropped: the queue is full"
             );
         }
@@ -178,7 +178,7 @@ impl Worker {
                     tracing::info!(
                         namespace = %delivery.notification.namespace,
                         checklist = %delivery.notification.checklist,
-                        target = %delivery.target,
+                        notification_target = %delivery.target,
                         transition = ?delivery.notification.transition,
                         attempt,
                         "notification delivered"
@@ -213,7 +213,7 @@ impl Worker {
         tracing::warn!(
             namespace = %delivery.notification.namespace,
             checklist = %delivery.notification.checklist,
-            target = %delivery.target,
+            notification_target = %delivery.target,
             why,
             "notification not delivered"
         );
