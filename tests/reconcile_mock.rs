@@ -759,9 +759,9 @@ async fn a_new_checklist_with_a_valid_secret_starts_its_migration() {
                 .to_vec(),
                 "status.secrets"
             );
-            // 4 keys pass; the migration, the rollout and 5 checks are still to come.
+            // 4 keys pass; the migration, the rollout and 6 checks are still to come.
             assert_eq!(status["score"]["passed"], json!(4), "score.passed");
-            assert_eq!(status["score"]["total"], json!(11), "score.total");
+            assert_eq!(status["score"]["total"], json!(12), "score.total");
 
             event(
                 &mut api,

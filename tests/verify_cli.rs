@@ -72,6 +72,7 @@ async fn a_healthy_app_passes_with_exit_0_and_a_full_score() {
         "https-redirect",
         "security-headers",
         "login-rate-limit",
+        "page-load",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(&format!("✓ {name} "))),
@@ -79,7 +80,11 @@ async fn a_healthy_app_passes_with_exit_0_and_a_full_score() {
         );
     }
     assert!(text.contains("    ✓ database (pass)"), "{text}");
-    assert!(text.ends_with("Score: 5/5\n"), "{text}");
+    assert!(
+        text.contains("over 20 requests (budgets p95 ≤ 500 ms)"),
+        "{text}"
+    );
+    assert!(text.ends_with("Score: 6/6\n"), "{text}");
     app.shutdown().await;
 }
 
@@ -146,8 +151,8 @@ async fn json_output_has_the_documented_shape() {
     let out = verify(&app, &["--output", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["passed"], 4);
-    assert_eq!(report["total"], 5);
+    assert_eq!(report["passed"], 5);
+    assert_eq!(report["total"], 6);
     let headers = &report["checks"][3];
     assert_eq!(headers["name"], "security-headers");
     assert_eq!(headers["kind"], "securityHeaders");

@@ -56,7 +56,7 @@ fn outcome<'a>(outcomes: &'a [CheckOutcome], name: &str) -> &'a CheckOutcome {
 }
 
 #[tokio::test]
-async fn a_healthy_app_passes_the_five_seed_checks() {
+async fn a_healthy_app_passes_the_six_seed_checks() {
     let app = app(Mode::Healthy).await;
     let outcomes = seed_round(&app, EgressPolicy::cli()).await;
     for o in &outcomes {
@@ -70,7 +70,8 @@ async fn a_healthy_app_passes_the_five_seed_checks() {
             "deep-health",
             "https-redirect",
             "security-headers",
-            "login-rate-limit"
+            "login-rate-limit",
+            "page-load"
         ],
         "outcomes come back in the spec's order"
     );
