@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -12,14 +12,19 @@ use axum::routing::{get, post, put};
 
 use crate::config::SECURITY_HEADERS;
 use crate::handlers::{admin, health, login, pages, redirect};
+use crate::metrics::{self, OTHER_PATH};
 use crate::mode::Mode;
 use crate::state::{AppState, Listener};
+
+/// The health endpoints, which the error share never fails (the injected latency still applies).
+pub const HEALTH_ROUTES: [&str; 3] = ["/health", "/health/deep", "/api/health"];
 
 /// The largest request body read (login and admin bodies are tiny).
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
-/// The main listener's router: the seed app's endpoints behind the counting, mode and
-/// security-header middleware, and the admin API under `/admin` outside of it.
+/// The main listener's router: the seed app's endpoints behind the metrics, counting, mode,
+/// security-header and fault middleware, and `/metrics` and the admin API under `/admin`
+/// outside of it.
 pub fn router(state: Arc<AppState>) -> Router {
     let app = Router::new()
         .route("/", get(pages::home))
@@ -28,19 +33,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/health", get(health::api))
         .route("/users/log_in", get(login::page).post(login::log_in))
         .fallback(pages::not_found)
-        // Layers run outside-in in the reverse order of these calls: count, then the mode's
-        // delay or hang, then the headers on whatever the handler answered.
+        // Layers run outside-in in the reverse order of these calls: observe (the metrics see
+        // the final status and the whole time taken), count, then the mode's delay or hang,
+        // then the headers on whatever is answered, then the injected latency and errors.
+        .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), play_mode))
-        .layer(middleware::from_fn_with_state(state.clone(), count_main));
+        .layer(middleware::from_fn_with_state(state.clone(), count_main))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
     let admin = Router::new()
         .route("/admin/state", get(admin::state))
         .route("/admin/mode", get(admin::get_mode).put(admin::put_mode))
         .route("/admin/failing-dependencies", put(admin::put_failing))
-        .route("/admin/reset", post(admin::reset));
+        .route("/admin/reset", post(admin::reset))
+        .route(
+            "/admin/error-percent",
+            get(admin::get_error_percent).put(admin::put_error_percent),
+        )
+        .route(
+            "/admin/latency-ms",
+            get(admin::get_latency_ms).put(admin::put_latency_ms),
+        )
+        .route("/metrics", get(serve_metrics));
     app.merge(admin)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
@@ -58,6 +75,63 @@ pub fn redirect_router(state: Arc<AppState>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
+}
+
+/// `GET /metrics`: the app's metrics in the OpenMetrics text format.
+async fn serve_metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics().encode(),
+    )
+        .into_response()
+}
+
+/// Records every answered request in the metrics, by its route's template: a path no route
+/// matched (the fallback) is `other`, so random paths cannot add series.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(OTHER_PATH, MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().clone();
+    let started = tokio::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics()
+        .observe(&path, &method, response.status(), started.elapsed());
+    response
+}
+
+/// The injected faults, in every mode that answers: first the extra latency (cut short by
+/// shutdown), then, on every route but the health endpoints, the error share's verdict: 500
+/// instead of the handler's answer.
+async fn inject_faults(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let latency = state.latency();
+    if !latency.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep(latency) => {}
+            () = state.shutdown_token().cancelled() => {}
+        }
+    }
+    // The health endpoints stay healthy: the fault plays an app whose probes and health checks
+    // pass while a share of its users' requests fail, which only metrics can see.
+    let health = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| HEALTH_ROUTES.contains(&path.as_str()));
+    if !health && state.next_request_fails() {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal server error (injected: --error-percent)\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 async fn count_main(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use clap::Parser;
 
 use crate::config::{Config, DEFAULT_LOGIN_PASSWORD};
+use crate::metrics::parse_constant_label;
 use crate::mode::Mode;
 
 /// A small HTTP server that plays a seed web app (Dialectic, Rachel Web, vel_tutor), healthy or
@@ -101,6 +102,22 @@ pub struct Args {
     /// Exit by itself after this many seconds (a safety net for orphaned test servers).
     #[arg(long, value_name = "SECS")]
     pub exit_after_secs: Option<u64>,
+
+    /// A label added to every series of GET /metrics (revision=abc123, app=web); repeat for
+    /// more.
+    #[arg(long = "metric-label", value_name = "KEY=VALUE", value_parser = parse_constant_label)]
+    pub metric_labels: Vec<(String, String)>,
+
+    /// The share of requests to the app's routes answered 500, in percent: exactly P of every
+    /// 100, evenly spread (5: every 20th). The health endpoints, /metrics and /admin are
+    /// never failed.
+    #[arg(long, value_name = "P", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub error_percent: u8,
+
+    /// An extra delay before every request to the app's routes is answered, in milliseconds,
+    /// in every mode (unlike --delay-ms, which only `slow` mode uses).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 impl Args {
@@ -126,6 +143,9 @@ impl Args {
             omit_headers: self.omit_headers.clone(),
             app_version: self.app_version.clone(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            metric_labels: self.metric_labels.clone(),
+            error_percent: self.error_percent,
+            latency: Duration::from_millis(self.latency_ms),
         };
         config.validate()?;
         Ok(config)
@@ -162,6 +182,47 @@ mod tests {
         assert_eq!(config.redirect_status, StatusCode::MOVED_PERMANENTLY);
         assert_eq!(config.redirect_scheme, "https");
         assert_eq!(config.app_version, default.app_version);
+        assert_eq!(config.metric_labels, default.metric_labels);
+        assert_eq!(config.error_percent, 0);
+        assert_eq!(config.latency, Duration::ZERO);
+    }
+
+    #[test]
+    fn metric_labels_repeat_and_faults_are_bounded() {
+        let config = parse(&[
+            "--metric-label",
+            "revision=abc123",
+            "--metric-label",
+            "app=web",
+            "--error-percent",
+            "5",
+            "--latency-ms",
+            "250",
+        ])
+        .unwrap()
+        .to_config()
+        .unwrap();
+        assert_eq!(
+            config.metric_labels,
+            [
+                ("revision".to_owned(), "abc123".to_owned()),
+                ("app".to_owned(), "web".to_owned())
+            ]
+        );
+        assert_eq!(config.error_percent, 5);
+        assert_eq!(config.latency, Duration::from_millis(250));
+        assert!(parse(&["--error-percent", "101"]).is_err());
+        assert!(parse(&["--metric-label", "revision"]).is_err());
+        let err = parse(&["--metric-label", "status=x"])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert!(err.contains("\"status\""), "{err}");
+        let err = parse(&["--latency-ms", "3600001"])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert!(err.contains("over the limit"), "{err}");
     }
 
     #[test]

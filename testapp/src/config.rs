@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
+use crate::metrics::check_constant_labels;
 use crate::mode::Mode;
 
 /// The five security headers of the seed checklist, with the values the app sends.
@@ -27,6 +28,10 @@ pub const DEFAULT_DEPENDENCIES: [&str; 2] = ["database", "oban"];
 
 /// The password `POST /users/log_in` accepts (any email); every other password gets 401.
 pub const DEFAULT_LOGIN_PASSWORD: &str = "correct-password";
+
+/// The largest extra latency accepted, in milliseconds (an hour), so a typo cannot park requests
+/// for ever.
+pub const MAX_LATENCY_MS: u64 = 3_600_000;
 
 /// The largest `huge_body_bytes` accepted (1 GiB), so a typo cannot stream forever.
 pub const MAX_HUGE_BODY_BYTES: u64 = 1 << 30;
@@ -71,6 +76,16 @@ pub struct Config {
     pub app_version: String,
     /// How long shutdown waits for in-flight requests before abandoning them.
     pub shutdown_grace: Duration,
+    /// Labels added to every series of `GET /metrics` (`("revision", "abc123")`), so two apps
+    /// can play two revisions' pods.
+    pub metric_labels: Vec<(String, String)>,
+    /// The share of requests to the app's routes but the health
+    /// endpoints answered 500, in percent (0 to 100): exactly
+    /// `error_percent` of every 100, spread evenly (5 is every 20th request).
+    pub error_percent: u8,
+    /// An extra delay before every request to the app's routes is answered, in every mode
+    /// (`slow` mode's delay comes on top).
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -93,6 +108,9 @@ impl Default for Config {
             omit_headers: Vec::new(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             shutdown_grace: Duration::from_secs(5),
+            metric_labels: Vec::new(),
+            error_percent: 0,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -135,6 +153,16 @@ impl Config {
                 self.redirect_scheme
             ));
         }
+        if self.error_percent > 100 {
+            return Err(format!("error percent {} is over 100", self.error_percent));
+        }
+        if self.latency > Duration::from_millis(MAX_LATENCY_MS) {
+            return Err(format!(
+                "latency of {} ms is over the limit of {MAX_LATENCY_MS} ms",
+                self.latency.as_millis()
+            ));
+        }
+        check_constant_labels(&self.metric_labels)?;
         if self.huge_body_bytes > MAX_HUGE_BODY_BYTES {
             return Err(format!(
                 "huge body of {} bytes is over the limit of {MAX_HUGE_BODY_BYTES}",
@@ -170,5 +198,7 @@ mod tests {
         assert!(bad(|c| c.redirect_scheme = "ftp".into()).contains("ftp"));
         assert!(bad(|c| c.huge_body_bytes = u64::MAX).contains("over the limit"));
         assert!(bad(|c| c.dependencies = vec![String::new()]).contains("empty"));
+        assert!(bad(|c| c.error_percent = 101).contains("101"));
+        assert!(bad(|c| c.metric_labels = vec![("le".into(), "x".into())]).contains("\"le\""));
     }
 }

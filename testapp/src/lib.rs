@@ -16,12 +16,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `GET /metrics` exports the app's request counts and durations for Prometheus, labelled with
+//! `--metric-label`s; `--error-percent` and `--latency-ms` (or the admin API) make a share of
+//! requests fail and every request slower, deterministically.
+//!
 //! See `README.md` for the endpoints, modes and admin API.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod handlers;
+pub mod metrics;
 pub mod mode;
 pub mod server;
 pub mod state;

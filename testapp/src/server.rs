@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -149,6 +150,25 @@ impl RunningApp {
     /// Switches the mode (as `PUT /admin/mode` does); returns the previous one.
     pub fn set_mode(&self, mode: Mode) -> Mode {
         self.state.set_mode(mode)
+    }
+
+    /// Sets the share of requests to the app's routes answered 500, in percent (as
+    /// `PUT /admin/error-percent` does): from now on exactly `percent` of every 100, evenly
+    /// spread. Returns the previous share; an error for a share over 100.
+    pub fn set_error_percent(&self, percent: u8) -> Result<u8, String> {
+        self.state.set_error_percent(percent)
+    }
+
+    /// Sets the extra delay of every request to the app's routes, in milliseconds (as
+    /// `PUT /admin/latency-ms` does); returns the previous one.
+    pub fn set_latency_ms(&self, ms: u64) -> u64 {
+        let previous = self.state.set_latency(Duration::from_millis(ms));
+        u64::try_from(previous.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The text `GET /metrics` answers now.
+    pub fn metrics_text(&self) -> String {
+        self.state.metrics().encode()
     }
 
     /// Stops accepting, ends hanging and delayed requests, and waits for in-flight requests

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::mode::Mode;
 
 /// At most this many distinct paths are counted per listener; further paths are counted under
@@ -59,12 +60,25 @@ pub struct StateSnapshot {
     pub redirect_requests: BTreeMap<String, u64>,
     /// The sum of both maps.
     pub total_requests: u64,
+    /// The share of requests to the app's routes answered 500, in percent.
+    pub error_percent: u8,
+    /// The extra delay of every request to the app's routes, in milliseconds.
+    pub latency_ms: u64,
 }
 
 #[derive(Debug, Default)]
 struct LoginWindow {
     started: Option<Instant>,
     attempts: u64,
+}
+
+/// The injected faults: an error share and an extra latency, and the requests the error share
+/// has seen since it was set (its sequence).
+#[derive(Debug)]
+struct Faults {
+    error_percent: u8,
+    latency: Duration,
+    seen: u64,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +97,8 @@ pub struct AppState {
     failing: Mutex<Vec<String>>,
     login: Mutex<LoginWindow>,
     counters: Mutex<Counters>,
+    faults: Mutex<Faults>,
+    metrics: Metrics,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves the data consistent
@@ -98,6 +114,12 @@ impl AppState {
         AppState {
             mode: Mutex::new(config.mode),
             failing: Mutex::new(config.failing_dependencies.clone()),
+            faults: Mutex::new(Faults {
+                error_percent: config.error_percent,
+                latency: config.latency,
+                seen: 0,
+            }),
+            metrics: Metrics::new(&config.metric_labels),
             config,
             started: Instant::now(),
             shutdown,
@@ -199,11 +221,57 @@ impl AppState {
         map.get(path).copied().unwrap_or(0)
     }
 
-    /// Clears the request counters and the login rate-limit window; the mode and the failing
-    /// dependencies are kept.
+    /// The app's Prometheus metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The share of requests to the app's routes answered 500, in percent.
+    pub fn error_percent(&self) -> u8 {
+        lock(&self.faults).error_percent
+    }
+
+    /// Sets the error share (0 to 100 percent) and starts its sequence afresh, so from now on
+    /// exactly `percent` of every 100 requests fail: the 100/`percent`-th, and so on, spread
+    /// evenly. Returns the previous share.
+    pub fn set_error_percent(&self, percent: u8) -> Result<u8, String> {
+        if percent > 100 {
+            return Err(format!("error percent {percent} is over 100"));
+        }
+        let mut faults = lock(&self.faults);
+        faults.seen = 0;
+        Ok(std::mem::replace(&mut faults.error_percent, percent))
+    }
+
+    /// The extra delay of every request to the app's routes.
+    pub fn latency(&self) -> Duration {
+        lock(&self.faults).latency
+    }
+
+    /// Sets the extra delay of every request to the app's routes; returns the previous one.
+    pub fn set_latency(&self, latency: Duration) -> Duration {
+        std::mem::replace(&mut lock(&self.faults).latency, latency)
+    }
+
+    /// Takes the next request into the error share's sequence: whether it is to fail. Request
+    /// `n` (from 1) fails when `n * percent / 100` passes a whole number, so any `n` requests
+    /// in a row hold `n * percent / 100` failures give or take one, and every run of 100 from
+    /// the start exactly `percent`.
+    pub fn next_request_fails(&self) -> bool {
+        let mut faults = lock(&self.faults);
+        faults.seen = faults.seen.saturating_add(1);
+        let percent = u64::from(faults.error_percent);
+        let n = faults.seen;
+        n.saturating_mul(percent) / 100 > (n - 1).saturating_mul(percent) / 100
+    }
+
+    /// Clears the request counters, the login rate-limit window and the error share's sequence;
+    /// the mode, the failing dependencies, the faults' settings and the Prometheus metrics
+    /// (counters only go up) are kept.
     pub fn reset(&self) {
         *lock(&self.counters) = Counters::default();
         *lock(&self.login) = LoginWindow::default();
+        lock(&self.faults).seen = 0;
     }
 
     /// A snapshot of everything `GET /admin/state` shows.
@@ -234,6 +302,8 @@ impl AppState {
             requests,
             redirect_requests,
             total_requests,
+            error_percent: self.error_percent(),
+            latency_ms: u64::try_from(self.latency().as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -304,6 +374,51 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("\"redis\""), "{err}");
         assert_eq!(state.failing_dependencies(), vec!["oban".to_owned()]);
+    }
+
+    #[test]
+    fn the_error_share_is_exact_and_evenly_spread() {
+        let state = state(Config {
+            error_percent: 5,
+            ..Config::default()
+        });
+        let failed: Vec<u64> = (1..=100).filter(|_| state.next_request_fails()).collect();
+        assert_eq!(failed, [20, 40, 60, 80, 100]);
+
+        for percent in [0u8, 1, 3, 33, 50, 99, 100] {
+            assert!(state.set_error_percent(percent).is_ok());
+            let failed = (0..100).filter(|_| state.next_request_fails()).count();
+            assert_eq!(failed, usize::from(percent), "{percent}%");
+            // Any window of 20 holds the share rounded down or up.
+            let in_20 = (0..20).filter(|_| state.next_request_fails()).count();
+            let exact = f64::from(percent) / 5.0;
+            assert!(
+                (in_20 as f64 - exact).abs() < 1.0,
+                "{percent}%: {in_20} in 20"
+            );
+        }
+
+        assert_eq!(state.set_error_percent(5), Ok(100));
+        state.next_request_fails();
+        state.reset();
+        let failed: Vec<u64> = (1..=40).filter(|_| state.next_request_fails()).collect();
+        assert_eq!(failed, [20, 40], "reset starts the sequence afresh");
+        assert!(state.set_error_percent(101).unwrap_err().contains("101"));
+        assert_eq!(state.snapshot().error_percent, 5);
+    }
+
+    #[test]
+    fn latency_is_kept_and_reported_in_ms() {
+        let state = state(Config {
+            latency: Duration::from_millis(250),
+            ..Config::default()
+        });
+        assert_eq!(state.snapshot().latency_ms, 250);
+        assert_eq!(
+            state.set_latency(Duration::from_millis(40)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(state.latency(), Duration::from_millis(40));
     }
 
     #[test]

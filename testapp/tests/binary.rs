@@ -142,6 +142,55 @@ async fn flags_shape_the_app() {
 }
 
 #[tokio::test]
+async fn metric_labels_error_percent_and_latency_flags() {
+    let mut app = start(&[
+        "--metric-label",
+        "revision=new",
+        "--metric-label",
+        "app=web",
+        "--error-percent",
+        "5",
+        "--latency-ms",
+        "30",
+    ])
+    .await;
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(get(&format!("{}/", app.url)).await.status);
+    }
+    assert!(started.elapsed() >= Duration::from_millis(20 * 30));
+    assert_eq!(statuses.last(), Some(&StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::INTERNAL_SERVER_ERROR)
+            .count(),
+        1
+    );
+    let metrics = get(&format!("{}/metrics", app.url)).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("http_requests_total{") && l.contains(r#"status="500""#))
+        .unwrap_or_else(|| panic!("no 500s counted: {text}"));
+    assert!(line.contains(r#"revision="new""#), "{line}");
+    assert!(line.contains(r#"app="web""#), "{line}");
+    assert!(line.ends_with(" 1"), "{line}");
+    terminate(&app.child);
+    assert!(wait(&mut app.child).await.success());
+
+    for bad in [
+        &["--error-percent", "101"][..],
+        &["--metric-label", "revision"],
+        &["--metric-label", "le=1"],
+    ] {
+        let output = Command::new(BIN).args(bad).output().await.unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_bad_flag_exits_2_naming_it() {
     let output = Command::new(BIN)
         .args(["--failing-dependency", "redis"])

@@ -1,12 +1,13 @@
 //! checklist-testkit: what checklist-operator's end-to-end tests and benchmarks share, so the
 //! two cannot drift apart: throwaway namespaces that clean up after themselves, the operator as
 //! a child process with its JSON log kept, kubectl as a user types it, waiting for a phase,
-//! watches that time every event, the checklists and Secrets the suites apply, and the
-//! statistics the benchmarks print.
+//! watches that time every event, the checklists and Secrets the suites apply, a real
+//! Prometheus scraping the test app, and the statistics the benchmarks print.
 //!
 //! Everything here needs the local control plane (`dev/cluster up`, then
 //! `eval "$(dev/cluster env)"`) and panics with a hint when it is not there: a panic is how a
-//! test or a benchmark says what failed.
+//! test or a benchmark says what failed. [`Prometheus`] needs the binary `dev/prometheus --path`
+//! builds instead.
 
 // A test kit may unwrap: a panic is its way of failing the test that called it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +17,7 @@ pub mod fixtures;
 pub mod json;
 pub mod kubectl;
 pub mod operator;
+pub mod prometheus;
 pub mod stats;
 pub mod wait;
 pub mod watch;
@@ -26,6 +28,7 @@ pub use kubectl::{
     PluginRun, apply, kubectl, kubectl_checklist, kubectl_in, kubectl_stdin, kubectl_with_plugin,
 };
 pub use operator::{LogLine, Operator};
+pub use prometheus::Prometheus;
 pub use wait::{wait_for, wait_phase};
 
 /// Runs a benchmark's body to its end on a runtime with two worker threads, as many as the
