@@ -81,6 +81,10 @@ fn default_ok() -> Vec<i32> {
         "message": "prometheus needs a condition: below, above, or both for a range"
     },
     {
+        "rule": "!has(self.below) || !has(self.above) || double(self.above) < double(self.below)",
+        "message": "prometheus.above must be less than prometheus.below: no value can pass otherwise"
+    },
+    {
         "rule": "!has(self.bearerTokenFrom) || !has(self.basicAuthFrom)",
         "message": "prometheus takes bearerTokenFrom or basicAuthFrom, not both"
     }

@@ -299,7 +299,7 @@ pub enum MigrationState {
 pub struct CheckStatus {
     /// The check's name from spec.verification.checks.
     pub name: String,
-    /// The check's kind: http, httpsRedirect, securityHeaders or rateLimit.
+    /// The check's kind: http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus.
     pub kind: CheckKind,
     /// Pass, Fail, Pending or Skipped.
     pub result: CheckResult,

@@ -289,7 +289,7 @@ pub(crate) fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> Verification
 }
 
 /// The checks that did not pass, each with what it got: "health (HTTP 503), security-headers
-/// (HTTP 200)". Short enough for an Event and a condition; what each saw, the app's answer
+/// (HTTP 200), error-rate (0.05, expected below 0.01)". Short enough for an Event and a condition; what each saw, the app's answer
 /// included, is in status.checks.
 fn failing_checks(outcomes: &[CheckOutcome]) -> String {
     let failing: Vec<String> = outcomes
@@ -298,6 +298,11 @@ fn failing_checks(outcomes: &[CheckOutcome]) -> String {
         .map(|o| {
             let got = match (o.result, o.status) {
                 (CheckResult::Skipped, _) => "skipped".to_string(),
+                // A metric check's message is the operator's own measurement ("0.05, expected
+                // below 0.01"), already redacted: the figure says more than an HTTP status.
+                (_, _) if matches!(o.kind, Some(CheckKind::Latency | CheckKind::Prometheus)) => {
+                    shortened(&o.message)
+                }
                 (_, Some(status)) => format!("HTTP {status}"),
                 (_, None) if o.attempts > 0 => "no answer".to_string(),
                 (_, None) => "not sent".to_string(),
@@ -307,6 +312,18 @@ fn failing_checks(outcomes: &[CheckOutcome]) -> String {
         .collect();
     failing.join(", ")
 }
+
+/// At most [`SUMMARY_CHARS`] characters of `message`, with an ellipsis when cut.
+fn shortened(message: &str) -> String {
+    if message.chars().count() <= SUMMARY_CHARS {
+        return message.to_string();
+    }
+    let kept: String = message.chars().take(SUMMARY_CHARS - 1).collect();
+    format!("{kept}…")
+}
+
+/// The most of a metric check's message a failure summary quotes.
+const SUMMARY_CHARS: usize = 120;
 
 /// A round's outcomes as status entries.
 pub(crate) fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResults {
@@ -401,6 +418,36 @@ mod tests {
             judge(Verdict::Passed, &outcomes[..1]),
             VerificationObservation::Passed
         );
+    }
+
+    #[test]
+    fn a_failed_metric_check_is_named_with_its_figure_not_its_http_status() {
+        let metric = |name, kind, message: &str| CheckOutcome {
+            kind: Some(kind),
+            status: Some(200),
+            ..outcome(name, CheckResult::Fail, message)
+        };
+        let long = format!("{} series not below 0.01", "x".repeat(200));
+        let outcomes = [
+            metric(
+                "error-rate",
+                CheckKind::Prometheus,
+                "0.05, expected below 0.01",
+            ),
+            metric("page-load", CheckKind::Latency, "p95 812 ms over 500 ms"),
+            metric("many", CheckKind::Prometheus, &long),
+        ];
+        let VerificationObservation::Failed(summary) = judge(Verdict::Failed, &outcomes) else {
+            panic!("not failed");
+        };
+        assert!(
+            summary.starts_with(
+                "error-rate (0.05, expected below 0.01), page-load (p95 812 ms over 500 ms), many (xxx"
+            ),
+            "{summary}"
+        );
+        assert!(summary.ends_with("x…)"), "{summary}");
+        assert_eq!(summary.chars().count(), 82 + SUMMARY_CHARS + 1, "{summary}");
     }
 
     #[test]

@@ -195,6 +195,8 @@ impl Prometheus {
                 lines.lock().unwrap().push(line);
             }
         });
+        // Idempotent; needed before the first reqwest client of a process that made none yet.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let mut prometheus = Prometheus {
             child,
             url: String::new(),

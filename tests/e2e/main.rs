@@ -19,6 +19,7 @@ mod notifications;
 mod operator;
 mod plugin;
 mod progressive;
+mod prometheus;
 mod rbac;
 mod security;
 mod smoke;

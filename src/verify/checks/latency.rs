@@ -155,6 +155,10 @@ pub fn percentile(sorted: &[Duration], p: u32) -> Duration {
 }
 
 fn ms(duration: Duration) -> String {
+    // Below 10 ms whole milliseconds hide the figure (a loopback answer reads "0 ms").
+    if duration < Duration::from_millis(10) {
+        return format!("{:.1} ms", duration.as_secs_f64() * 1e3);
+    }
     format!("{} ms", duration.as_millis())
 }
 
@@ -240,5 +244,13 @@ mod tests {
             samples.evaluate().message,
             "request 2 of 20 answered 503, expected 200"
         );
+    }
+
+    #[test]
+    fn figures_under_10_ms_keep_a_decimal() {
+        assert_eq!(ms(Duration::from_micros(420)), "0.4 ms");
+        assert_eq!(ms(Duration::from_micros(9_960)), "10.0 ms");
+        assert_eq!(ms(Duration::from_millis(10)), "10 ms");
+        assert_eq!(ms(Duration::from_millis(1500)), "1500 ms");
     }
 }

@@ -19,13 +19,14 @@ const MAX_MAP_KEY: usize = 256;
 /// Fragments of the messages of the CRD's CEL rules checked here (a test holds them against the
 /// CRD, so a new rule must be placed in this list or the next).
 #[cfg(test)]
-const CHECKED: [&str; 14] = [
+const CHECKED: [&str; 15] = [
     "metadata.name must be a DNS label",
     "must be an absolute http:// or https:// URL without query or fragment",
     "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
     "latency needs at least one budget",
     "latency.method must be GET, HEAD or OPTIONS",
     "prometheus needs a condition",
+    "prometheus.above must be less than prometheus.below",
     "prometheus takes bearerTokenFrom or basicAuthFrom, not both",
     "http.body needs a method",
     "rateLimit.body needs a method",
@@ -149,6 +150,16 @@ fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
             if prometheus.below.is_none() && prometheus.above.is_none() {
                 out.push(format!(
                     "{path}.prometheus: prometheus needs a condition: below, above, or both for a range"
+                ));
+            }
+            let number =
+                |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
+            if let (Some(above), Some(below)) =
+                (number(&prometheus.above), number(&prometheus.below))
+                && above >= below
+            {
+                out.push(format!(
+                    "{path}.prometheus: prometheus.above must be less than prometheus.below: no value can pass otherwise"
                 ));
             }
             if prometheus.bearer_token_from.is_some() && prometheus.basic_auth_from.is_some() {
