@@ -15,23 +15,34 @@ wait_stage() {
   run kubectl wait -n demo "dcl/$1" --for=jsonpath='{.status.rollout.stage}'="$2" --timeout=180s
 }
 
+# vel-tutor.yaml at image $1. It verifies https://vel-tutor.fly.dev; here the stable test app
+# stands in for it and the second one for the canary Service's address. Rounds every 2 s instead
+# of 30 s; the 30-minute pause is left out, so step 1 waits for a person to promote. The test app
+# reports each dependency as connected, where the real one says "available" for the AI APIs. Its
+# error-rate gate asks the demo's Prometheus (the operator's --prometheus-url).
+vel_tutor() {
+  sed -e "s#image: flyio/vel-tutor:v1.0.0#image: flyio/vel-tutor:$1#" \
+      -e "s#url: https://vel-tutor.fly.dev#url: $stable_url\n    canaryURL: $new_url#" \
+      -e "s#initialDelaySeconds: 10\$#initialDelaySeconds: 1#" \
+      -e "s#intervalSeconds: 30#intervalSeconds: 2#" \
+      -e "s#{weight: 10, pauseSeconds: 1800}#{weight: 10}#" \
+      -e "s#httpsRedirect: {}#httpsRedirect: {httpURL: \"$redirect_url\"}#" \
+      -e "s#path: /api/auth/login#path: /users/log_in#" \
+      -e "s#: available\$#: connected#" \
+      examples/vel-tutor.yaml
+}
+
+# The revision vel_tutor $1 gets (the addresses are not part of it), as `kubectl checklist lint`
+# prints it: the label the test app playing that version exports its metrics under.
+vel_tutor_revision() {
+  stable_url=http://127.0.0.1:1 new_url=http://127.0.0.1:1 redirect_url=http://127.0.0.1:1 \
+    vel_tutor "$1" >"$state/vel-tutor-$1.yaml"
+  "$bin/kubectl-checklist" lint --offline -f "$state/vel-tutor-$1.yaml" |
+    sed -n 's/^    revision \([0-9a-f]*\):.*/\1/p'
+}
+
 demo_canary() {
   kubectl apply -n demo -f examples/vel-tutor-secret.yaml
-  # vel-tutor.yaml verifies https://vel-tutor.fly.dev; here the stable test app stands in for it
-  # and the second one for the canary Service's address. Rounds every 2 s instead of 30 s; the
-  # 30-minute pause is left out, so step 1 waits for a person to promote. The test app reports
-  # each dependency as connected, where the real one says "available" for the AI APIs.
-  vel_tutor() {
-    sed -e "s#image: flyio/vel-tutor:v1.0.0#image: flyio/vel-tutor:$1#" \
-        -e "s#url: https://vel-tutor.fly.dev#url: $stable_url\n    canaryURL: $new_url#" \
-        -e "s#initialDelaySeconds: 10\$#initialDelaySeconds: 1#" \
-        -e "s#intervalSeconds: 30#intervalSeconds: 2#" \
-        -e "s#{weight: 10, pauseSeconds: 1800}#{weight: 10}#" \
-        -e "s#httpsRedirect: {}#httpsRedirect: {httpURL: \"$redirect_url\"}#" \
-        -e "s#path: /api/auth/login#path: /users/log_in#" \
-        -e "s#: available\$#: connected#" \
-        examples/vel-tutor.yaml
-  }
   step "vel_tutor v1.0.0: the first release has nothing to protect, so it goes straight to every replica"
   vel_tutor v1.0.0 | kubectl apply -n demo -f -
   run kubectl wait -n demo dcl/vel-tutor --for=condition=Ready --timeout=180s

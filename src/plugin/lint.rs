@@ -15,6 +15,13 @@ use crate::{
     verify::cli::{Links, MAX_FILE_BYTES, lint, read_limited},
 };
 
+/// The revision the operator will give a valid checklist's spec, so a team can wire its
+/// dashboards and Prometheus relabelling before the first deploy.
+fn revision_of(document: &serde_json::Value) -> Option<String> {
+    let checklist: DeploymentChecklist = serde_json::from_value(document.clone()).ok()?;
+    Some(crate::resources::revision_hash(&checklist.spec))
+}
+
 /// Checks the file; 0 when every checklist is valid, 1 when any is not, 2 when the file cannot
 /// be read or holds no checklist.
 pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCode {
@@ -80,6 +87,11 @@ pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCod
                 "✓ {}: valid offline (schema and the rules about checks); the CRD's rules about the rollout were not checked by an API server: {why}",
                 checklist.name
             ),
+        }
+        if let Some(revision) = revision_of(&checklist.document) {
+            println!(
+                "    revision {revision}: the pods' checklist.dev/revision label, {{{{revision}}}} in prometheus queries"
+            );
         }
     }
     if valid {

@@ -338,6 +338,16 @@ async fn the_plugin_lints_files_offline_and_by_dry_run_and_verifies_an_app() {
         said.contains("✓ web: valid (schema and rules offline, and a server-side dry run)"),
         "{said}"
     );
+    // The revision the operator will give it, for dashboards and {{revision}} in queries.
+    let spec: checklist_operator::api::DeploymentChecklistSpec =
+        serde_json::from_value(checklist("example.com/web:1.0.0", &app)["spec"].clone()).unwrap();
+    let revision = checklist_operator::resources::revision_hash(&spec);
+    assert!(
+        said.contains(&format!(
+            "    revision {revision}: the pods' checklist.dev/revision label"
+        )),
+        "{said}"
+    );
     // Nothing was created by the dry run.
     let api: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
     assert!(api.get_opt("web").await.unwrap().is_none());
