@@ -21,7 +21,7 @@ use checklist_operator::{
     },
 };
 use checklist_testapp::Config;
-use checklist_testkit::{Prometheus, stats::Stats};
+use checklist_testkit::{Prometheus, fixtures::raw_client, stats::Stats};
 use serde_json::json;
 
 /// The error-rate gate of the seed checklist ("alert on > 1% 5xx responses"), on the page views
@@ -67,13 +67,8 @@ async fn main() {
     .unwrap();
     let prometheus = Prometheus::start(&[&app.addr().to_string()]);
 
-    // The same HTTP client library, configured as the engine configures it, with nothing around.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
+    // The same HTTP client library, configured the same way, with nothing around it.
+    let raw = raw_client();
 
     // Users for Prometheus to see: a page view every 20 ms (at most 30,000: 10 minutes), running
     // through the measurement so the rates stay live; rate() needs two scrapes with a change.

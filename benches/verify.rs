@@ -17,7 +17,10 @@ use checklist_operator::{
     },
 };
 use checklist_testapp::{Config, Mode};
-use checklist_testkit::{fixtures::seed_checks, stats::Stats};
+use checklist_testkit::{
+    fixtures::{raw_client, seed_checks},
+    stats::Stats,
+};
 
 fn summary(label: &str, samples: &[Duration]) -> Duration {
     let stats = Stats::of(samples);
@@ -55,12 +58,7 @@ async fn main() {
     .unwrap();
 
     // The same HTTP client library, configured the same way, with nothing around it.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
+    let raw = raw_client();
     let health_url = format!("{}/health", app.url());
 
     // Warm both connection pools.

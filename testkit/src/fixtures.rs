@@ -32,6 +32,19 @@ pub fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
     checks
 }
 
+/// A plain reqwest client configured as the verification engine configures its own (no
+/// redirects followed, no proxy), with nothing around it: the baseline the benchmarks set the
+/// engine's figures beside.
+pub fn raw_client() -> reqwest::Client {
+    // reqwest is built without a crypto provider; installing ring is idempotent.
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
 /// The test app on loopback: its main URL plays the app, its second listener the plain-HTTP
 /// side that redirects to HTTPS.
 pub async fn start_app() -> RunningApp {
