@@ -201,9 +201,12 @@ mod tests {
             .collect()
     }
 
+    /// A sample: its name, its labels sorted by name, its value.
+    type Sample = (String, Vec<(String, String)>, f64);
+
     /// The samples of `text` as (name, labels, value), labels sorted by name: enough to find a
     /// series whatever order the encoder writes its labels in.
-    fn samples(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+    fn samples(text: &str) -> Vec<Sample> {
         text.lines()
             .filter(|line| !line.starts_with('#') && !line.is_empty())
             .map(|line| {
