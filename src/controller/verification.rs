@@ -289,8 +289,8 @@ pub(crate) fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> Verification
 }
 
 /// The checks that did not pass, each with what it got: "health (HTTP 503), security-headers
-/// (HTTP 200), error-rate (0.05, expected below 0.01)". Short enough for an Event and a condition; what each saw, the app's answer
-/// included, is in status.checks.
+/// (HTTP 200), error-rate (0.05, expected below 0.01)". Short enough for an Event and a
+/// condition; what each saw, the app's answer included, is in status.checks.
 fn failing_checks(outcomes: &[CheckOutcome]) -> String {
     let failing: Vec<String> = outcomes
         .iter()

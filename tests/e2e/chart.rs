@@ -241,6 +241,49 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
         "{}",
         stderr(&unknown)
     );
+
+    // The metric checks' default Prometheus is a flag; the notification URLs come from a
+    // Secret's keys through the environment, never as a value in the Deployment.
+    let docs = render(
+        "checklist",
+        "ops",
+        &[
+            "--set",
+            "prometheusURL=http://prometheus.monitoring.svc:9090",
+            "--set",
+            "notifications.secretName=notify",
+            "--set",
+            "notifications.slackKey=slack-url",
+        ],
+    );
+    assert!(
+        container_args(&docs).contains(&"--prometheus-url=http://prometheus.monitoring.svc:9090"),
+        "{:?}",
+        container_args(&docs)
+    );
+    let env = operator_container(&docs)["env"].as_array().unwrap().clone();
+    let slack = env
+        .iter()
+        .find(|e| e["name"] == "NOTIFY_SLACK_URL")
+        .unwrap();
+    assert_eq!(slack["valueFrom"]["secretKeyRef"]["name"], "notify");
+    assert_eq!(slack["valueFrom"]["secretKeyRef"]["key"], "slack-url");
+    assert!(slack.get("value").is_none(), "{slack}");
+    assert!(
+        !env.iter().any(|e| e["name"] == "NOTIFY_WEBHOOK_URL"),
+        "only the keys given: {env:?}"
+    );
+    let bad_url = helm(&template_args(
+        "checklist",
+        "ops",
+        &["--set", "prometheusURL=prometheus:9090"],
+    ));
+    assert!(!bad_url.status.success());
+    assert!(
+        stderr(&bad_url).contains("/prometheusURL"),
+        "{}",
+        stderr(&bad_url)
+    );
 }
 
 /// The resources a rendered Role or ClusterRole grants anything on.

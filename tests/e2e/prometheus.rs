@@ -182,6 +182,7 @@ async fn a_canary_serving_five_percent_errors_passes_its_health_checks_and_is_ro
         .next()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no value first in {message:?}"));
+    // Only the canary's revision makes errors: a value near 5% also shows the query named it.
     assert!(
         (0.01..0.1).contains(&value),
         "about 5% of the canary's requests fail: {message}"
@@ -204,7 +205,6 @@ async fn a_canary_serving_five_percent_errors_passes_its_health_checks_and_is_ro
         "the Event names the gate with its figure: {}",
         rolled_back.message
     );
-    // Only the canary's revision makes errors: a value near 5% means the query named it.
     drop(operator);
     ns.finish(&client).await;
 }
