@@ -1,6 +1,6 @@
 //! Benchmark of the verification engine on loopback, printing figures (no assertions):
 //! the engine's per-check overhead over a raw request made with the same HTTP client, and the
-//! wall time of one round of the five seed checks.
+//! wall time of one round of the Dialectic example's checks.
 //!
 //! Run: `cargo bench --bench verify` (optionally `-- ITERATIONS`, default 2000).
 
@@ -24,13 +24,7 @@ use checklist_testkit::{
 
 fn summary(label: &str, samples: &[Duration]) -> Duration {
     let stats = Stats::of(samples);
-    println!(
-        "{label:<44} n={:<5} mean {:>8.1} µs  p50 {:>8.1} µs  p99 {:>8.1} µs",
-        stats.n,
-        stats.mean.as_secs_f64() * 1e6,
-        stats.p50.as_secs_f64() * 1e6,
-        stats.p99.as_secs_f64() * 1e6,
-    );
+    println!("{}", stats.micros_row(label));
     stats.p50
 }
 
@@ -109,7 +103,7 @@ async fn main() {
         round_samples.push(started.elapsed());
         assert!(outcomes.iter().all(|o| o.passed()));
     }
-    let round_p50 = summary("one round of the five seed checks", &round_samples);
+    let round_p50 = summary("one round of the Dialectic checks", &round_samples);
     println!(
         "round wall time at p50: {:.2} ms (goal <= 20 ms)",
         round_p50.as_secs_f64() * 1e3

@@ -20,7 +20,7 @@ pub fn example(file: &str) -> PathBuf {
     repository().join("examples").join(file)
 }
 
-/// The five checks of the Dialectic example (examples/dialectic.yaml), with its redirect check
+/// The checks of the Dialectic example (examples/dialectic.yaml), with its redirect check
 /// pointed at the app's plain-HTTP listener `http_url`.
 pub fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
     let mut checks = cli::load(&example("dialectic.yaml"), None)

@@ -56,6 +56,20 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// A one-line summary in microseconds, for figures well under a millisecond: `label`, n,
+    /// mean, p50 and p99.
+    pub fn micros_row(&self, label: &str) -> String {
+        format!(
+            "{label:<46} n={:<5} mean {:>8.1} µs  p50 {:>8.1} µs  p99 {:>8.1} µs",
+            self.n,
+            self.mean.as_secs_f64() * 1e6,
+            self.p50.as_secs_f64() * 1e6,
+            self.p99.as_secs_f64() * 1e6,
+        )
+    }
+}
+
 /// The header of the rows of [`Stats::row`].
 pub fn header() -> String {
     format!(
