@@ -333,6 +333,16 @@ impl Operator {
         format!("http://{}", line.field("addr").unwrap())
     }
 
+    /// What the running process's `/metrics` answers now.
+    pub async fn metrics_text(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.endpoints().await))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Panics unless every line logged so far is a JSON object with no key twice.
     pub fn assert_json_logs(&self) {
         let lines = self.lines.lock().unwrap();

@@ -508,12 +508,7 @@ async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
     let (_, status) = kubectl_in(ns.name(), &["get", "dcl", "web", "-o", "yaml"]);
     let (_, all_events) = kubectl_in(ns.name(), &["get", "events", "-o", "yaml"]);
     let described = describe(ns.name());
-    let metrics = reqwest::get(format!("{}/metrics", operator.endpoints().await))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = operator.metrics_text().await;
     for (what, text) in [
         ("operator log", &logs),
         ("status", &status),

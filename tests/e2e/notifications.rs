@@ -166,12 +166,7 @@ async fn a_rollback_is_notified_once_to_each_target_and_a_blocked_url_is_reporte
         "the URL is never shown"
     );
 
-    let metrics = reqwest::get(format!("{}/metrics", operator.endpoints().await))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = operator.metrics_text().await;
     for line in [
         r#"checklist_notifications_total{kind="slack",result="delivered"} 1"#,
         r#"checklist_notifications_total{kind="webhook",result="delivered"} 2"#,
