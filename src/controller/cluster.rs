@@ -1,8 +1,14 @@
 //! Connecting to the cluster: the usual kubeconfig / in-cluster inference, with a deadline.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use crate::error::{ApiError, StartupError};
+use kube::client::{Body, ClientBuilder};
+use tower::util::MapRequestLayer;
+
+use crate::{
+    error::{ApiError, StartupError},
+    telemetry::{Metrics, api_requests},
+};
 
 /// What the API server says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,12 +21,23 @@ pub(crate) struct ServerInfo {
     pub platform: String,
 }
 
-/// Builds a client from KUBECONFIG / ~/.kube/config / the in-cluster service account and checks
-/// that the API server answers within `timeout`.
-pub(crate) async fn connect(timeout: Duration) -> Result<(kube::Client, ServerInfo), StartupError> {
+/// Builds a client from KUBECONFIG / ~/.kube/config / the in-cluster service account, every
+/// request of which is counted in `metrics`, and checks that the API server answers within
+/// `timeout`.
+pub(crate) async fn connect(
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+) -> Result<(kube::Client, ServerInfo), StartupError> {
     let config = kube::Config::infer().await.map_err(StartupError::Config)?;
     let url = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| StartupError::Client(ApiError(e)))?;
+    let count = MapRequestLayer::new(move |request: http::Request<Body>| {
+        metrics.api_request(api_requests::classify(request.method(), request.uri()));
+        request
+    });
+    let client = ClientBuilder::try_from(config)
+        .map_err(|e| StartupError::Client(ApiError(e)))?
+        .with_layer(&count)
+        .build();
     let info = tokio::time::timeout(timeout, client.apiserver_version())
         .await
         .map_err(|_| StartupError::Timeout {

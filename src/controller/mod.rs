@@ -110,7 +110,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     if let Some(addr) = config.metrics_addr {
         serve_endpoints(addr, health.clone(), shutdown.clone()).await?;
     }
-    let (client, server) = connect(config.connect_timeout).await?;
+    let (client, server) = connect(config.connect_timeout, Arc::clone(&metrics)).await?;
     tracing::info!(
         server_version = %server.git_version,
         platform = %server.platform,

@@ -1,5 +1,5 @@
 //! The operator's Prometheus metrics: reconciles, their failures by category, transitions
-//! (the Events), status writes and verification rounds.
+//! (the Events), status writes, verification rounds and the requests sent to the API server.
 
 use std::time::Duration;
 
@@ -32,6 +32,13 @@ struct VerdictLabels {
     verdict: String,
 }
 
+/// An API request the operator sent: its verb and resource.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiRequestLabels {
+    verb: String,
+    resource: String,
+}
+
 /// A notification's outcome: the target's kind and how the delivery ended.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NotificationLabels {
@@ -49,6 +56,7 @@ pub struct Metrics {
     status_writes: Counter,
     rounds: Family<VerdictLabels, Counter>,
     notifications: Family<NotificationLabels, Counter>,
+    api_requests: Family<ApiRequestLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -110,6 +118,12 @@ impl Metrics {
             "Notifications, by target kind and result: delivered, failed (after retries), refused (the egress guard), dropped (queue full) or duplicate",
             notifications.clone(),
         );
+        let api_requests = Family::<ApiRequestLabels, Counter>::default();
+        registry.register(
+            "api_requests",
+            "Requests the operator sent to the Kubernetes API server, by verb and resource (as apiserver_request_total names them)",
+            api_requests.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -119,6 +133,7 @@ impl Metrics {
             status_writes,
             rounds,
             notifications,
+            api_requests,
         }
     }
 
@@ -170,6 +185,16 @@ impl Metrics {
             .inc();
     }
 
+    /// A request was sent to the API server.
+    pub(crate) fn api_request(&self, request: super::api_requests::ApiRequest) {
+        self.api_requests
+            .get_or_create(&ApiRequestLabels {
+                verb: request.verb.to_owned(),
+                resource: request.resource,
+            })
+            .inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
@@ -190,6 +215,10 @@ mod tests {
         metrics.transition("RolledBack", true);
         metrics.status_written();
         metrics.round("Failed");
+        metrics.api_request(crate::telemetry::api_requests::classify(
+            &http::Method::GET,
+            &"/api/v1/namespaces/a/pods".parse().unwrap(),
+        ));
         let text = metrics.encode().unwrap();
         for line in [
             "checklist_reconciles_total 2",
@@ -198,6 +227,7 @@ mod tests {
             "checklist_transitions_total{reason=\"RolledBack\",event_type=\"Warning\"} 1",
             "checklist_status_writes_total 1",
             "checklist_verification_rounds_total{verdict=\"Failed\"} 1",
+            "checklist_api_requests_total{verb=\"list\",resource=\"pods\"} 1",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");

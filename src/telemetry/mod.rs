@@ -1,5 +1,6 @@
 //! Telemetry: structured logs, Prometheus metrics, and the health endpoints probes read.
 
+pub(crate) mod api_requests;
 mod logging;
 mod metrics;
 pub(crate) mod server;
