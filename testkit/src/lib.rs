@@ -13,10 +13,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
+pub mod exposition;
 pub mod fixtures;
 pub mod json;
 pub mod kubectl;
 pub mod operator;
+pub mod process;
 pub mod prometheus;
 pub mod stats;
 pub mod wait;

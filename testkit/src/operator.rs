@@ -231,6 +231,11 @@ impl Operator {
         None
     }
 
+    /// The running process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the operator runs").id()
+    }
+
     /// The peak resident memory of the running process so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         let pid = self.child.as_ref().expect("the operator runs").id();

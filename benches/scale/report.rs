@@ -1,0 +1,171 @@
+//! The figures of one controller's run, and the two side by side.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use crate::track::by_count;
+
+/// What one controller's run measured.
+#[derive(Debug, Default)]
+pub struct Figures {
+    /// How many apps.
+    pub apps: usize,
+    /// Seconds the creates took (the client's side, 32 in flight).
+    pub create_seconds: f64,
+    /// From the first create until all healthy; None when they were not in time.
+    pub all_healthy: Option<Duration>,
+    /// Resident memory before the first create, MiB.
+    pub baseline_mib: f64,
+    /// The largest resident memory seen (VmHWM), MiB.
+    pub peak_mib: f64,
+    /// Resident memory once all are healthy and a settling minute has passed, MiB.
+    pub steady_mib: f64,
+    /// Resident memory at the end of the idle window, MiB.
+    pub idle_mib: f64,
+    /// CPU seconds from start until all healthy.
+    pub cpu_seconds: f64,
+    /// The controller's own API requests by verb until all healthy, when it counts them.
+    pub own_requests: BTreeMap<String, f64>,
+    /// The same by `verb resource`.
+    pub own_requests_by_resource: BTreeMap<String, f64>,
+    /// The API server's requests by verb (every client) until all healthy.
+    pub apiserver_requests: BTreeMap<String, f64>,
+    /// Status writes until all healthy, when the controller counts them.
+    pub status_writes: Option<f64>,
+    /// Reconciles until all healthy, when the controller counts them.
+    pub reconciles: Option<f64>,
+    /// The idle window.
+    pub idle: Duration,
+    /// Reconciles in each second of the idle window, when the controller counts them.
+    pub idle_reconciles_per_second: Vec<f64>,
+    /// Share of one core used while idle, percent.
+    pub idle_cpu_percent: f64,
+    /// The controller's API writes per minute while idle (creates, patches, updates, deletes),
+    /// when it counts them.
+    pub idle_writes_per_minute: Option<f64>,
+    /// The API server's writes per minute while idle (every client).
+    pub idle_apiserver_writes_per_minute: f64,
+    /// How many got a new image.
+    pub changed: usize,
+    /// From the first patch until all of them are healthy again.
+    pub changed_healthy: Option<Duration>,
+    /// Bad image → rolled back, per app.
+    pub rollbacks: Vec<Duration>,
+}
+
+fn seconds(d: Option<Duration>) -> String {
+    d.map_or_else(
+        || "not reached".to_owned(),
+        |d| format!("{:.1} s", d.as_secs_f64()),
+    )
+}
+
+/// Prints `figures` of `who`.
+pub fn print(who: &str, f: &Figures) {
+    println!("\n{who}: {} apps", f.apps);
+    println!(
+        "  created in             {:.1} s (client side, 32 requests in flight)",
+        f.create_seconds
+    );
+    println!(
+        "  all healthy after      {} from the first create",
+        seconds(f.all_healthy)
+    );
+    println!(
+        "  memory                 peak {:.1} MiB, steady {:.1} MiB (a minute after all healthy), {:.1} MiB after idling; {:.1} MiB before the first create, so {:.1} KiB per app steady",
+        f.peak_mib,
+        f.steady_mib,
+        f.idle_mib,
+        f.baseline_mib,
+        (f.steady_mib - f.baseline_mib) * 1024.0 / f.apps.max(1) as f64
+    );
+    println!("  CPU until all healthy  {:.1} s", f.cpu_seconds);
+    if !f.own_requests.is_empty() {
+        let total: f64 = f.own_requests.values().sum();
+        println!(
+            "  its API requests       {total:.0} ({:.2} per app): {}",
+            total / f.apps.max(1) as f64,
+            by_count(&f.own_requests)
+        );
+        println!(
+            "    by resource          {}",
+            by_count(&f.own_requests_by_resource)
+        );
+    }
+    println!(
+        "  API server requests    {} (every client, until all healthy)",
+        by_count(&f.apiserver_requests)
+    );
+    if let (Some(writes), Some(reconciles)) = (f.status_writes, f.reconciles) {
+        println!(
+            "  status writes          {writes:.0} ({:.2} per app); reconciles {reconciles:.0} ({:.2} per app)",
+            writes / f.apps.max(1) as f64,
+            reconciles / f.apps.max(1) as f64
+        );
+    }
+    let writes = f
+        .idle_writes_per_minute
+        .map_or_else(|| "not counted".to_owned(), |w| format!("{w:.1}"));
+    println!(
+        "  idle {:>4.0} s            CPU {:.3}% of a core; its writes/minute {writes}; API server writes/minute {:.1} (every client)",
+        f.idle.as_secs_f64(),
+        f.idle_cpu_percent,
+        f.idle_apiserver_writes_per_minute
+    );
+    println!(
+        "  new image for {:<8} healthy again after {}",
+        f.changed,
+        seconds(f.changed_healthy)
+    );
+    if !f.rollbacks.is_empty() {
+        let stats = checklist_testkit::stats::Stats::of(&f.rollbacks);
+        println!(
+            "  bad image → rolled back  {} apps: p50 {:.1} s, max {:.1} s",
+            stats.n,
+            stats.p50.as_secs_f64(),
+            stats.max.as_secs_f64()
+        );
+    }
+}
+
+/// Prints theirs ÷ ours for each figure both have.
+pub fn ratios(ours: &Figures, theirs: &Figures) {
+    println!("\nArgo Rollouts ÷ checklist-operator (above 1: we use less or are faster)");
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.1}×", a / b)
+        } else {
+            "n/a".into()
+        }
+    };
+    println!(
+        "  peak memory            {}",
+        ratio(theirs.peak_mib, ours.peak_mib)
+    );
+    println!(
+        "  steady memory          {}",
+        ratio(theirs.steady_mib, ours.steady_mib)
+    );
+    println!(
+        "  CPU until all healthy  {}",
+        ratio(theirs.cpu_seconds, ours.cpu_seconds)
+    );
+    if let (Some(a), Some(b)) = (theirs.all_healthy, ours.all_healthy) {
+        println!(
+            "  time to all healthy    {}",
+            ratio(a.as_secs_f64(), b.as_secs_f64())
+        );
+    }
+    if let (Some(a), Some(b)) = (theirs.changed_healthy, ours.changed_healthy) {
+        println!(
+            "  new image, healthy     {}",
+            ratio(a.as_secs_f64(), b.as_secs_f64())
+        );
+    }
+    if !ours.rollbacks.is_empty() && !theirs.rollbacks.is_empty() {
+        let p50 = |r: &[Duration]| checklist_testkit::stats::Stats::of(r).p50.as_secs_f64();
+        println!(
+            "  bad image → rollback   {} (p50)",
+            ratio(p50(&theirs.rollbacks), p50(&ours.rollbacks))
+        );
+    }
+}
