@@ -65,6 +65,25 @@ pub enum StartupError {
     #[error("lost the leader Lease; exiting so a restart campaigns again")]
     LostLease,
 
+    /// The API server refused the --selector as a label selector.
+    #[error("--selector {selector:?} is not a label selector the API server accepts: {message}")]
+    Selector {
+        /// The selector given.
+        selector: String,
+        /// The API server's reason.
+        message: String,
+    },
+
+    /// Checking the --selector against the API server failed for another reason.
+    #[error("cannot list DeploymentChecklists with --selector {selector:?}")]
+    SelectorCheck {
+        /// The selector given.
+        selector: String,
+        /// What the client saw.
+        #[source]
+        source: ApiError,
+    },
+
     /// The notifications' HTTP client could not be built.
     #[error("cannot start the notification sender")]
     Notifier(#[source] crate::verify::client::FetchError),

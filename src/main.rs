@@ -56,9 +56,21 @@ enum Command {
         #[arg(long, env = "CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
 
+        /// How many checklists' verification rounds run at the same time; the others wait their
+        /// turn, first come first served.
+        #[arg(long, env = "VERIFICATION_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        verification_concurrency: u16,
+
         /// Watch and act in this namespace only (a namespace-scoped install); default: all.
         #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
         namespace: Option<String>,
+
+        /// Reconcile only the checklists this label selector matches, e.g.
+        /// `checklist.dev/shard=a` or `checklist.dev/shard notin (a,b)`: one shard of a cluster
+        /// split between several operator deployments, each campaigning for a Lease of its own.
+        /// Default: every checklist.
+        #[arg(long, env = "CHECKLIST_SELECTOR", value_name = "SELECTOR")]
+        selector: Option<String>,
 
         /// Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. 0.0.0.0:8080
         /// (port 0 picks a free port and logs it). Default: not served.
@@ -121,8 +133,9 @@ impl NotifyArgs {
 /// Leader election flags of `run`.
 #[derive(Debug, clap::Args)]
 struct LeaderArgs {
-    /// Campaign for the `checklist-operator` Lease and reconcile only while holding it, so
-    /// several replicas can run (one acts, the others wait to take over).
+    /// Campaign for the `checklist-operator` Lease (with --selector, `checklist-operator-` and
+    /// a digest of the selector) and reconcile only while holding it, so several replicas can
+    /// run (one acts, the others wait to take over).
     #[arg(long, env = "LEADER_ELECT")]
     leader_elect: bool,
 
@@ -141,7 +154,10 @@ struct LeaderArgs {
 }
 
 impl LeaderArgs {
-    fn election(self) -> anyhow::Result<Option<controller::leadership::LeaderElection>> {
+    fn election(
+        self,
+        selector: Option<&str>,
+    ) -> anyhow::Result<Option<controller::leadership::LeaderElection>> {
         if !self.leader_elect {
             return Ok(None);
         }
@@ -160,6 +176,7 @@ impl LeaderArgs {
             .filter(|i| !i.is_empty())
             .unwrap_or_else(|| format!("checklist-operator-{}", std::process::id()));
         Ok(Some(controller::leadership::LeaderElection {
+            lease: controller::leadership::lease_name(selector),
             namespace,
             identity,
             lease_duration: Duration::from_secs(self.lease_duration_seconds),
@@ -203,13 +220,17 @@ fn main() -> ExitCode {
             egress_deny,
             egress_allow_loopback,
             concurrency,
+            verification_concurrency,
             namespace,
+            selector,
             metrics_addr,
             prometheus_url,
             notify,
             leader,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
+            // An empty CHECKLIST_SELECTOR (a chart value left blank) means every checklist.
+            let selector = selector.filter(|s| !s.trim().is_empty());
             let config = RunConfig {
                 connect_timeout: Duration::from_secs(connect_timeout_seconds),
                 egress: EgressPolicy::operator()
@@ -217,13 +238,15 @@ fn main() -> ExitCode {
                     .with_allowed(egress_allow)
                     .with_denied(egress_deny),
                 concurrency,
+                rounds_in_flight: verification_concurrency,
                 namespace: namespace.filter(|n| !n.is_empty()),
+                selector: selector.clone(),
                 metrics_addr,
                 leader_election: None,
                 prometheus_url,
                 notify_defaults: notify.defaults(),
             };
-            let config = match leader.election() {
+            let config = match leader.election(selector.as_deref()) {
                 Ok(leader_election) => RunConfig {
                     leader_election,
                     ..config

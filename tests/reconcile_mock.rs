@@ -421,6 +421,12 @@ fn fixed_jitter() -> f64 {
     0.37
 }
 
+/// The 5-minute safety net as [`fixed_jitter`] moves it (within ±10%, so thousands of
+/// checklists do not come back in the same second).
+fn safety_net() -> Duration {
+    Duration::from_secs(300).mul_f64(0.9 + 0.2 * fixed_jitter())
+}
+
 /// Runs one reconcile of each of `objects` in turn with one context, as the controller would
 /// over time, against `serve`.
 async fn run_all<S, F>(
@@ -434,15 +440,18 @@ where
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let (reconcile_tx, _reconcile_rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = Arc::new(Context::new(
-        client,
-        Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: Some("checklist-operator-7d9f8-abcde".into()),
-        },
-        Verifier::new(EgressPolicy::operator(), reconcile_tx),
-        Arc::default(),
-    ));
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            Reporter {
+                controller: FIELD_MANAGER.into(),
+                instance: Some("checklist-operator-7d9f8-abcde".into()),
+            },
+            Verifier::new(EgressPolicy::operator(), reconcile_tx),
+            Arc::default(),
+        )
+        .with_jitter(fixed_jitter),
+    );
     let serving = serve(ApiServer::new(handle));
     let server = tokio::spawn(async move { serving.await.finish().await });
     // The context holds the only client: when the reconciles return (or are cut off), it goes,
@@ -846,7 +855,7 @@ async fn a_new_checklist_without_its_secret_creates_nothing_and_stalls() {
     let (result, api) = run(guarded(&checklist), serve).await;
     let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
     // Stalled waits for a person (the Secret's watch brings the fix): the safety net is slow.
-    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    assert_eq!(action, Action::requeue(safety_net()));
     // No Job is created.
     assert_requests(
         &api,
@@ -1054,7 +1063,7 @@ async fn a_forbidden_request_stalls_the_checklist_names_it_once_and_waits() {
             // However often it fails, the next look is the safety net's, not a few seconds.
             assert_eq!(
                 error_policy(Arc::clone(&object), &error, Arc::clone(&ctx)),
-                Action::requeue(Duration::from_secs(300))
+                Action::requeue(safety_net())
             );
         }
     }

@@ -132,6 +132,13 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
                     .sum::<f64>()
                     / minutes
             });
+    figures.idle_reconciles = idle_start
+        .1
+        .as_ref()
+        .zip(idle_end.1.as_ref())
+        .map(|(b, a)| {
+            a.sum("checklist_reconciles_total", &[]) - b.sum("checklist_reconciles_total", &[])
+        });
     let server_idle = checklist_testkit::exposition::delta(&idle_end.2, &idle_start.2);
     figures.idle_apiserver_writes_per_minute = ["POST", "PATCH", "PUT", "APPLY", "DELETE"]
         .iter()

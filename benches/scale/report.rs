@@ -35,6 +35,8 @@ pub struct Figures {
     pub reconciles: Option<f64>,
     /// The idle window.
     pub idle: Duration,
+    /// Reconciles in the idle window, when the controller counts them.
+    pub idle_reconciles: Option<f64>,
     /// Reconciles in each second of the idle window, when the controller counts them.
     pub idle_reconciles_per_second: Vec<f64>,
     /// Share of one core used while idle, percent.
@@ -111,6 +113,27 @@ pub fn print(who: &str, f: &Figures) {
         f.idle_cpu_percent,
         f.idle_apiserver_writes_per_minute
     );
+    if let Some(reconciles) = f.idle_reconciles {
+        let busy: Vec<usize> = f
+            .idle_reconciles_per_second
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0.0)
+            .map(|(i, _)| i)
+            .collect();
+        let peak = f
+            .idle_reconciles_per_second
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        println!(
+            "  idle reconciles       {reconciles:.0} (the safety net); in {} of {} one-second samples, from second {} to {}, at most {peak:.0} in one",
+            busy.len(),
+            f.idle_reconciles_per_second.len(),
+            busy.first().copied().unwrap_or_default(),
+            busy.last().copied().unwrap_or_default()
+        );
+    }
     println!(
         "  new image for {:<8} healthy again after {}",
         f.changed,

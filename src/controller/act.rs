@@ -22,7 +22,7 @@ use crate::{
 };
 
 use super::{
-    observe::{self, World, key},
+    observe::{self, CachedReads, World, key},
     plan::{Change, Endpoint},
     record::FIELD_MANAGER,
     verification::{Assignment, Verifier},
@@ -40,6 +40,8 @@ pub struct Actor<'a> {
     pub verifier: &'a Verifier,
     /// The history number the current revision's record gets.
     pub revision_number: i64,
+    /// The Deployment cache observe read from, told of each Deployment written.
+    pub deployments: Option<&'a CachedReads<Deployment>>,
 }
 
 impl Actor<'_> {
@@ -79,18 +81,22 @@ impl Actor<'_> {
                 self.prune_records(revision).await?;
             }
             Change::ApplyCurrent { revision } => {
-                self.apply(stamped(resources::deployment(checklist, spec, revision)))
+                let applied = self
+                    .apply(stamped(resources::deployment(checklist, spec, revision)))
                     .await?;
+                self.wrote(&applied);
                 self.apply(stamped(resources::service(checklist))).await?;
             }
             Change::RestoreStable { revision } => {
                 let stable_spec = self.stable_spec(revision)?;
-                self.apply(stamped(resources::deployment(
-                    checklist,
-                    &stable_spec,
-                    revision,
-                )))
-                .await?;
+                let applied = self
+                    .apply(stamped(resources::deployment(
+                        checklist,
+                        &stable_spec,
+                        revision,
+                    )))
+                    .await?;
+                self.wrote(&applied);
             }
             Change::ApplyRevision { revision, replicas } => {
                 let deployment = if *revision == resources::revision_hash(spec) {
@@ -215,8 +221,16 @@ impl Actor<'_> {
         ))
     }
 
-    /// Server-side apply, forcing ownership of the fields this operator sets.
-    async fn apply<K>(&self, object: K) -> Result<()>
+    /// Tells the Deployment cache of a Deployment this reconcile wrote.
+    fn wrote(&self, deployment: &Deployment) {
+        if let Some(cache) = self.deployments {
+            cache.wrote(deployment);
+        }
+    }
+
+    /// Server-side apply, forcing ownership of the fields this operator sets; the object as
+    /// the API server stored it.
+    async fn apply<K>(&self, object: K) -> Result<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -226,12 +240,13 @@ impl Actor<'_> {
     {
         let name = object.name_any();
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        self.api::<K>()?
+        let applied = self
+            .api::<K>()?
             .patch(&name, &params, &Patch::Apply(&object))
             .await
             .map_err(|e| ReconcileError::change(format!("apply {} {name}", K::kind(&())), e))?;
         tracing::info!(kind = %K::kind(&()), name = %name, "applied");
-        Ok(())
+        Ok(applied)
     }
 
     /// Creates a Job unless one of that name exists: the existing one is the answer.

@@ -10,12 +10,29 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use crate::error::StartupError;
 
-/// The Lease's name.
-pub(crate) const LEASE_NAME: &str = "checklist-operator";
+/// The Lease of an operator that reconciles every checklist.
+const LEASE_NAME: &str = "checklist-operator";
+
+/// The Lease a shard campaigns for: `checklist-operator` without a selector, else that name
+/// followed by a digest of the selector, so each shard of a split cluster elects its own leader
+/// and two deployments given the same selector share one (never both act).
+pub fn lease_name(selector: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    match selector {
+        None => LEASE_NAME.to_owned(),
+        Some(selector) => {
+            let digest = Sha256::digest(selector.as_bytes());
+            let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+            format!("{LEASE_NAME}-{hex}")
+        }
+    }
+}
 
 /// Where the Lease lives and who campaigns.
 #[derive(Debug, Clone)]
 pub struct LeaderElection {
+    /// The Lease's name ([`lease_name`]).
+    pub lease: String,
     /// The Lease's namespace (the operator's own).
     pub namespace: String,
     /// This replica's name in the Lease (the pod name).
@@ -34,6 +51,7 @@ impl LeaderElection {
 
 /// A campaign for the Lease, running in the background.
 pub(crate) struct Campaign {
+    lease: String,
     state: watch::Receiver<bool>,
     task: JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
 }
@@ -51,14 +69,18 @@ impl Campaign {
             election.grace_seconds().min(duration - 1),
         )
         .with_field_manager(format!("checklist-operator-lease-{}", election.identity));
-        let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
+        let manager = LeaseManagerBuilder::new(client, &election.lease)
             .with_namespace(election.namespace.clone())
             .with_parameters(params)
             .build()
             .await
             .map_err(StartupError::Campaign)?;
         let (state, task) = manager.watch().await;
-        Ok(Self { state, task })
+        Ok(Self {
+            lease: election.lease.clone(),
+            state,
+            task,
+        })
     }
 
     /// Waits until this replica holds the Lease.
@@ -83,7 +105,7 @@ impl Campaign {
     pub(crate) async fn release(self) {
         drop(self.state);
         match tokio::time::timeout(Duration::from_secs(5), self.task).await {
-            Ok(Ok(Ok(_))) => tracing::info!(lease = LEASE_NAME, "leadership released"),
+            Ok(Ok(Ok(_))) => tracing::info!(lease = %self.lease, "leadership released"),
             Ok(Ok(Err(error))) => tracing::warn!(%error, "cannot release the Lease"),
             Ok(Err(error)) => tracing::warn!(%error, "the lease manager failed"),
             Err(_) => tracing::warn!("releasing the Lease timed out; it expires on its own"),
@@ -96,8 +118,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_selector_has_a_lease_of_its_own_and_no_selector_keeps_the_old_name() {
+        assert_eq!(lease_name(None), "checklist-operator");
+        let a = lease_name(Some("checklist.dev/shard=a"));
+        let b = lease_name(Some("checklist.dev/shard=b"));
+        assert_ne!(a, b);
+        assert_eq!(a, lease_name(Some("checklist.dev/shard=a")));
+        assert!(
+            a.starts_with("checklist-operator-") && a.len() == "checklist-operator-".len() + 10
+        );
+    }
+
+    #[test]
     fn the_grace_is_a_third_of_the_lease_and_never_zero() {
         let election = |seconds| LeaderElection {
+            lease: lease_name(None),
             namespace: "ops".into(),
             identity: "op-0".into(),
             lease_duration: Duration::from_secs(seconds),

@@ -17,6 +17,7 @@ pub(crate) mod record;
 mod retry;
 mod secret_index;
 mod shutdown;
+mod trim;
 pub mod verification;
 
 use std::{
@@ -40,10 +41,10 @@ use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
-        Controller,
+        Controller, WatchStreamExt,
         controller::Config as ControllerConfig,
         events::Reporter,
-        reflector::ObjectRef,
+        reflector::{self, ObjectRef},
         wait::{await_condition, conditions::is_crd_established},
         watcher,
     },
@@ -74,8 +75,12 @@ pub struct RunConfig {
     pub egress: EgressPolicy,
     /// How many checklists are reconciled at once.
     pub concurrency: u16,
+    /// How many checklists' verification rounds run at once; the others wait their turn.
+    pub rounds_in_flight: u16,
     /// Watch only this namespace (a namespace-scoped install); None watches every namespace.
     pub namespace: Option<String>,
+    /// Reconcile only the checklists this label selector matches (one shard of several).
+    pub selector: Option<String>,
     /// Where to serve /metrics, /healthz and /readyz; None serves nothing.
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Campaign for a Lease before reconciling (several replicas); None reconciles at once.
@@ -133,6 +138,9 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
             return Ok(());
         }
     }
+    if let Some(selector) = &config.selector {
+        selector_accepted(&client, config.namespace.as_deref(), selector).await?;
+    }
     health.set_ready(true);
 
     let campaign = match &config.leader_election {
@@ -159,22 +167,37 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     )
     .map_err(StartupError::Notifier)?;
     let verifier = Verifier::new(egress, reconcile_tx)
+        .with_rounds_in_flight(usize::from(config.rounds_in_flight))
         .with_metrics(Arc::clone(&metrics))
         .with_prometheus(config.prometheus_url.clone());
-    let context = Arc::new(
-        Context::new(client.clone(), reporter, verifier.clone(), metrics)
-            .with_notifier(notifier, config.notify_defaults.clone()),
-    );
-
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let owned_pods = owned.clone();
     let ns = config.namespace.as_deref();
-    let controller = Controller::new(
-        scoped::<Guarded>(&client, ns),
-        watcher::Config::default().any_semantic(),
+    // The owned Deployments are watched anyway (their changes trigger reconciles): kept in a
+    // store, trimmed, they answer observe's reads of the RollingUpdate Deployment.
+    let (deployment_store, deployment_writer) = reflector::store();
+    let deployments = watcher(scoped::<Deployment>(&client, ns), owned.clone())
+        .modify(trim::trim)
+        .reflect(deployment_writer)
+        .touched_objects();
+    let context = Arc::new(
+        Context::new(client.clone(), reporter, verifier.clone(), metrics)
+            .with_notifier(notifier, config.notify_defaults.clone())
+            .with_deployment_cache(Arc::new(observe::CachedReads::new(deployment_store))),
     );
-    let store = controller.store();
+
+    // The checklists reach the store trimmed (`trim`): at thousands of checklists their
+    // managedFields would otherwise be most of the operator's memory.
+    let (store, writer) = reflector::store();
+    let checklists = watcher(
+        scoped::<Guarded>(&client, ns),
+        checklist_watch(config.selector.as_deref()),
+    )
+    .modify(trim::trim)
+    .reflect(writer)
+    .applied_objects();
+    let controller = Controller::for_stream(checklists, store.clone());
     // A deleted checklist is not reconciled again, so its rounds are stopped and what is
     // remembered of it is forgotten from here.
     let sweeper = tokio::spawn({
@@ -189,6 +212,9 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
                 context.versions.retain(exists);
                 context.failures.retain(exists);
                 context.secret_readers.retain(exists);
+                if let Some(deployments) = &context.deployments {
+                    deployments.retain(exists);
+                }
             }
         }
     });
@@ -204,10 +230,11 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     tracing::info!(
         concurrency = config.concurrency,
         namespace = ns.unwrap_or("(all)"),
+        selector = config.selector.as_deref().unwrap_or("(all)"),
         "controller started"
     );
     let running = controller
-        .owns(scoped::<Deployment>(&client, ns), owned.clone())
+        .owns_stream(deployments)
         .owns(scoped::<Service>(&client, ns), owned.clone())
         .owns(scoped::<Job>(&client, ns), owned.clone())
         .watches(secrets, watcher::Config::default(), {
@@ -280,7 +307,7 @@ async fn lead(
 ) -> Result<Option<Campaign>, StartupError> {
     let mut campaign = Campaign::start(client.clone(), election).await?;
     tracing::info!(
-        lease = leadership::LEASE_NAME,
+        lease = %election.lease,
         namespace = %election.namespace,
         identity = %election.identity,
         "waiting to become the leader"
@@ -337,6 +364,38 @@ async fn crd_established(client: &Client) -> Result<(), StartupError> {
                 tracing::warn!(crd = CRD_NAME, "waiting for the CRD to be installed and established (kubectl apply -f crds/)");
             }
         }
+    }
+}
+
+/// How the checklists are watched: any version the API server's cache has (the first list is
+/// served from its cache, not etcd), only those `selector` matches when this is one shard.
+fn checklist_watch(selector: Option<&str>) -> watcher::Config {
+    let config = watcher::Config::default().any_semantic();
+    match selector {
+        Some(selector) => config.labels(selector),
+        None => config,
+    }
+}
+
+/// Asks the API server whether it takes `selector`, once at start: a selector it refuses would
+/// otherwise fail every watch, quietly, for ever.
+async fn selector_accepted(
+    client: &Client,
+    namespace: Option<&str>,
+    selector: &str,
+) -> Result<(), StartupError> {
+    let checklists = scoped::<crate::api::DeploymentChecklist>(client, namespace);
+    let params = kube::api::ListParams::default().labels(selector).limit(1);
+    match checklists.list_metadata(&params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 400 => Err(StartupError::Selector {
+            selector: selector.to_owned(),
+            message: status.message,
+        }),
+        Err(source) => Err(StartupError::SelectorCheck {
+            selector: selector.to_owned(),
+            source: crate::error::ApiError(source),
+        }),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::ObjectReference};
 use kube::{
     Client, Resource, ResourceExt,
     core::DeserializeGuard,
@@ -22,10 +22,10 @@ use crate::{
 use super::{
     act::Actor,
     clock,
-    observe::{self, Key, Versions, World},
+    observe::{self, CachedReads, Key, Versions, World},
     plan::{self, AT_REST, Note, Plan, Subject},
     record,
-    retry::{Failures, backoff_delay},
+    retry::{Failures, backoff_delay, spread},
     secret_index::SecretIndex,
     verification::Verifier,
 };
@@ -47,7 +47,9 @@ pub struct Context {
     pub(crate) failures: Failures,
     /// Which checklists read which Secret: who a Secret's change concerns.
     pub(crate) secret_readers: SecretIndex,
-    /// Where the backoff's jitter comes from: a number in 0..1.
+    /// The RollingUpdate Deployments from the controller's watch cache; None reads them live.
+    pub(crate) deployments: Option<Arc<CachedReads<Deployment>>>,
+    /// Where the jitter of backoffs and periodic requeues comes from: a number in 0..1.
     jitter: fn() -> f64,
     /// Sends notifications (none in tests that do not start one).
     notifier: Option<crate::notify::Notifier>,
@@ -71,6 +73,7 @@ impl Context {
             versions: Versions::default(),
             failures: Failures::default(),
             secret_readers: SecretIndex::default(),
+            deployments: None,
             jitter: fastrand::f64,
             notifier: None,
             notify_defaults: crate::notify::Defaults::default(),
@@ -86,6 +89,14 @@ impl Context {
         Self {
             notifier: Some(notifier),
             notify_defaults: defaults,
+            ..self
+        }
+    }
+
+    /// The same, reading the RollingUpdate Deployments through `deployments`.
+    pub(crate) fn with_deployment_cache(self, deployments: Arc<CachedReads<Deployment>>) -> Self {
+        Self {
+            deployments: Some(deployments),
             ..self
         }
     }
@@ -119,7 +130,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action
 pub fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let key = key_of(&object);
     let delay = match error.retry() {
-        Retry::WaitForChange => AT_REST,
+        Retry::WaitForChange => spread(AT_REST, (ctx.jitter)()),
         Retry::Backoff => backoff_delay(ctx.failures.record(key.clone()), (ctx.jitter)()),
     };
     tracing::warn!(
@@ -216,7 +227,13 @@ async fn failed(
 async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
     let name = checklist.name_any();
     let revision = observe::revision(checklist);
-    let world = World::read(&ctx.client, checklist, &revision.hash).await?;
+    let world = World::read(
+        &ctx.client,
+        checklist,
+        &revision.hash,
+        ctx.deployments.as_deref(),
+    )
+    .await?;
     let report = ctx.verifier.report(
         &observe::key(checklist)?,
         &observe::verification_target(checklist, &revision.hash),
@@ -244,11 +261,15 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         world: &world,
         verifier: &ctx.verifier,
         revision_number: planned.status.history.last().map_or(1, |h| h.revision),
+        deployments: ctx.deployments.as_deref(),
     };
     actor.act(&planned.changes).await?;
     record_plan(checklist, &previous, &planned, ctx).await?;
     notify(checklist, &planned, &world, ctx).await;
-    Ok(Action::requeue(planned.requeue_after))
+    Ok(Action::requeue(spread(
+        planned.requeue_after,
+        (ctx.jitter)(),
+    )))
 }
 
 /// Queues the notifications the plan's transitions call for (after the status that announces

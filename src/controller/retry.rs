@@ -27,6 +27,21 @@ pub fn backoff_delay(failures: u32, jitter: f64) -> Duration {
     full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
+/// Requeues at least this long are periodic (the safety net of a checklist at rest or stalled),
+/// not a timer a step waits on, so they may move.
+const PERIODIC: Duration = Duration::from_secs(60);
+
+/// `delay` moved by up to ±10% by `jitter` (in 0..1) when it is periodic: thousands of
+/// checklists applied together would otherwise come back for their safety-net look in the same
+/// second, every five minutes, for ever. Shorter delays (a pause's end, the next round) are
+/// kept exact.
+pub fn spread(delay: Duration, jitter: f64) -> Duration {
+    if delay < PERIODIC {
+        return delay;
+    }
+    delay.mul_f64(0.9 + 0.2 * jitter.clamp(0.0, 1.0))
+}
+
 /// How long the watches wait after an error before they start again: from [`WATCH_FIRST`],
 /// doubling, at most [`WATCH_CAP`], each delay jittered into its upper half; back to the start
 /// once an event arrives.

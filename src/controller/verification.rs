@@ -13,7 +13,7 @@ use std::{
 };
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::{
     api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
@@ -54,10 +54,17 @@ struct Task {
     handle: tokio::task::AbortHandle,
 }
 
+/// How many checklists' rounds run at once unless told (`run --verification-concurrency`): the
+/// rest wait their turn in order of arrival, so thousands of checklists released together
+/// neither open thousands of connections at once nor starve one another.
+const ROUNDS_IN_FLIGHT: usize = 64;
+
 /// The running verification tasks, one per checklist at most.
 #[derive(Clone)]
 pub struct Verifier {
     tasks: Arc<Mutex<HashMap<Key, Task>>>,
+    /// A permit per round in flight; tokio's semaphore queues waiters first come, first served.
+    in_flight: Arc<Semaphore>,
     egress: Arc<EgressPolicy>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
@@ -69,6 +76,7 @@ impl Verifier {
     pub fn new(egress: EgressPolicy, reconcile: mpsc::UnboundedSender<Key>) -> Self {
         Self {
             tasks: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(ROUNDS_IN_FLIGHT)),
             egress: Arc::new(egress),
             reconcile,
             metrics: Arc::default(),
@@ -79,6 +87,12 @@ impl Verifier {
     /// Sends prometheus checks that name no address to `url` (the operator's --prometheus-url).
     pub(crate) fn with_prometheus(mut self, url: Option<url::Url>) -> Self {
         self.prometheus = url;
+        self
+    }
+
+    /// Lets at most `rounds` checklists' rounds run at once (at least one).
+    pub(crate) fn with_rounds_in_flight(mut self, rounds: usize) -> Self {
+        self.in_flight = Arc::new(Semaphore::new(rounds.max(1)));
         self
     }
 
@@ -122,7 +136,11 @@ impl Verifier {
         let handle = tokio::spawn(rounds(
             key.clone(),
             assignment,
-            (Arc::clone(&self.egress), self.prometheus.clone()),
+            (
+                Arc::clone(&self.egress),
+                self.prometheus.clone(),
+                Arc::clone(&self.in_flight),
+            ),
             Arc::clone(&report),
             self.reconcile.clone(),
             Arc::clone(&self.metrics),
@@ -173,11 +191,13 @@ impl Verifier {
 /// reconcile, and `failureThreshold` failed rounds in a row fail it. With `continuous`, rounds go
 /// on after it passed, without the rateLimit checks (they would lock real users out of a login
 /// form every few seconds); then only a changed verdict or result asks for a reconcile, so a
-/// healthy app costs no status writes.
+/// healthy app costs no status writes. Each round waits for a permit of `in_flight` first, and
+/// the engine (its HTTP client) is built once the first is granted, so a waiting task holds
+/// little more than its assignment.
 async fn rounds(
     key: Key,
     assignment: Assignment,
-    (egress, prometheus): (Arc<EgressPolicy>, Option<url::Url>),
+    (egress, prometheus, in_flight): (Arc<EgressPolicy>, Option<url::Url>, Arc<Semaphore>),
     report: Arc<Mutex<Report>>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
@@ -193,30 +213,30 @@ async fn rounds(
         // The receiver is gone only while the operator shuts down.
         let _ = reconcile.send(key.clone());
     };
-    let engine = match Engine::new(
-        spec,
-        &assignment.base_url,
-        (*egress).clone(),
-        assignment.secrets,
-    ) {
-        Ok(engine) => engine
-            .with_prometheus(prometheus)
-            .with_placeholders(QueryPlaceholders {
-                // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
-                revision: assignment
-                    .revision
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-                namespace: key.0.clone(),
-                name: key.1.clone(),
-            }),
-        Err(error) => {
-            publish(VerificationObservation::Failed(error.to_string()), None);
-            return;
-        }
+    let build = || {
+        Engine::new(
+            spec,
+            &assignment.base_url,
+            (*egress).clone(),
+            assignment.secrets.clone(),
+        )
+        .map(|engine| {
+            engine
+                .with_prometheus(prometheus.clone())
+                .with_placeholders(QueryPlaceholders {
+                    // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
+                    revision: assignment
+                        .revision
+                        .split('@')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    namespace: key.0.clone(),
+                    name: key.1.clone(),
+                })
+        })
     };
+    let mut engine: Option<Engine> = None;
     let mut verified = assignment.verified;
     let continuous_checks: Vec<CheckSpec> = spec
         .checks
@@ -236,7 +256,23 @@ async fn rounds(
         } else {
             &spec.checks
         };
-        let outcomes = engine.run_round(checks).await;
+        // Closed only if the verifier is gone, and then this task is being aborted anyway.
+        let Ok(permit) = in_flight.acquire().await else {
+            return;
+        };
+        let built = match engine.take() {
+            Some(built) => built,
+            None => match build() {
+                Ok(built) => built,
+                Err(error) => {
+                    publish(VerificationObservation::Failed(error.to_string()), None);
+                    return;
+                }
+            },
+        };
+        let outcomes = built.run_round(checks).await;
+        engine = Some(built);
+        drop(permit);
         let verdict = tracker.record(&outcomes);
         metrics.round(&format!("{verdict:?}"));
         let state = judge(verdict, &outcomes);

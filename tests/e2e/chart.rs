@@ -58,7 +58,11 @@ fn documents(yaml: &str) -> Vec<Value> {
         .collect()
 }
 
-fn template_args<'a>(release: &'a str, namespace: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn template_args<'a>(
+    release: &'a str,
+    namespace: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "template",
         release,

@@ -11,6 +11,7 @@
 
 mod api;
 mod chart;
+mod chart_sharding;
 mod drift;
 mod faults;
 mod gitops;
@@ -22,6 +23,7 @@ mod progressive;
 mod prometheus;
 mod rbac;
 mod security;
+mod sharding;
 mod smoke;
 mod upgrade;
 mod web;

@@ -9,19 +9,24 @@ use kube::Client;
 
 /// `kubectl wait dcl/web --for=FOR`, asserting it succeeds within `seconds`.
 pub fn kubectl_wait(namespace: &str, condition: &str, seconds: u64) -> String {
+    kubectl_wait_for(namespace, "web", condition, Duration::from_secs(seconds))
+}
+
+/// `kubectl wait dcl/NAME --for=CONDITION`, panicking with `kubectl describe` when it times out.
+pub fn kubectl_wait_for(namespace: &str, name: &str, condition: &str, within: Duration) -> String {
     let (ok, out) = kubectl_in(
         namespace,
         &[
             "wait",
-            "dcl/web",
+            &format!("dcl/{name}"),
             &format!("--for={condition}"),
-            &format!("--timeout={seconds}s"),
+            &format!("--timeout={}s", within.as_secs()),
         ],
     );
     if !ok {
         panic!(
-            "kubectl wait --for={condition} failed: {out}\n{}",
-            describe(namespace)
+            "kubectl wait dcl/{name} --for={condition} failed: {out}\n{}",
+            describe_named(namespace, name)
         );
     }
     out
@@ -36,7 +41,12 @@ pub fn get_dcl(namespace: &str) -> String {
 
 /// `kubectl describe dcl web`.
 pub fn describe(namespace: &str) -> String {
-    let (ok, out) = kubectl_in(namespace, &["describe", "dcl", "web"]);
+    describe_named(namespace, "web")
+}
+
+/// `kubectl describe dcl NAME`.
+pub fn describe_named(namespace: &str, name: &str) -> String {
+    let (ok, out) = kubectl_in(namespace, &["describe", "dcl", name]);
     assert!(ok, "{out}");
     out
 }

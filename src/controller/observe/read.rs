@@ -1,5 +1,6 @@
-//! The observe step's reads: everything a reconcile decides on, fetched from the API server.
-//! Their reduction to an [`Observation`](super::Observation) is pure and lives in
+//! The observe step's reads: everything a reconcile decides on, fetched from the API server, or
+//! for the RollingUpdate Deployment from the controller's watch cache ([`CachedReads`]). Their
+//! reduction to an [`Observation`](super::Observation) is pure and lives in
 //! [`reduce`](super::reduce).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,8 @@ use crate::{
     api::{DeploymentChecklist, RolloutStrategy},
     resources::{self, labels},
 };
+
+use super::CachedReads;
 
 /// What a reconcile read from the cluster for one checklist.
 ///
@@ -85,7 +88,8 @@ impl std::fmt::Debug for World {
 }
 
 impl World {
-    /// Reads what `checklist` decides on; `revision` is the current spec's revision hash.
+    /// Reads what `checklist` decides on; `revision` is the current spec's revision hash;
+    /// `deployments`, when given, answers for the RollingUpdate Deployment where it can.
     ///
     /// The reads are independent, so they go out together: a reconcile costs one round trip of
     /// reads (two when a Deployment exists and its pods are listed), not one per object.
@@ -93,6 +97,7 @@ impl World {
         client: &Client,
         checklist: &DeploymentChecklist,
         revision: &str,
+        deployments: Option<&CachedReads<Deployment>>,
     ) -> Result<Self> {
         let namespace = namespace(checklist)?;
         let name = checklist.name_any();
@@ -111,7 +116,7 @@ impl World {
             if progressive {
                 read_sides(client, &namespace, checklist, revision).await
             } else {
-                let (deployment, pods) = read_app(client, &namespace, &name).await?;
+                let (deployment, pods) = read_app(client, &namespace, &name, deployments).await?;
                 Ok(Sides {
                     deployment,
                     pods,
@@ -224,17 +229,31 @@ async fn read_sides(
     })
 }
 
-/// The app's Deployment and the pods of the revision it runs.
+/// The app's Deployment (from the cache where it can answer) and, while some of them are not
+/// ready or not updated, the pods of the revision it runs.
 async fn read_app(
     client: &Client,
     namespace: &str,
     name: &str,
+    cache: Option<&CachedReads<Deployment>>,
 ) -> Result<(Option<Deployment>, Vec<Pod>)> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let deployment = get_opt(&deployments, name, "Deployment").await?;
+    let deployment = match cache.and_then(|c| c.get(namespace, name)) {
+        Some(cached) => cached,
+        None => {
+            let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+            let live = get_opt(&deployments, name, "Deployment").await?;
+            if let Some(cache) = cache {
+                cache.read(namespace, name, live.as_ref());
+            }
+            live
+        }
+    };
     let Some(deployed) = deployment.as_ref().and_then(resources::deployed_revision) else {
         return Ok((deployment, Vec::new()));
     };
+    if deployment.as_ref().is_some_and(all_pods_settled) {
+        return Ok((deployment, Vec::new()));
+    }
     let selector = format!(
         "{},{}={deployed}",
         labels::selector_query(name),
@@ -249,6 +268,26 @@ async fn read_app(
         .await
         .map_err(|e| ReconcileError::read(format!("Pods {namespace}/{selector}"), e))?;
     Ok((deployment, list.items))
+}
+
+/// Whether the Deployment's controller has seen its spec and reports every pod updated, ready
+/// and available: then no pod can be crash-looping (one restarting is not ready, which the
+/// Deployment reports and its change triggers a reconcile), and the pods need not be listed.
+/// With none asked for (replicas 0), there are none to list.
+fn all_pods_settled(deployment: &Deployment) -> bool {
+    let Some(status) = deployment.status.as_ref() else {
+        return false;
+    };
+    let wanted = deployment.spec.replicas.unwrap_or(1);
+    let observed = status.observed_generation.is_some()
+        && status.observed_generation == deployment.metadata.generation;
+    let replicas = status.replicas.unwrap_or(0);
+    observed
+        && replicas == wanted
+        && status.updated_replicas.unwrap_or(0) == wanted
+        && status.ready_replicas.unwrap_or(0) == wanted
+        && status.available_replicas.unwrap_or(0) == wanted
+        && status.unavailable_replicas.unwrap_or(0) == 0
 }
 
 /// The checklist's namespace; the API server always sets it on a namespaced object.
@@ -298,4 +337,47 @@ where
     api.get_opt(name)
         .await
         .map_err(|e| ReconcileError::read(format!("{kind} {name}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn deployment(replicas: i32, status: serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "generation": 2},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pods_are_listed_unless_every_one_is_updated_ready_and_available() {
+        let settled = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": 2, "availableReplicas": 2});
+        assert!(all_pods_settled(&deployment(2, settled.clone())));
+        // None asked for: the API server omits the zero counts.
+        assert!(all_pods_settled(&deployment(
+            0,
+            json!({"observedGeneration": 2})
+        )));
+        let unsettled = [
+            json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
+            json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
+            json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 2, "availableReplicas": 2}),
+            json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1, "unavailableReplicas": 1}),
+        ];
+        for status in unsettled {
+            assert!(
+                !all_pods_settled(&deployment(2, status.clone())),
+                "{status}"
+            );
+        }
+        let mut no_status = deployment(2, json!(null));
+        no_status.status = None;
+        assert!(!all_pods_settled(&no_status));
+    }
 }
