@@ -188,6 +188,7 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
+            "--verification-concurrency=64",
             "--metrics-addr=0.0.0.0:8080",
             "--leader-elect",
             "--lease-duration-seconds=15"
@@ -385,6 +386,7 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
+            "--verification-concurrency=64",
             "--metrics-addr=0.0.0.0:8080",
             "--leader-elect",
             "--lease-duration-seconds=15",
@@ -711,6 +713,7 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
             "run",
             "--connect-timeout-seconds=10",
             "--concurrency=8",
+            "--verification-concurrency=64",
             "--metrics-addr=0.0.0.0:8080",
             "--leader-elect",
             "--lease-duration-seconds=15",
