@@ -9,6 +9,21 @@ need() {
   command -v "$1" >/dev/null 2>&1 || die "missing '$1': install $2"
 }
 
+# need_package COMMAND PACKAGE: installs the Debian package PACKAGE when COMMAND is missing and
+# this runs as root with apt-get (as on the CI machine), else dies naming it.
+need_package() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $2 (apt-get) for '$1'"
+    if ! apt-get install -y -qq "$2" >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      apt-get install -y -qq "$2" >/dev/null 2>&1 || die "missing '$1': apt-get install $2 failed"
+    fi
+    return 0
+  fi
+  die "missing '$1': install the $2 package (apt-get install $2)"
+}
+
 need_rust() {
   need cargo "Rust (rustup, https://rustup.rs) with cargo"
   cargo fmt --version >/dev/null 2>&1 || die "missing rustfmt: rustup component add rustfmt"
