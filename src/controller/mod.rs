@@ -187,8 +187,9 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
             .with_deployment_cache(Arc::new(observe::CachedReads::new(deployment_store))),
     );
 
-    // The checklists reach the store trimmed (`trim`): at thousands of checklists their
-    // managedFields would otherwise be most of the operator's memory.
+    // The checklists reach the store trimmed (`trim`): their managedFields (an entry per
+    // writer, kubectl's and the operator's own status writes among them) would otherwise be
+    // kept with every one of them.
     let (store, writer) = reflector::store();
     let checklists = watcher(
         scoped::<Guarded>(&client, ns),
