@@ -21,7 +21,11 @@ use checklist_operator::{
     },
 };
 use checklist_testapp::Config;
-use checklist_testkit::{Prometheus, fixtures::raw_client, stats::Stats};
+use checklist_testkit::{
+    Prometheus,
+    fixtures::{fetch_whole, raw_client},
+    stats::Stats,
+};
 use serde_json::json;
 
 /// The error-rate gate of the seed checklist ("alert on > 1% 5xx responses"), on the page views
@@ -43,14 +47,7 @@ fn check(value: serde_json::Value) -> CheckSpec {
 
 /// `GET url?query=query` with the raw client, its answer read whole.
 async fn raw_query(raw: &reqwest::Client, url: &str, query: &str) {
-    raw.get(url)
-        .query(&[("query", query)])
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    fetch_whole(raw.get(url).query(&[("query", query)])).await;
 }
 
 fn passed(outcome: &CheckOutcome) -> bool {
@@ -152,13 +149,7 @@ async fn main() {
 
         let started = Instant::now();
         for _ in 0..LATENCY_REQUESTS {
-            raw.get(&health)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            fetch_whole(raw.get(&health)).await;
         }
         requests_samples.push(started.elapsed());
     }

@@ -18,7 +18,7 @@ use checklist_operator::{
 };
 use checklist_testapp::{Config, Mode};
 use checklist_testkit::{
-    fixtures::{raw_client, seed_checks},
+    fixtures::{fetch_whole, raw_client, seed_checks},
     stats::Stats,
 };
 
@@ -57,13 +57,7 @@ async fn main() {
 
     // Warm both connection pools.
     for _ in 0..200 {
-        raw.get(&health_url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        fetch_whole(raw.get(&health_url)).await;
         engine.run_check(&checks[0]).await;
     }
 
@@ -72,14 +66,7 @@ async fn main() {
     let mut engine_samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let body = raw
-            .get(&health_url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = fetch_whole(raw.get(&health_url)).await;
         raw_samples.push(started.elapsed());
         std::hint::black_box(body);
 

@@ -45,6 +45,12 @@ pub fn raw_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends `request` and reads its answer whole: the baseline round trip the benchmarks set the
+/// engine's figures beside.
+pub async fn fetch_whole(request: reqwest::RequestBuilder) -> bytes::Bytes {
+    request.send().await.unwrap().bytes().await.unwrap()
+}
+
 /// The test app on loopback: its main URL plays the app, its second listener the plain-HTTP
 /// side that redirects to HTTPS.
 pub async fn start_app() -> RunningApp {
