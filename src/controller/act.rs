@@ -22,7 +22,7 @@ use crate::{
 };
 
 use super::{
-    observe::{self, CachedReads, World, key},
+    observe::{self, Caches, World, key},
     plan::{Change, Endpoint},
     record::FIELD_MANAGER,
     verification::{Assignment, Verifier},
@@ -40,8 +40,8 @@ pub struct Actor<'a> {
     pub verifier: &'a Verifier,
     /// The history number the current revision's record gets.
     pub revision_number: i64,
-    /// The Deployment cache observe read from, told of each Deployment written.
-    pub deployments: Option<&'a CachedReads<Deployment>>,
+    /// The caches observe read from, told of each Deployment and Job written or deleted.
+    pub caches: Option<&'a Caches>,
 }
 
 impl Actor<'_> {
@@ -223,8 +223,8 @@ impl Actor<'_> {
 
     /// Tells the Deployment cache of a Deployment this reconcile wrote.
     fn wrote(&self, deployment: &Deployment) {
-        if let Some(cache) = self.deployments {
-            cache.wrote(deployment);
+        if let (Some(caches), Ok(owner)) = (self.caches, key(self.checklist)) {
+            caches.deployments.wrote(&owner, deployment);
         }
     }
 
@@ -257,8 +257,11 @@ impl Actor<'_> {
             ..PostParams::default()
         };
         match self.api::<Job>()?.create(&params, &job).await {
-            Ok(_) => {
+            Ok(created) => {
                 tracing::info!(job = %name, "created Job");
+                if let Some(caches) = self.caches {
+                    caches.jobs.wrote(&key(self.checklist)?, &created);
+                }
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
@@ -294,7 +297,12 @@ impl Actor<'_> {
             propagation_policy: Some(PropagationPolicy::Background),
             ..DeleteParams::default()
         };
-        self.delete::<Job>(name, &params).await
+        self.delete::<Job>(name, &params).await?;
+        // Gone, though the cache may show it a moment longer: read live until it agrees.
+        if let Some(caches) = self.caches {
+            caches.jobs.read(&key(self.checklist)?, name, None);
+        }
+        Ok(())
     }
 
     /// Deletes revision records beyond rollback.revisionHistoryLimit, oldest first, never the

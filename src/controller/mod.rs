@@ -28,7 +28,7 @@ use std::{
     time::Duration,
 };
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
@@ -175,16 +175,18 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let owned_pods = owned.clone();
     let ns = config.namespace.as_deref();
     // The owned Deployments are watched anyway (their changes trigger reconciles): kept in a
-    // store, trimmed, they answer observe's reads of the RollingUpdate Deployment.
-    let (deployment_store, deployment_writer) = reflector::store();
-    let deployments = watcher(scoped::<Deployment>(&client, ns), owned.clone())
-        .modify(trim::trim)
-        .reflect(deployment_writer)
-        .touched_objects();
+    // store, trimmed and as JSON, they answer observe's reads of the RollingUpdate Deployment.
+    // The Jobs likewise, for the migration Jobs a new revision waits on.
+    let (deployments, deployment_store) = cached_watch::<Deployment>(&client, ns, &owned);
+    let (jobs, job_store) = cached_watch::<Job>(&client, ns, &owned);
+    let caches = observe::Caches {
+        deployments: observe::CachedReads::new(deployment_store),
+        jobs: observe::CachedReads::new(job_store),
+    };
     let context = Arc::new(
         Context::new(client.clone(), reporter, verifier.clone(), metrics)
             .with_notifier(notifier, config.notify_defaults.clone())
-            .with_deployment_cache(Arc::new(observe::CachedReads::new(deployment_store))),
+            .with_caches(Arc::new(caches)),
     );
 
     // The checklists reach the store trimmed (`trim`): their managedFields (an entry per
@@ -213,8 +215,8 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
                 context.versions.retain(exists);
                 context.failures.retain(exists);
                 context.secret_readers.retain(exists);
-                if let Some(deployments) = &context.deployments {
-                    deployments.retain(exists);
+                if let Some(caches) = &context.caches {
+                    caches.retain(exists);
                 }
             }
         }
@@ -237,7 +239,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let running = controller
         .owns_stream(deployments)
         .owns(scoped::<Service>(&client, ns), owned.clone())
-        .owns(scoped::<Job>(&client, ns), owned.clone())
+        .owns_stream(jobs)
         .watches(secrets, watcher::Config::default(), {
             let context = Arc::clone(&context);
             move |secret| readers_of(&context, &secret)
@@ -276,6 +278,37 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// A watch of the owned objects of kind `K` (`owned`: by label), trimmed, kept in a compact
+/// store for observe's reads, and the stream of objects it touches for the controller's triggers.
+fn cached_watch<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    owned: &watcher::Config,
+) -> (
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    Arc<observe::CompactStore<K>>,
+)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let store = Arc::new(observe::CompactStore::default());
+    let stream = watcher(scoped::<K>(client, namespace), owned.clone())
+        .modify(trim::trim)
+        .inspect_ok({
+            let store = Arc::clone(&store);
+            move |event| store.apply(event)
+        })
+        .touched_objects();
+    (stream, store)
 }
 
 /// Serves /metrics, /healthz and /readyz on `addr` in the background until shutdown.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::ObjectReference};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
     Client, Resource, ResourceExt,
     core::DeserializeGuard,
@@ -22,7 +22,7 @@ use crate::{
 use super::{
     act::Actor,
     clock,
-    observe::{self, CachedReads, Key, Versions, World},
+    observe::{self, Caches, Key, Versions, World},
     plan::{self, AT_REST, Note, Plan, Subject},
     record,
     retry::{Failures, backoff_delay, spread},
@@ -47,8 +47,9 @@ pub struct Context {
     pub(crate) failures: Failures,
     /// Which checklists read which Secret: who a Secret's change concerns.
     pub(crate) secret_readers: SecretIndex,
-    /// The RollingUpdate Deployments from the controller's watch cache; None reads them live.
-    pub(crate) deployments: Option<Arc<CachedReads<Deployment>>>,
+    /// The RollingUpdate Deployments and the Jobs from the controller's watches; None reads
+    /// them live.
+    pub(crate) caches: Option<Arc<Caches>>,
     /// Where the jitter of backoffs and periodic requeues comes from: a number in 0..1.
     jitter: fn() -> f64,
     /// Sends notifications (none in tests that do not start one).
@@ -73,7 +74,7 @@ impl Context {
             versions: Versions::default(),
             failures: Failures::default(),
             secret_readers: SecretIndex::default(),
-            deployments: None,
+            caches: None,
             jitter: fastrand::f64,
             notifier: None,
             notify_defaults: crate::notify::Defaults::default(),
@@ -93,10 +94,10 @@ impl Context {
         }
     }
 
-    /// The same, reading the RollingUpdate Deployments through `deployments`.
-    pub(crate) fn with_deployment_cache(self, deployments: Arc<CachedReads<Deployment>>) -> Self {
+    /// The same, reading the RollingUpdate Deployments and the Jobs through `caches`.
+    pub(crate) fn with_caches(self, caches: Arc<Caches>) -> Self {
         Self {
-            deployments: Some(deployments),
+            caches: Some(caches),
             ..self
         }
     }
@@ -231,7 +232,7 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         &ctx.client,
         checklist,
         &revision.hash,
-        ctx.deployments.as_deref(),
+        ctx.caches.as_deref(),
     )
     .await?;
     let report = ctx.verifier.report(
@@ -261,7 +262,7 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         world: &world,
         verifier: &ctx.verifier,
         revision_number: planned.status.history.last().map_or(1, |h| h.revision),
-        deployments: ctx.deployments.as_deref(),
+        caches: ctx.caches.as_deref(),
     };
     actor.act(&planned.changes).await?;
     record_plan(checklist, &previous, &planned, ctx).await?;

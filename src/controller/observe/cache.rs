@@ -11,15 +11,14 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 
-use kube::{
-    Resource, ResourceExt,
-    runtime::reflector::{ObjectRef, Store},
-};
+use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job};
+use kube::ResourceExt;
+use serde::{Serialize, de::DeserializeOwned};
 
-use super::read::Key;
+use super::{compact::CompactStore, read::Key};
 
 /// What this process last knew of an object that the cache may not show yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,15 +50,23 @@ fn answer(known: Option<&Known>, cached: Option<&str>) -> Answer {
     }
 }
 
-/// One kind of owned object, read through the controller's store.
-pub struct CachedReads<K: Resource<DynamicType = ()> + Clone + 'static> {
-    store: Store<K>,
-    pending: Mutex<HashMap<Key, Known>>,
+/// What is remembered of one object: for which checklist, and what this process knows of it.
+#[derive(Debug)]
+struct Pending {
+    /// The checklist that owns the object, so what is remembered goes with it.
+    owner: Key,
+    known: Known,
 }
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> CachedReads<K> {
+/// One kind of owned object, read through the controller's store.
+pub struct CachedReads<K> {
+    store: Arc<CompactStore<K>>,
+    pending: Mutex<HashMap<Key, Pending>>,
+}
+
+impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
     /// Reads through `store`, which the controller's watch of `K` keeps.
-    pub fn new(store: Store<K>) -> Self {
+    pub fn new(store: Arc<CompactStore<K>>) -> Self {
         Self {
             store,
             pending: Mutex::default(),
@@ -70,47 +77,73 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> CachedReads<K> {
     /// answer, None when it must be read from the API server (then tell [`Self::read`]): also
     /// until the cache's first list is complete.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Option<K>> {
-        use futures::FutureExt;
-        self.store.wait_until_ready().now_or_never()?.ok()?;
+        if !self.store.is_ready() {
+            return None;
+        }
         let key = (namespace.to_owned(), name.to_owned());
-        let cached = self.store.get(&ObjectRef::new(name).within(namespace));
+        let cached = self.store.get(namespace, name);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let seen = cached
-            .as_ref()
-            .map(|c| c.meta().resource_version.as_deref().unwrap_or_default());
-        match answer(pending.get(&key), seen) {
+        let known = pending.get(&key).map(|p| &p.known);
+        match answer(known, cached.as_ref().map(|c| &*c.version)) {
             Answer::Cache => {
                 pending.remove(&key);
-                Some(cached.map(|c| (*c).clone()))
+                drop(pending);
+                match cached {
+                    None => Some(None),
+                    // One that does not parse back is read live.
+                    Some(entry) => entry.parse().map(Some),
+                }
             }
             Answer::Live => None,
         }
     }
 
-    /// This process wrote `object` (the API server's answer to the write).
-    pub fn wrote(&self, object: &K) {
-        let (Some(namespace), Some(version)) = (object.namespace(), object.resource_version())
-        else {
-            return;
-        };
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.insert((namespace, object.name_any()), Known::Version(version));
+    /// This process wrote `object` (the API server's answer to the write) for checklist `owner`.
+    pub fn wrote(&self, owner: &Key, object: &K) {
+        if let Some(version) = object.resource_version() {
+            self.remember(owner, object.name_any(), Known::Version(version));
+        }
     }
 
-    /// This process read `found` for `name` in `namespace` from the API server.
-    pub fn read(&self, namespace: &str, name: &str, found: Option<&K>) {
+    /// This process read `found` for `name` from the API server, for checklist `owner` (in its
+    /// namespace); None also after it deleted the object.
+    pub fn read(&self, owner: &Key, name: &str, found: Option<&K>) {
         let known = match found.and_then(ResourceExt::resource_version) {
             Some(version) => Known::Version(version),
             None => Known::Absent,
         };
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.insert((namespace.to_owned(), name.to_owned()), known);
+        self.remember(owner, name.to_owned(), known);
     }
 
-    /// Forgets what is remembered of objects for which `keep` is false (deleted checklists').
+    fn remember(&self, owner: &Key, name: String, known: Known) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending_of = Pending {
+            owner: owner.clone(),
+            known,
+        };
+        pending.insert((owner.0.clone(), name), pending_of);
+    }
+
+    /// Forgets what is remembered for checklists for which `keep` is false (deleted ones).
     pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|key, _| keep(key));
+        pending.retain(|_, p| keep(&p.owner));
+    }
+}
+
+/// The owned objects observe reads from the controller's watches rather than the API server.
+pub struct Caches {
+    /// The RollingUpdate Deployments.
+    pub deployments: CachedReads<Deployment>,
+    /// The migration and down-migration Jobs.
+    pub jobs: CachedReads<Job>,
+}
+
+impl Caches {
+    /// Forgets what is remembered for checklists for which `keep` is false (deleted ones).
+    pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
+        self.deployments.retain(&keep);
+        self.jobs.retain(&keep);
     }
 }
 
@@ -139,17 +172,16 @@ mod tests {
 
     #[test]
     fn a_write_is_read_live_until_the_cache_shows_it_then_forgotten() {
-        use k8s_openapi::api::apps::v1::Deployment;
-        use kube::runtime::{reflector, watcher};
+        use kube::runtime::watcher;
 
-        let (store, mut writer) = reflector::store::<Deployment>();
-        let reads = CachedReads::new(store);
+        let writer = Arc::new(CompactStore::<Deployment>::default());
+        let reads = CachedReads::new(Arc::clone(&writer));
         assert!(
             reads.get("a", "web").is_none(),
             "before the first list: live"
         );
-        writer.apply_watcher_event(&watcher::Event::Init);
-        writer.apply_watcher_event(&watcher::Event::InitDone);
+        writer.apply(&watcher::Event::Init);
+        writer.apply(&watcher::Event::InitDone);
         let deployment = |version: &str| {
             let mut d = Deployment::default();
             d.metadata.name = Some("web".into());
@@ -164,21 +196,49 @@ mod tests {
                 .flatten()
                 .and_then(|d| d.resource_version())
         };
-        writer.apply_watcher_event(&watcher::Event::Apply(deployment("5")));
+        writer.apply(&watcher::Event::Apply(deployment("5")));
         assert_eq!(cached_version(&reads).as_deref(), Some("5"));
 
-        reads.wrote(&deployment("7"));
+        let owner = ("a".to_owned(), "web".to_owned());
+        reads.wrote(&owner, &deployment("7"));
         assert!(
             reads.get("a", "web").is_none(),
             "the cache is behind the write"
         );
-        writer.apply_watcher_event(&watcher::Event::Apply(deployment("7")));
+        writer.apply(&watcher::Event::Apply(deployment("7")));
         assert_eq!(cached_version(&reads).as_deref(), Some("7"));
         // Forgotten: a later change by someone else is taken from the cache as it comes.
-        writer.apply_watcher_event(&watcher::Event::Apply(deployment("9")));
+        writer.apply(&watcher::Event::Apply(deployment("9")));
         assert_eq!(cached_version(&reads).as_deref(), Some("9"));
 
-        reads.read("a", "gone", None);
+        reads.read(&owner, "gone", None);
         assert_eq!(reads.get("a", "gone"), Some(None));
+    }
+
+    #[test]
+    fn what_is_remembered_goes_with_the_checklist_that_owns_it() {
+        use kube::runtime::watcher;
+
+        let writer = Arc::new(CompactStore::<Job>::default());
+        let reads = CachedReads::new(Arc::clone(&writer));
+        writer.apply(&watcher::Event::Init);
+        writer.apply(&watcher::Event::InitDone);
+        let mut job = Job::default();
+        job.metadata.name = Some("web-migrate-0123456789".into());
+        job.metadata.namespace = Some("a".into());
+        job.metadata.resource_version = Some("3".into());
+        let (web, api) = (
+            ("a".to_owned(), "web".to_owned()),
+            ("a".to_owned(), "api".to_owned()),
+        );
+        reads.wrote(&web, &job);
+        reads.read(&api, "api-migrate-0123456789", None);
+        assert!(reads.get("a", "web-migrate-0123456789").is_none());
+
+        // "web" is deleted before the cache showed its Job: nothing of it is kept.
+        reads.retain(|checklist| *checklist != web);
+        assert_eq!(reads.get("a", "web-migrate-0123456789"), Some(None));
+        // "api"'s Job is known absent and the cache agrees: answered from the cache.
+        assert_eq!(reads.get("a", "api-migrate-0123456789"), Some(None));
     }
 }

@@ -5,16 +5,19 @@
 //! The two halves import in one direction only: `reduce` takes the [`World`] that `read`
 //! returns; `read` knows nothing of the reduction. `fresh` makes sure the checklist itself is
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
-//! the controller's watch cache unless it is behind this process's own write.
+//! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
+//! process's own write.
 
 mod cache;
+mod compact;
 mod drift;
 mod fresh;
 mod observation;
 mod read;
 mod reduce;
 
-pub use cache::CachedReads;
+pub use cache::{CachedReads, Caches};
+pub use compact::CompactStore;
 pub use fresh::{Versions, reread};
 #[cfg(test)]
 pub use observation::{Drifted, Revision, RolloutObservation, TrafficObservation};

@@ -21,7 +21,7 @@ use crate::{
     resources::{self, labels},
 };
 
-use super::CachedReads;
+use super::{CachedReads, Caches};
 
 /// What a reconcile read from the cluster for one checklist.
 ///
@@ -89,7 +89,7 @@ impl std::fmt::Debug for World {
 
 impl World {
     /// Reads what `checklist` decides on; `revision` is the current spec's revision hash;
-    /// `deployments`, when given, answers for the RollingUpdate Deployment where it can.
+    /// `caches`, when given, answer for the RollingUpdate Deployment and the Jobs where they can.
     ///
     /// The reads are independent, so they go out together: a reconcile costs one round trip of
     /// reads (two when a Deployment exists and its pods are listed), not one per object.
@@ -97,10 +97,11 @@ impl World {
         client: &Client,
         checklist: &DeploymentChecklist,
         revision: &str,
-        deployments: Option<&CachedReads<Deployment>>,
+        caches: Option<&Caches>,
     ) -> Result<Self> {
         let namespace = namespace(checklist)?;
         let name = checklist.name_any();
+        let owner = (namespace.clone(), name.clone());
         let spec = &checklist.spec;
         let secret_api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
         let secrets =
@@ -116,7 +117,8 @@ impl World {
             if progressive {
                 read_sides(client, &namespace, checklist, revision).await
             } else {
-                let (deployment, pods) = read_app(client, &namespace, &name, deployments).await?;
+                let deployments = caches.map(|c| &c.deployments);
+                let (deployment, pods) = read_app(client, &owner, deployments).await?;
                 Ok(Sides {
                     deployment,
                     pods,
@@ -125,11 +127,12 @@ impl World {
             }
         };
         let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+        let job_cache = caches.map(|c| &c.jobs);
         let migration_job = async {
             match &spec.migration {
                 Some(_) => {
                     let job_name = resources::migration_job_name(&name, revision);
-                    get_opt(&jobs, &job_name, "Job").await
+                    get_cached(&jobs, job_cache, &owner, &job_name, "Job").await
                 }
                 None => Ok(None),
             }
@@ -138,7 +141,7 @@ impl World {
             match spec.migration.as_ref().and_then(|m| m.rollback.as_ref()) {
                 Some(_) => {
                     let job_name = resources::rollback_migration_job_name(&name, revision);
-                    get_opt(&jobs, &job_name, "Job").await
+                    get_cached(&jobs, job_cache, &owner, &job_name, "Job").await
                 }
                 None => Ok(None),
             }
@@ -233,21 +236,12 @@ async fn read_sides(
 /// ready or not updated, the pods of the revision it runs.
 async fn read_app(
     client: &Client,
-    namespace: &str,
-    name: &str,
+    owner: &Key,
     cache: Option<&CachedReads<Deployment>>,
 ) -> Result<(Option<Deployment>, Vec<Pod>)> {
-    let deployment = match cache.and_then(|c| c.get(namespace, name)) {
-        Some(cached) => cached,
-        None => {
-            let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-            let live = get_opt(&deployments, name, "Deployment").await?;
-            if let Some(cache) = cache {
-                cache.read(namespace, name, live.as_ref());
-            }
-            live
-        }
-    };
+    let (namespace, name) = (owner.0.as_str(), owner.1.as_str());
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = get_cached(&deployments, cache, owner, name, "Deployment").await?;
     let Some(deployed) = deployment.as_ref().and_then(resources::deployed_revision) else {
         return Ok((deployment, Vec::new()));
     };
@@ -288,6 +282,28 @@ fn all_pods_settled(deployment: &Deployment) -> bool {
         && status.ready_replicas.unwrap_or(0) == wanted
         && status.available_replicas.unwrap_or(0) == wanted
         && status.unavailable_replicas.unwrap_or(0) == 0
+}
+
+/// The object `name` of checklist `owner` from `cache` where it can answer, else from the API
+/// server (and the cache told what was read).
+async fn get_cached<K>(
+    api: &Api<K>,
+    cache: Option<&CachedReads<K>>,
+    owner: &Key,
+    name: &str,
+    kind: &'static str,
+) -> Result<Option<K>>
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if let Some(found) = cache.and_then(|c| c.get(&owner.0, name)) {
+        return Ok(found);
+    }
+    let live = get_opt(api, name, kind).await?;
+    if let Some(cache) = cache {
+        cache.read(owner, name, live.as_ref());
+    }
+    Ok(live)
 }
 
 /// The checklist's namespace; the API server always sets it on a namespaced object.
