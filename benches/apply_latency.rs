@@ -201,11 +201,13 @@ async fn run() {
     }
     drop(jobs);
     drop(replica_sets);
+    let requests = operator.requests_per_reconcile().await;
     drop(operator);
     ns.finish(&client).await;
 
     let operator = Stats::of(&operator_samples);
     let kcm = Stats::of(&kcm_samples);
+    println!("  operator: {requests}");
     println!("{}", header());
     println!(
         "{}",

@@ -213,11 +213,13 @@ async fn run() {
         lines.len(),
     );
     drop(deployments);
+    let requests = operator.requests_per_reconcile().await;
     drop(operator);
     app.shutdown().await;
     ns.finish(&client).await;
 
     let total = Stats::of(&totals);
+    println!("  operator: {requests}");
     println!("{}", header());
     println!(
         "{}",
@@ -360,11 +362,13 @@ async fn canary(client: &kube::Client, samples: usize, log_filter: &str) {
         wait_phase(client, ns.name(), "web", Phase::Ready, WAIT).await;
     }
     drop(services);
+    let requests = operator.requests_per_reconcile().await;
     drop(operator);
     stable_app.shutdown().await;
     canary_app.shutdown().await;
     ns.finish(client).await;
     let total = Stats::of(&totals);
+    println!("  operator: {requests}");
     println!("{}", header());
     println!(
         "{}",

@@ -58,6 +58,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
     let tracker = Tracker::start(api.clone(), S::healthy);
     let (own_before, server_before) = (side.own_metrics().await, apiserver_requests(client).await);
     let before = sampler.now();
+    let control_plane_before = control_plane_cpu();
 
     let started = Instant::now();
     let create_seconds = create_all(&api, plan.apps, |i| {
@@ -68,6 +69,8 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         .wait_count(plan.apps, started, plan.ready_timeout)
         .await;
     let at_healthy = sampler.now();
+    let control_plane =
+        checklist_testkit::exposition::delta(&control_plane_cpu(), &control_plane_before);
     let (own_after, server_after) = (side.own_metrics().await, apiserver_requests(client).await);
     let own = |name: &str| {
         own_before
@@ -88,6 +91,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         all_healthy,
         baseline_mib: mib(before.rss_kib),
         cpu_seconds: at_healthy.cpu_seconds - before.cpu_seconds,
+        control_plane_cpu: control_plane,
         own_requests,
         own_requests_by_resource,
         apiserver_requests: checklist_testkit::exposition::delta(&server_after, &server_before),
@@ -215,4 +219,19 @@ async fn idle_reconciles<S: Side>(side: &S, idle: Duration) -> Vec<f64> {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+/// CPU seconds used so far by each process of the run's cluster (`CHECKLIST_CLUSTER`, found by
+/// its state directory), summed by program; empty when the cluster is not named.
+fn control_plane_cpu() -> BTreeMap<String, f64> {
+    let Ok(cluster) = std::env::var("CHECKLIST_CLUSTER") else {
+        return BTreeMap::new();
+    };
+    let mut cpu = BTreeMap::new();
+    for (program, pid) in checklist_testkit::process::find(&format!("/clusters/{cluster}/")) {
+        if let Some(reading) = checklist_testkit::process::read(pid) {
+            *cpu.entry(program).or_insert(0.0) += reading.cpu_seconds;
+        }
+    }
+    cpu
 }

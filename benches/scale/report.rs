@@ -23,6 +23,9 @@ pub struct Figures {
     pub idle_mib: f64,
     /// CPU seconds from start until all healthy.
     pub cpu_seconds: f64,
+    /// The control plane's CPU seconds over the same time, by program (kube-apiserver, etcd,
+    /// kube-controller-manager, kwok...): whose limit the time to all healthy is.
+    pub control_plane_cpu: BTreeMap<String, f64>,
     /// The controller's own API requests by verb until all healthy, when it counts them.
     pub own_requests: BTreeMap<String, f64>,
     /// The same by `verb resource`.
@@ -81,6 +84,20 @@ pub fn print(who: &str, f: &Figures) {
         (f.steady_mib - f.baseline_mib) * 1024.0 / f.apps.max(1) as f64
     );
     println!("  CPU until all healthy  {:.1} s", f.cpu_seconds);
+    if let Some(healthy) = f.all_healthy.filter(|_| !f.control_plane_cpu.is_empty()) {
+        let wall = healthy.as_secs_f64().max(f64::EPSILON);
+        let each: Vec<String> = f
+            .control_plane_cpu
+            .iter()
+            .map(|(program, cpu)| {
+                format!(
+                    "{program} {cpu:.1} s ({:.0}% of a core)",
+                    cpu / wall * 100.0
+                )
+            })
+            .collect();
+        println!("  control plane CPU      {} (same time)", each.join(", "));
+    }
     if !f.own_requests.is_empty() {
         let total: f64 = f.own_requests.values().sum();
         println!(

@@ -348,6 +348,23 @@ impl Operator {
             .unwrap()
     }
 
+    /// The process's API requests and reconciles so far, from its own metrics, as a line for a
+    /// benchmark: "N API requests over M reconciles (R per reconcile): by verb and resource".
+    pub async fn requests_per_reconcile(&self) -> String {
+        let scrape = crate::exposition::Scrape::parse(&self.metrics_text().await);
+        let requests = scrape.sum("checklist_api_requests_total", &[]);
+        let reconciles = scrape.sum("checklist_reconciles_total", &[]);
+        let by = scrape.by_labels("checklist_api_requests_total", &["verb", "resource"]);
+        let mut by: Vec<(String, f64)> = by.into_iter().collect();
+        by.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let each: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v:.0}")).collect();
+        format!(
+            "{requests:.0} API requests over {reconciles:.0} reconciles ({:.2} per reconcile): {}",
+            requests / reconciles.max(1.0),
+            each.join(", ")
+        )
+    }
+
     /// Panics unless every line logged so far is a JSON object with no key twice.
     pub fn assert_json_logs(&self) {
         let lines = self.lines.lock().unwrap();

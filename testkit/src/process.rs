@@ -50,6 +50,33 @@ pub fn read(pid: u32) -> Option<Reading> {
     })
 }
 
+/// The processes whose command line contains `needle`, as (program name, pid): the name is the
+/// first word's file name (`kube-apiserver`), so the control plane of one local cluster is
+/// found by its state directory.
+pub fn find(needle: &str) -> Vec<(String, u32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, u32)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let words: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            if !words.iter().any(|w| w.contains(needle)) {
+                return None;
+            }
+            let program = words.first()?.rsplit('/').next()?.to_owned();
+            Some((program, pid))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// Samples a process every `every` until dropped, keeping the latest reading and the largest RSS
 /// seen (VmHWM also counts memory touched before the sampling began).
 pub struct Sampler {
