@@ -23,8 +23,9 @@ pub struct Figures {
     pub idle_mib: f64,
     /// CPU seconds from start until all healthy.
     pub cpu_seconds: f64,
-    /// The control plane's CPU seconds over the same time, by program (kube-apiserver, etcd,
-    /// kube-controller-manager, kwok...): whose limit the time to all healthy is.
+    /// The CPU seconds of the cluster's processes over the same time, by program (kube-apiserver,
+    /// etcd, kube-controller-manager, kwok, a controller run against it): whose limit the time to
+    /// all healthy is.
     pub control_plane_cpu: BTreeMap<String, f64>,
     /// The controller's own API requests by verb until all healthy, when it counts them.
     pub own_requests: BTreeMap<String, f64>,
@@ -96,7 +97,7 @@ pub fn print(who: &str, f: &Figures) {
                 )
             })
             .collect();
-        println!("  control plane CPU      {} (same time)", each.join(", "));
+        println!("  cluster CPU            {} (same time)", each.join(", "));
     }
     if !f.own_requests.is_empty() {
         let total: f64 = f.own_requests.values().sum();
