@@ -264,7 +264,17 @@ impl Actor<'_> {
                 }
                 Ok(())
             }
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                // It exists though the cache did not show it: read live until the cache does,
+                // so the next reconcile sees the Job rather than planning its create again.
+                if let Some(caches) = self.caches {
+                    let existing = self.api::<Job>()?.get_opt(&name).await.ok().flatten();
+                    caches
+                        .jobs
+                        .read(&key(self.checklist)?, &name, existing.as_ref());
+                }
+                Ok(())
+            }
             Err(e) => Err(ReconcileError::change(format!("create Job {name}"), e)),
         }
     }
