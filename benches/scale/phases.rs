@@ -58,7 +58,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
     let tracker = Tracker::start(api.clone(), S::healthy);
     let (own_before, server_before) = (side.own_metrics().await, apiserver_requests(client).await);
     let before = sampler.now();
-    let control_plane_before = control_plane_cpu();
+    let cluster_before = cluster_cpu();
 
     let started = Instant::now();
     let create_seconds = create_all(&api, plan.apps, |i| {
@@ -69,8 +69,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         .wait_count(plan.apps, started, plan.ready_timeout)
         .await;
     let at_healthy = sampler.now();
-    let control_plane =
-        checklist_testkit::exposition::delta(&control_plane_cpu(), &control_plane_before);
+    let cluster = checklist_testkit::exposition::delta(&cluster_cpu(), &cluster_before);
     let (own_after, server_after) = (side.own_metrics().await, apiserver_requests(client).await);
     let own = |name: &str| {
         own_before
@@ -91,7 +90,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         all_healthy,
         baseline_mib: mib(before.rss_kib),
         cpu_seconds: at_healthy.cpu_seconds - before.cpu_seconds,
-        control_plane_cpu: control_plane,
+        cluster_cpu: cluster,
         own_requests,
         own_requests_by_resource,
         apiserver_requests: checklist_testkit::exposition::delta(&server_after, &server_before),
@@ -223,7 +222,7 @@ fn mib(kib: u64) -> f64 {
 
 /// CPU seconds used so far by each process of the run's cluster (`CHECKLIST_CLUSTER`, found by
 /// its state directory), summed by program; empty when the cluster is not named.
-fn control_plane_cpu() -> BTreeMap<String, f64> {
+fn cluster_cpu() -> BTreeMap<String, f64> {
     let Ok(cluster) = std::env::var("CHECKLIST_CLUSTER") else {
         return BTreeMap::new();
     };

@@ -26,7 +26,7 @@ pub struct Figures {
     /// The CPU seconds of the cluster's processes over the same time, by program (kube-apiserver,
     /// etcd, kube-controller-manager, kwok, a controller run against it): whose limit the time to
     /// all healthy is.
-    pub control_plane_cpu: BTreeMap<String, f64>,
+    pub cluster_cpu: BTreeMap<String, f64>,
     /// The controller's own API requests by verb until all healthy, when it counts them.
     pub own_requests: BTreeMap<String, f64>,
     /// The same by `verb resource`.
@@ -85,10 +85,10 @@ pub fn print(who: &str, f: &Figures) {
         (f.steady_mib - f.baseline_mib) * 1024.0 / f.apps.max(1) as f64
     );
     println!("  CPU until all healthy  {:.1} s", f.cpu_seconds);
-    if let Some(healthy) = f.all_healthy.filter(|_| !f.control_plane_cpu.is_empty()) {
+    if let Some(healthy) = f.all_healthy.filter(|_| !f.cluster_cpu.is_empty()) {
         let wall = healthy.as_secs_f64().max(f64::EPSILON);
         let each: Vec<String> = f
-            .control_plane_cpu
+            .cluster_cpu
             .iter()
             .map(|(program, cpu)| {
                 format!(

@@ -81,7 +81,7 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
             return None;
         }
         let key = (namespace.to_owned(), name.to_owned());
-        let cached = self.store.get(namespace, name);
+        let cached = self.store.get(&key);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let known = pending.get(&key).map(|p| &p.known);
         match answer(known, cached.as_ref().map(|c| &*c.version)) {

@@ -97,13 +97,10 @@ impl<K: ResourceExt + Serialize> CompactStore<K> {
             .ready
     }
 
-    /// The object `name` in `namespace`, as its last event gave it.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<Entry>> {
+    /// The object of `key` (namespace, name), as its last event gave it.
+    pub fn get(&self, key: &Key) -> Option<Arc<Entry>> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        state
-            .objects
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .cloned()
+        state.objects.get(key).cloned()
     }
 
     /// How many objects it holds.
@@ -143,8 +140,16 @@ mod tests {
         d
     }
 
+    fn entry_of(store: &CompactStore<Deployment>, name: &str) -> Option<Arc<Entry>> {
+        store.get(&("a".to_owned(), name.to_owned()))
+    }
+
     fn parsed(store: &CompactStore<Deployment>, name: &str) -> Option<Deployment> {
-        store.get("a", name).and_then(|entry| entry.parse())
+        entry_of(store, name).and_then(|entry| entry.parse())
+    }
+
+    fn version(store: &CompactStore<Deployment>, name: &str) -> Option<String> {
+        entry_of(store, name).map(|entry| entry.version.to_string())
     }
 
     #[test]
@@ -153,15 +158,9 @@ mod tests {
         let web = deployment("web", "5");
         store.apply(&Event::Apply(web.clone()));
         assert_eq!(parsed(&store, "web"), Some(web));
-        assert_eq!(
-            store
-                .get("a", "web")
-                .map(|e| e.version.to_string())
-                .as_deref(),
-            Some("5")
-        );
+        assert_eq!(version(&store, "web").as_deref(), Some("5"));
         store.apply(&Event::Delete(deployment("web", "6")));
-        assert!(store.get("a", "web").is_none());
+        assert!(entry_of(&store, "web").is_none());
     }
 
     #[test]
@@ -186,13 +185,7 @@ mod tests {
         store.apply(&Event::InitDone);
         assert!(store.is_ready());
         assert!(parsed(&store, "api").is_none());
-        assert_eq!(
-            store
-                .get("a", "web")
-                .map(|e| e.version.to_string())
-                .as_deref(),
-            Some("3")
-        );
+        assert_eq!(version(&store, "web").as_deref(), Some("3"));
     }
 
     #[test]
