@@ -13,7 +13,7 @@ pub mod plugin;
 pub mod resources;
 mod secrets;
 pub mod telemetry;
-mod text;
+pub mod text;
 pub mod verify;
 
 pub use error::{ReconcileError, Result, StartupError};

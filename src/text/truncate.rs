@@ -1,4 +1,4 @@
-//! Text for people: messages cut to the length a status field, condition or Event can hold.
+//! Cutting text to the length a status field, condition or Event can hold.
 
 /// Cuts `text` to at most `max` characters, the last one "…" when anything was cut. Counting
 /// characters, not bytes, keeps the cut on a character boundary and matches the API server's
