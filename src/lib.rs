@@ -8,6 +8,7 @@
 pub mod api;
 pub mod controller;
 pub mod error;
+pub mod fair;
 pub mod notify;
 pub mod plugin;
 pub mod resources;
