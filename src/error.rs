@@ -316,8 +316,13 @@ pub fn chain(error: &(dyn StdError + 'static)) -> String {
         }
         cause = source.source();
     }
-    text
+    // API servers and apps quote what a tenant wrote in their errors; this text goes to logs,
+    // status and Events, so it goes through the one sanitizer.
+    crate::text::line(&text, CHAIN_MAX_CHARS)
 }
+
+/// The longest an error chain is told, in characters.
+const CHAIN_MAX_CHARS: usize = 4096;
 
 /// The library's result type.
 pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;

@@ -124,6 +124,19 @@ impl FairShare {
         self.permit(key)
     }
 
+    /// A permit for `key` now, or None when the capacity or the key's share is taken (or others
+    /// of the key wait already): for a caller that would rather come back later than queue.
+    pub fn try_acquire(&self, key: &str) -> Option<Permit> {
+        let key: Arc<str> = Arc::from(key);
+        let mut state = self.lock();
+        if !state.can_grant(&key) || state.waiting.contains_key(&key) {
+            return None;
+        }
+        state.grant(&key);
+        drop(state);
+        Some(self.permit(key))
+    }
+
     /// How the capacity is used now (for metrics and tests).
     pub fn snapshot(&self) -> Usage {
         let state = self.lock();
@@ -331,6 +344,18 @@ mod tests {
         assert_eq!(share.snapshot().in_use, 1);
         drop(pending);
         assert_eq!(share.snapshot().in_use, 0);
+    }
+
+    #[test]
+    fn try_acquire_refuses_past_the_share_and_frees_on_drop() {
+        let share = FairShare::new(3, 2);
+        let a1 = share.try_acquire("a").unwrap();
+        let _a2 = share.try_acquire("a").unwrap();
+        assert!(share.try_acquire("a").is_none(), "a is at its share");
+        let _b = share.try_acquire("b").unwrap();
+        assert!(share.try_acquire("c").is_none(), "the capacity is taken");
+        drop(a1);
+        assert!(share.try_acquire("c").is_some());
     }
 
     #[test]

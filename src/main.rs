@@ -56,10 +56,19 @@ enum Command {
         #[arg(long, env = "CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
 
+        /// The most of --concurrency one namespace's checklists may take at once; its other
+        /// reconciles come back half a second later. Default: three quarters of --concurrency
+        /// (all of it with --namespace, where there is no one else).
+        #[arg(long, env = "RECONCILE_NAMESPACE_SHARE", value_parser = clap::value_parser!(u16).range(1..=256))]
+        reconcile_namespace_share: Option<u16>,
+
         /// How many checklists' verification rounds run at the same time; the others wait their
-        /// turn, first come first served.
+        /// namespace's turn (namespaces take turns, none above --verification-namespace-share).
         #[arg(long, env = "VERIFICATION_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
         verification_concurrency: u16,
+
+        #[command(flatten)]
+        budgets: BudgetArgs,
 
         /// Watch and act in this namespace only (a namespace-scoped install); default: all.
         #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
@@ -95,6 +104,47 @@ enum Command {
     Verify(verify::cli::VerifyArgs),
     /// Print the version of this build.
     Version,
+}
+
+/// What one tenant's verification may take of the operator (the README's budget table).
+#[derive(Debug, clap::Args)]
+struct BudgetArgs {
+    /// The most of --verification-concurrency one namespace's rounds may hold at once; the rest
+    /// is always left to the other namespaces.
+    #[arg(long, env = "VERIFICATION_NAMESPACE_SHARE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    verification_namespace_share: u16,
+
+    /// Requests per second one namespace's checks may send, all its checklists together (bursts
+    /// of twice that); requests past it wait, within their check's time budget.
+    #[arg(long, env = "VERIFICATION_NAMESPACE_RPS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    verification_namespace_rps: u32,
+
+    /// The longest one check may take in a round, all its requests included.
+    #[arg(long, env = "VERIFICATION_CHECK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    verification_check_seconds: u64,
+
+    /// The longest one round of a checklist's checks may take; checks still running then fail.
+    #[arg(long, env = "VERIFICATION_ROUND_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    verification_round_seconds: u64,
+
+    /// The most requests one round of a checklist's checks may send.
+    #[arg(long, env = "VERIFICATION_ROUND_REQUESTS", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    verification_round_requests: u32,
+}
+
+impl BudgetArgs {
+    fn capacity(self, rounds_in_flight: u16) -> controller::verification::Capacity {
+        controller::verification::Capacity {
+            rounds_in_flight: usize::from(rounds_in_flight),
+            namespace_share: usize::from(self.verification_namespace_share),
+            namespace_rps: self.verification_namespace_rps,
+            limits: verify::budget::Limits {
+                check_time: Duration::from_secs(self.verification_check_seconds),
+                round_time: Duration::from_secs(self.verification_round_seconds),
+                round_requests: self.verification_round_requests,
+            },
+        }
+    }
 }
 
 /// The operator-wide notification targets: used by checklists without spec.notifications.
@@ -220,7 +270,9 @@ fn main() -> ExitCode {
             egress_deny,
             egress_allow_loopback,
             concurrency,
+            reconcile_namespace_share,
             verification_concurrency,
+            budgets,
             namespace,
             selector,
             metrics_addr,
@@ -238,7 +290,14 @@ fn main() -> ExitCode {
                     .with_allowed(egress_allow)
                     .with_denied(egress_deny),
                 concurrency,
-                rounds_in_flight: verification_concurrency,
+                reconcile_namespace_share: reconcile_namespace_share.unwrap_or(
+                    if namespace.as_deref().is_some_and(|n| !n.is_empty()) {
+                        concurrency
+                    } else {
+                        (concurrency - concurrency / 4).max(1)
+                    },
+                ),
+                verification: budgets.capacity(verification_concurrency),
                 namespace: namespace.filter(|n| !n.is_empty()),
                 selector: selector.clone(),
                 metrics_addr,

@@ -77,6 +77,9 @@ pub enum Reason {
     /// A notification could not be delivered (after its retries), was refused by the egress
     /// guard, or its target's URL could not be read; the Event names the target, never its URL.
     NotificationFailed,
+    /// The API server refused the status the operator wrote; a shorter one (phase, conditions,
+    /// revision, history) was written instead, and the Event says what was refused.
+    StatusRefused,
     /// The revision failed and nothing was changed back: automatic rollback is off for the
     /// failure, or there is no stable revision to restore.
     Failed,
@@ -126,6 +129,7 @@ impl Reason {
                 | Reason::ManualRollback
                 | Reason::RollbackRefused
                 | Reason::NotificationFailed
+                | Reason::StatusRefused
                 | Reason::Drift
                 | Reason::InvalidSpec
                 | Reason::Forbidden
@@ -158,7 +162,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 34);
+        assert_eq!(Reason::all().count(), 35);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

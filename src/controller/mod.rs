@@ -75,8 +75,10 @@ pub struct RunConfig {
     pub egress: EgressPolicy,
     /// How many checklists are reconciled at once.
     pub concurrency: u16,
-    /// How many checklists' verification rounds run at once; the others wait their turn.
-    pub rounds_in_flight: u16,
+    /// The most of those one namespace may run at once; the rest are left to the others.
+    pub reconcile_namespace_share: u16,
+    /// How verification rounds share the operator: in flight, per namespace, budgets.
+    pub verification: verification::Capacity,
     /// Watch only this namespace (a namespace-scoped install); None watches every namespace.
     pub namespace: Option<String>,
     /// Reconcile only the checklists this label selector matches (one shard of several).
@@ -167,7 +169,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     )
     .map_err(StartupError::Notifier)?;
     let verifier = Verifier::new(egress, reconcile_tx)
-        .with_rounds_in_flight(usize::from(config.rounds_in_flight))
+        .with_capacity(config.verification)
         .with_metrics(Arc::clone(&metrics))
         .with_prometheus(config.prometheus_url.clone());
     let owned =
@@ -186,7 +188,11 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let context = Arc::new(
         Context::new(client.clone(), reporter, verifier.clone(), metrics)
             .with_notifier(notifier, config.notify_defaults.clone())
-            .with_caches(Arc::new(caches)),
+            .with_caches(Arc::new(caches))
+            .with_namespace_share(
+                usize::from(config.concurrency),
+                usize::from(config.reconcile_namespace_share),
+            ),
     );
 
     // The checklists reach the store trimmed (`trim`): their managedFields (an entry per

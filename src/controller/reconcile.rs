@@ -54,6 +54,8 @@ pub struct Context {
     jitter: fn() -> f64,
     /// Sends notifications (none in tests that do not start one).
     notifier: Option<crate::notify::Notifier>,
+    /// The reconciles running now, shared between namespaces; None: no limit per namespace.
+    shares: Option<crate::fair::FairShare>,
     /// The notification targets of checklists that name none.
     notify_defaults: crate::notify::Defaults,
 }
@@ -78,6 +80,16 @@ impl Context {
             jitter: fastrand::f64,
             notifier: None,
             notify_defaults: crate::notify::Defaults::default(),
+            shares: None,
+        }
+    }
+
+    /// The same, letting one namespace run at most `share` of the `concurrency` reconciles
+    /// running at once.
+    pub fn with_namespace_share(self, concurrency: usize, share: usize) -> Self {
+        Self {
+            shares: Some(crate::fair::FairShare::new(concurrency, share)),
+            ..self
         }
     }
 
@@ -112,8 +124,23 @@ impl Context {
 /// instead of stopping the watch for every other checklist.
 pub type Guarded = DeserializeGuard<DeploymentChecklist>;
 
-/// Reconciles one checklist.
+/// How soon a reconcile deferred for its namespace's share comes back.
+const DEFERRED: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Reconciles one checklist, if its namespace has not taken its share of the reconciles running
+/// now; otherwise it comes back in [`DEFERRED`] (spread), leaving the slot to other namespaces.
 pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    let key = key_of(&object);
+    let _share = match &ctx.shares {
+        None => None,
+        Some(shares) => match shares.try_acquire(&key.0) {
+            Some(permit) => Some(permit),
+            None => {
+                ctx.metrics.reconcile_deferred();
+                return Ok(Action::requeue(DEFERRED.mul_f64(1.0 + (ctx.jitter)())));
+            }
+        },
+    };
     let started = std::time::Instant::now();
     let result = reconcile_guarded(&object, &ctx).await;
     ctx.metrics.reconciled(
@@ -121,7 +148,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action
         result.as_ref().err().map(ReconcileError::category),
     );
     if result.is_ok() {
-        ctx.failures.clear(&key_of(&object));
+        ctx.failures.clear(&key);
     }
     result
 }
@@ -160,7 +187,7 @@ async fn reconcile_guarded(object: &Guarded, ctx: &Context) -> Result<Action> {
         Ok(checklist) => checklist,
         Err(invalid) => {
             let (namespace, name) = key_of(object);
-            tracing::warn!(%namespace, checklist = %name, error = %invalid.error, "cannot parse DeploymentChecklist");
+            tracing::warn!(%namespace, checklist = %name, error = %crate::text::Shown(&invalid.error.to_string()), "cannot parse DeploymentChecklist");
             let reference = ObjectReference {
                 api_version: Some(DeploymentChecklist::api_version(&()).into_owned()),
                 kind: Some(DeploymentChecklist::kind(&()).into_owned()),
@@ -314,14 +341,44 @@ async fn notify(checklist: &DeploymentChecklist, planned: &Plan, world: &World, 
 }
 
 /// The record step: the status when it says something new, then one Event per note.
+///
+/// The status is fitted to its budget first (clean text, capped lists, a bounded size), so what
+/// a tenant writes cannot make the API server refuse it. Should it refuse anyway, for what the
+/// status holds rather than an outage, a shorter status still records the transition, and an
+/// Event and a metric say what was refused: a rollback the act step just did is never left
+/// out of the status, and the checklist does not stall on the write.
 async fn record_plan(
     checklist: &DeploymentChecklist,
     previous: &DeploymentChecklistStatus,
     planned: &Plan,
     ctx: &Context,
 ) -> Result<()> {
-    if record::status_changed(previous, &planned.status) {
-        let version = record::write_status(&ctx.client, checklist, &planned.status).await?;
+    let status = record::budget::fit(planned.status.clone());
+    if record::status_changed(previous, &status) {
+        let version = match record::write_status(&ctx.client, checklist, &status).await {
+            // Refused for what it holds; not for who sent it (401, 403) or a checklist gone (404).
+            Err(ReconcileError::WriteStatus { source, .. })
+                if matches!(source.code(), Some(400 | 413 | 422)) =>
+            {
+                ctx.metrics.status_refused();
+                let why = source.to_string();
+                let note = Note {
+                    reason: Reason::StatusRefused,
+                    message: format!("the API server refused the status: {why}"),
+                };
+                record::publish(
+                    &ctx.client,
+                    &ctx.reporter,
+                    &ctx.metrics,
+                    checklist.object_ref(&()),
+                    &note,
+                )
+                .await;
+                let reduced = record::budget::reduced(&status, &why);
+                record::write_status(&ctx.client, checklist, &reduced).await?
+            }
+            written => written?,
+        };
         ctx.versions.remember(observe::key(checklist)?, version);
         ctx.metrics.status_written();
     }

@@ -13,12 +13,14 @@ use std::{
 };
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 use crate::{
     api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
+    fair::FairShare,
     telemetry::Metrics,
     verify::{
+        budget::{Limits, Pacer},
         client::shown_url_text,
         engine::{CheckOutcome, Engine, QueryPlaceholders, SecretValues},
         guard::EgressPolicy,
@@ -54,17 +56,40 @@ struct Task {
     handle: tokio::task::AbortHandle,
 }
 
-/// How many checklists' rounds run at once unless told (`run --verification-concurrency`): the
-/// rest wait their turn in order of arrival, so thousands of checklists released together
-/// neither open thousands of connections at once nor starve one another.
-const ROUNDS_IN_FLIGHT: usize = 64;
+/// How the verification rounds share the operator (`run --verification-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// How many checklists' rounds run at once; the rest wait their namespace's turn, so
+    /// thousands of checklists released together neither open thousands of connections at once
+    /// nor starve one another.
+    pub rounds_in_flight: usize,
+    /// The most of those one namespace may hold: the rest are always left to the others.
+    pub namespace_share: usize,
+    /// Requests per second one namespace's checks may send, all its checklists together.
+    pub namespace_rps: u32,
+    /// The time and request budget of each round.
+    pub limits: Limits,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self {
+            rounds_in_flight: 64,
+            namespace_share: 16,
+            namespace_rps: 50,
+            limits: Limits::default(),
+        }
+    }
+}
 
 /// The running verification tasks, one per checklist at most.
 #[derive(Clone)]
 pub struct Verifier {
     tasks: Arc<Mutex<HashMap<Key, Task>>>,
-    /// A permit per round in flight; tokio's semaphore queues waiters first come, first served.
-    in_flight: Arc<Semaphore>,
+    /// A permit per round in flight, granted to namespaces in turn, none above its share.
+    in_flight: FairShare,
+    pacer: Pacer,
+    limits: Limits,
     egress: Arc<EgressPolicy>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
@@ -74,9 +99,12 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier whose tasks send the key of their checklist to `reconcile` after each round.
     pub fn new(egress: EgressPolicy, reconcile: mpsc::UnboundedSender<Key>) -> Self {
+        let capacity = Capacity::default();
         Self {
             tasks: Arc::default(),
-            in_flight: Arc::new(Semaphore::new(ROUNDS_IN_FLIGHT)),
+            in_flight: FairShare::new(capacity.rounds_in_flight, capacity.namespace_share),
+            pacer: Pacer::new(capacity.namespace_rps),
+            limits: capacity.limits,
             egress: Arc::new(egress),
             reconcile,
             metrics: Arc::default(),
@@ -90,9 +118,11 @@ impl Verifier {
         self
     }
 
-    /// Lets at most `rounds` checklists' rounds run at once (at least one).
-    pub(crate) fn with_rounds_in_flight(mut self, rounds: usize) -> Self {
-        self.in_flight = Arc::new(Semaphore::new(rounds.max(1)));
+    /// Shares the rounds out as `capacity` says.
+    pub(crate) fn with_capacity(mut self, capacity: Capacity) -> Self {
+        self.in_flight = FairShare::new(capacity.rounds_in_flight, capacity.namespace_share);
+        self.pacer = Pacer::new(capacity.namespace_rps);
+        self.limits = capacity.limits;
         self
     }
 
@@ -136,11 +166,13 @@ impl Verifier {
         let handle = tokio::spawn(rounds(
             key.clone(),
             assignment,
-            (
-                Arc::clone(&self.egress),
-                self.prometheus.clone(),
-                Arc::clone(&self.in_flight),
-            ),
+            Shared {
+                egress: Arc::clone(&self.egress),
+                prometheus: self.prometheus.clone(),
+                in_flight: self.in_flight.clone(),
+                pacer: self.pacer.clone(),
+                limits: self.limits,
+            },
             Arc::clone(&report),
             self.reconcile.clone(),
             Arc::clone(&self.metrics),
@@ -187,17 +219,26 @@ impl Verifier {
     }
 }
 
+/// What a task shares with the verifier and every other task.
+struct Shared {
+    egress: Arc<EgressPolicy>,
+    prometheus: Option<url::Url>,
+    in_flight: FairShare,
+    pacer: Pacer,
+    limits: Limits,
+}
+
 /// The rounds of one revision. Until the revision passes, every round is reported and asks for a
 /// reconcile, and `failureThreshold` failed rounds in a row fail it. With `continuous`, rounds go
 /// on after it passed, without the rateLimit checks (they would lock real users out of a login
 /// form every few seconds); then only a changed verdict or result asks for a reconcile, so a
-/// healthy app costs no status writes. Each round waits for a permit of `in_flight` first, and
-/// the engine (its HTTP client) is built once the first is granted, so a waiting task holds
-/// little more than its assignment.
+/// healthy app costs no status writes. Each round waits for its namespace's turn at a permit of
+/// `in_flight` first, and the engine (its HTTP client) is built once the first is granted, so a
+/// waiting task holds little more than its assignment.
 async fn rounds(
     key: Key,
     assignment: Assignment,
-    (egress, prometheus, in_flight): (Arc<EgressPolicy>, Option<url::Url>, Arc<Semaphore>),
+    shared: Shared,
     report: Arc<Mutex<Report>>,
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
@@ -217,12 +258,14 @@ async fn rounds(
         Engine::new(
             spec,
             &assignment.base_url,
-            (*egress).clone(),
+            (*shared.egress).clone(),
             assignment.secrets.clone(),
         )
         .map(|engine| {
             engine
-                .with_prometheus(prometheus.clone())
+                .with_limits(shared.limits)
+                .with_pace(shared.pacer.clone(), key.0.clone())
+                .with_prometheus(shared.prometheus.clone())
                 .with_placeholders(QueryPlaceholders {
                     // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
                     revision: assignment
@@ -256,10 +299,7 @@ async fn rounds(
         } else {
             &spec.checks
         };
-        // Closed only if the verifier is gone, and then this task is being aborted anyway.
-        let Ok(permit) = in_flight.acquire().await else {
-            return;
-        };
+        let permit = shared.in_flight.acquire(&key.0).await;
         let built = match engine.take() {
             Some(built) => built,
             None => match build() {

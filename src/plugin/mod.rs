@@ -10,6 +10,7 @@ mod cluster;
 mod lint;
 pub mod render;
 mod requests;
+mod shown;
 mod watch;
 
 use std::{
@@ -242,8 +243,8 @@ async fn with_cluster(
             let checklist = cluster.get(&name).await?;
             let text = match output {
                 Output::Text => {
-                    let events = cluster.events(&name).await;
-                    render::status(&checklist, &events, paint, &Timestamp::now())
+                    let events = shown::shown(&cluster.events(&name).await)?;
+                    render::status(&shown::shown(&checklist)?, &events, paint, &Timestamp::now())
                 }
                 _ => encode(&tidy(checklist), output)?,
             };
@@ -264,7 +265,12 @@ async fn with_cluster(
                     eprintln!("no DeploymentChecklist in {place}");
                     String::new()
                 }
-                Output::Text => render::list(&checklists, all_namespaces, paint, &Timestamp::now()),
+                Output::Text => render::list(
+                    &shown::shown(&checklists)?,
+                    all_namespaces,
+                    paint,
+                    &Timestamp::now(),
+                ),
                 _ => encode(
                     &serde_json::json!({
                         "apiVersion": "v1",
@@ -279,7 +285,7 @@ async fn with_cluster(
         Command::History { name, output } => {
             let checklist = cluster.get(&name).await?;
             let text = match output {
-                Output::Text => render::history(&checklist, paint, &Timestamp::now()),
+                Output::Text => render::history(&shown::shown(&checklist)?, paint, &Timestamp::now()),
                 _ => encode(
                     &checklist.status.map(|s| s.history).unwrap_or_default(),
                     output,
@@ -360,15 +366,7 @@ fn tidy(mut checklist: DeploymentChecklist) -> DeploymentChecklist {
     checklist
 }
 
-fn encode<T: serde::Serialize>(value: &T, output: Output) -> Result<String, PluginError> {
-    let text = match output {
-        Output::Yaml => serde_norway::to_string(value).map_err(|e| e.to_string()),
-        _ => serde_json::to_string_pretty(value)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string()),
-    };
-    text.map_err(|e| PluginError::Usage(format!("cannot encode the output: {e}")))
-}
+use shown::encode;
 
 fn print(text: &str) -> Result<(), PluginError> {
     // A closed stdout (`| head`) ends the command quietly.

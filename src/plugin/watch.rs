@@ -7,7 +7,9 @@ use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::{WatchStreamExt, watcher};
 
-use super::{Output, PluginError, cluster::Cluster, encode, render, render::Paint, tidy};
+use super::{
+    Output, PluginError, cluster::Cluster, encode, render, render::Paint, shown::shown, tidy,
+};
 
 /// Draws the checklist `name` now and after each change.
 pub async fn run(
@@ -48,8 +50,8 @@ pub async fn run(
         last_drawn = version;
         let frame = match output {
             Output::Text => {
-                let events = cluster.events(name).await;
-                render::status(&checklist, &events, paint, &Timestamp::now())
+                let events = shown(&cluster.events(name).await)?;
+                render::status(&shown(&checklist)?, &events, paint, &Timestamp::now())
             }
             _ => encode(&tidy(checklist), output)?,
         };

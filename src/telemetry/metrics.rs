@@ -54,6 +54,8 @@ pub struct Metrics {
     duration: Histogram,
     transitions: Family<TransitionLabels, Counter>,
     status_writes: Counter,
+    status_refused: Counter,
+    reconciles_deferred: Counter,
     rounds: Family<VerdictLabels, Counter>,
     notifications: Family<NotificationLabels, Counter>,
     api_requests: Family<ApiRequestLabels, Counter>,
@@ -106,6 +108,18 @@ impl Metrics {
             "Status writes (server-side apply on /status)",
             status_writes.clone(),
         );
+        let status_refused = Counter::default();
+        registry.register(
+            "status_writes_refused",
+            "Status writes the API server refused for what they held (a shorter status followed)",
+            status_refused.clone(),
+        );
+        let reconciles_deferred = Counter::default();
+        registry.register(
+            "reconciles_deferred",
+            "Reconciles put off for a moment because their namespace had its share running",
+            reconciles_deferred.clone(),
+        );
         let rounds = Family::<VerdictLabels, Counter>::default();
         registry.register(
             "verification_rounds",
@@ -131,6 +145,8 @@ impl Metrics {
             duration,
             transitions,
             status_writes,
+            status_refused,
+            reconciles_deferred,
             rounds,
             notifications,
             api_requests,
@@ -174,6 +190,16 @@ impl Metrics {
     /// The status was written.
     pub(crate) fn status_written(&self) {
         self.status_writes.inc();
+    }
+
+    /// A reconcile was put off: its namespace had its share of the reconciles running.
+    pub(crate) fn reconcile_deferred(&self) {
+        self.reconciles_deferred.inc();
+    }
+
+    /// The API server refused a status write for what it held (not an outage or a conflict).
+    pub(crate) fn status_refused(&self) {
+        self.status_refused.inc();
     }
 
     /// A verification round ended with `verdict` (Pending, Passed or Failed).

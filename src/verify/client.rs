@@ -88,6 +88,9 @@ pub enum FetchError {
     /// The connection could not be made or broke.
     #[error("{0}")]
     Transport(String),
+    /// Not sent: the round, the check or the namespace spent its budget.
+    #[error("not sent: {0}")]
+    OverBudget(#[from] super::budget::OverBudget),
 }
 
 impl FetchError {
@@ -97,6 +100,7 @@ impl FetchError {
             FetchError::Blocked(blocked) => blocked.category(),
             FetchError::Timeout(_) => "timeout",
             FetchError::Transport(_) => "transport",
+            FetchError::OverBudget(_) => "budget",
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::api::{
 };
 
 use super::{
+    budget::{Limits, Pacer, Round},
     checks::{self, Evaluation, prometheus::Placeholders, rate_limit::Tally},
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
@@ -32,10 +33,6 @@ mod measure;
 
 pub use super::checks::prometheus::Placeholders as QueryPlaceholders;
 pub use super::secret_values::{MASK_MIN_LEN, SecretValues};
-
-/// The longest a latency check may take in one round, whatever its requests and timeout: a slow
-/// app costs the round this much at most.
-pub const LATENCY_CHECK_BUDGET: Duration = Duration::from_secs(60);
 
 /// The result of one check in one round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +60,27 @@ impl CheckOutcome {
     pub fn passed(&self) -> bool {
         self.result == CheckResult::Pass
     }
+
+    /// The outcome as people may see it: the check's name, the message and every dependency
+    /// (at most [`DEPENDENCIES_SHOWN`]) through the tenant-text sanitizer, so status, Events,
+    /// logs and `verify`'s output all get the same clean, bounded text.
+    fn shown(mut self) -> Self {
+        self.name = crate::text::line(&self.name, 253);
+        self.message = crate::text::line(&self.message, OUTCOME_MESSAGE_MAX_CHARS);
+        self.dependencies.truncate(DEPENDENCIES_SHOWN);
+        for dependency in &mut self.dependencies {
+            dependency.name = crate::text::line(&dependency.name, 253);
+            dependency.state = crate::text::line(&dependency.state, 256);
+        }
+        self
+    }
 }
+
+/// The longest an outcome's message is, in characters (the status's limit for a check).
+pub const OUTCOME_MESSAGE_MAX_CHARS: usize = 1024;
+
+/// The most dependencies one outcome keeps from a deep health body (the status's limit).
+pub const DEPENDENCIES_SHOWN: usize = 128;
 
 /// Runs checks against one app.
 #[derive(Debug, Clone)]
@@ -74,6 +91,9 @@ pub struct Engine {
     redactor: Redactor,
     placeholders: Placeholders,
     prometheus: Option<Url>,
+    limits: Limits,
+    /// The namespace's request rate, shared with its other checklists; None: unpaced (`verify`).
+    pace: Option<(Pacer, String)>,
 }
 
 /// Why an engine could not be built.
@@ -123,7 +143,22 @@ impl Engine {
             secrets: Arc::new(secrets),
             placeholders: Placeholders::default(),
             prometheus: None,
+            limits: Limits::default(),
+            pace: None,
         })
+    }
+
+    /// The same engine, its rounds bounded by `limits`.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// The same engine, sending no faster than `pacer` lets `namespace`.
+    pub fn with_pace(self, pacer: Pacer, namespace: String) -> Self {
+        Self {
+            pace: Some((pacer, namespace)),
+            ..self
+        }
     }
 
     /// The same engine, filling a prometheus query's {{revision}}, {{namespace}} and {{name}}
@@ -146,13 +181,18 @@ impl Engine {
     /// Runs every check once and returns the outcomes in the spec's order. Checks run
     /// concurrently, except rate-limit checks, which run alone afterwards so that the burst
     /// neither slows the others nor is counted against them by the app.
+    ///
+    /// The round runs within its [`Limits`]: each check within its time budget and the round's,
+    /// every request charged to the round's count (and to the namespace's rate when paced).
     pub async fn run_round(&self, checks: &[CheckSpec]) -> Vec<CheckOutcome> {
+        let round = Round::start(self.limits);
         let (bursts, independent): (Vec<&CheckSpec>, Vec<&CheckSpec>) = checks
             .iter()
             .partition(|c| matches!(c.check(), Some(CheckRef::RateLimit(_))));
-        let mut outcomes = join_all(independent.iter().map(|c| self.run_check(c))).await;
+        let mut outcomes =
+            join_all(independent.iter().map(|c| self.run_check_in(c, &round))).await;
         for check in bursts {
-            outcomes.push(self.run_check(check).await);
+            outcomes.push(self.run_check_in(check, &round).await);
         }
         let order: BTreeMap<&str, usize> = checks
             .iter()
@@ -163,12 +203,37 @@ impl Engine {
         outcomes
     }
 
-    /// Runs one check once; no secret value the engine knows is in the outcome.
+    /// Runs one check once, as a round of its own; no secret value the engine knows is in the
+    /// outcome.
     pub async fn run_check(&self, check: &CheckSpec) -> CheckOutcome {
-        self.redactor.outcome(self.unmasked_check(check).await)
+        self.run_check_in(check, &Round::start(self.limits)).await
     }
 
-    async fn unmasked_check(&self, check: &CheckSpec) -> CheckOutcome {
+    /// Runs one check within `round`'s budget: a check still running when its time is spent
+    /// is stopped (its requests dropped) and fails, naming the budget.
+    async fn run_check_in(&self, check: &CheckSpec, round: &Round) -> CheckOutcome {
+        let time = round.time_left();
+        let outcome = match tokio::time::timeout(time, self.unmasked_check(check, round)).await {
+            Ok(outcome) => outcome,
+            Err(_) => CheckOutcome {
+                name: check.name.clone(),
+                kind: check.check().map(|k| k.kind()),
+                result: CheckResult::Fail,
+                message: format!(
+                    "stopped: {}",
+                    super::budget::OverBudget::Time(time.max(Duration::from_secs(1)))
+                ),
+                latency_ms: u64::try_from(time.as_millis()).ok(),
+                attempts: 0,
+                status: None,
+                dependencies: Vec::new(),
+            },
+        };
+        // Masked before it is cut: a secret cut in half would no longer match its mask.
+        self.redactor.outcome(outcome).shown()
+    }
+
+    async fn unmasked_check(&self, check: &CheckSpec, round: &Round) -> CheckOutcome {
         let Some(kind) = check.check() else {
             return CheckOutcome {
                 name: check.name.clone(),
@@ -182,7 +247,7 @@ impl Engine {
             };
         };
         let started = Instant::now();
-        let (evaluation, attempts, status) = match self.judge(kind).await {
+        let (evaluation, attempts, status) = match self.judge(kind, round).await {
             Ok(done) => done,
             Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1, None),
             Err(Problem::Spec(message)) => (Evaluation::fail(message), 0, None),
@@ -217,7 +282,11 @@ impl Engine {
 
     /// Sends a check's requests and judges the answers: the evaluation, how many requests were
     /// sent, and the status of the last response.
-    async fn judge(&self, check: CheckRef<'_>) -> Result<(Evaluation, u32, Option<u16>), Problem> {
+    async fn judge(
+        &self,
+        check: CheckRef<'_>,
+        round: &Round,
+    ) -> Result<(Evaluation, u32, Option<u16>), Problem> {
         match check {
             CheckRef::Http(http) => {
                 let request = self.request(
@@ -227,7 +296,7 @@ impl Engine {
                     http.body.as_deref(),
                     http.content_type.as_deref(),
                 )?;
-                let response = self.fetch(request).await?;
+                let response = self.fetch(request, round).await?;
                 let status = response.status;
                 Ok((
                     judge::http(http, response, judge::JUDGE_TIMEOUT).await,
@@ -238,7 +307,7 @@ impl Engine {
             CheckRef::HttpsRedirect(redirect) => {
                 let url =
                     checks::redirect::http_url(redirect, &self.base).map_err(Problem::Spec)?;
-                let response = self.fetch(Request::get(url.clone())).await?;
+                let response = self.fetch(Request::get(url.clone()), round).await?;
                 Ok((
                     checks::redirect::evaluate(redirect, &url, &response),
                     1,
@@ -247,7 +316,7 @@ impl Engine {
             }
             CheckRef::SecurityHeaders(headers) => {
                 let request = self.request(HttpMethod::Get, &headers.path, &[], None, None)?;
-                let response = self.fetch(request).await?;
+                let response = self.fetch(request, round).await?;
                 Ok((
                     checks::headers::evaluate(headers, &response),
                     1,
@@ -265,7 +334,7 @@ impl Engine {
                 let mut tally = Tally::new(limit);
                 let mut last = None;
                 while !tally.done() {
-                    match self.client.send(request.clone()).await {
+                    match self.send(request.clone(), round).await {
                         Ok(response) => {
                             last = Some(response.status);
                             tally.record(response.status);
@@ -282,16 +351,26 @@ impl Engine {
                 }
                 Ok((tally.evaluate(), tally.sent(), last))
             }
-            CheckRef::Latency(latency) => self.judge_latency(latency).await,
-            CheckRef::Prometheus(prometheus) => self.judge_prometheus(prometheus).await,
+            CheckRef::Latency(latency) => self.judge_latency(latency, round).await,
+            CheckRef::Prometheus(prometheus) => self.judge_prometheus(prometheus, round).await,
         }
     }
 
     /// Sends a request; the answer comes back with every secret value masked, so no check can
     /// quote one.
-    async fn fetch(&self, request: Request) -> Result<Response, FetchError> {
-        let response = self.client.send(request).await?;
+    async fn fetch(&self, request: Request, round: &Round) -> Result<Response, FetchError> {
+        let response = self.send(request, round).await?;
         Ok(self.redactor.response(response))
+    }
+
+    /// Sends a request charged to `round` and paced within the namespace's rate: the one way
+    /// a check reaches the network, so every kind is bounded alike.
+    async fn send(&self, request: Request, round: &Round) -> Result<Response, FetchError> {
+        round.charge()?;
+        if let Some((pacer, namespace)) = &self.pace {
+            pacer.wait(namespace, Instant::now() + round.time_left()).await?;
+        }
+        self.client.send(request).await
     }
 
     fn request(

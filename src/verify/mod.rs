@@ -6,6 +6,7 @@
 //! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
 //! runtime's workers under a deadline. `target` builds each request's URL from the check's path.
 
+pub mod budget;
 mod checks;
 pub mod cli;
 pub(crate) mod client;

@@ -13,6 +13,7 @@ mod api;
 mod chart;
 mod chart_sharding;
 mod drift;
+mod fairness;
 mod faults;
 mod gitops;
 mod lifecycle;

@@ -17,30 +17,33 @@ use super::{
         },
         client::{BODY_LIMIT, Header, Request},
     },
-    Engine, LATENCY_CHECK_BUDGET, Problem,
+    super::budget::Round,
+    Engine, Problem,
 };
 
 /// What a check's judgement returns: the evaluation, requests sent, the last status.
 type Judged = Result<(Evaluation, u32, Option<u16>), Problem>;
 
 impl Engine {
-    /// Sends a latency check's requests one after another, within [`LATENCY_CHECK_BUDGET`].
-    pub(super) async fn judge_latency(&self, latency: &LatencyCheck) -> Judged {
+    /// Sends a latency check's requests one after another, within nine tenths of the check's
+    /// time budget, so it stops itself and says what it measured before the budget stops it.
+    pub(super) async fn judge_latency(&self, latency: &LatencyCheck, round: &Round) -> Judged {
         let request = self.request(latency.method, &latency.path, &[], None, None)?;
         let mut samples = Samples::new(latency);
-        let deadline = Instant::now() + LATENCY_CHECK_BUDGET;
+        let budget = round.time_left().mul_f64(0.9);
+        let deadline = Instant::now() + budget;
         let mut last = None;
         while !samples.done() {
             if Instant::now() > deadline {
                 let message = format!(
                     "stopped after {} s with {} of {} requests answered: too slow to measure",
-                    LATENCY_CHECK_BUDGET.as_secs(),
+                    budget.as_secs(),
                     samples.sent(),
                     latency.requests
                 );
                 return Ok((Evaluation::fail(message), samples.sent(), last));
             }
-            match self.client.send(request.clone()).await {
+            match self.send(request.clone(), round).await {
                 Ok(response) => {
                     last = Some(response.status);
                     samples.record(response.status, response.latency);
@@ -56,10 +59,14 @@ impl Engine {
     }
 
     /// Runs a prometheus check's query and judges the answer.
-    pub(super) async fn judge_prometheus(&self, prometheus: &PrometheusCheck) -> Judged {
+    pub(super) async fn judge_prometheus(
+        &self,
+        prometheus: &PrometheusCheck,
+        round: &Round,
+    ) -> Judged {
         let condition = Condition::of(prometheus).map_err(Problem::Spec)?;
         let request = self.prometheus_request(prometheus)?;
-        let response = self.fetch(request).await?;
+        let response = self.fetch(request, round).await?;
         let evaluation = if response.truncated {
             Evaluation::fail(format!(
                 "Prometheus's answer is larger than {} KiB: aggregate the query to fewer series",

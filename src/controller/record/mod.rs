@@ -14,10 +14,11 @@ use crate::{
     api::{DeploymentChecklist, DeploymentChecklistStatus},
     error::{ApiError, chain},
     telemetry::Metrics,
-    text::truncate,
 };
 
 use super::{conditions, observe, plan::Note};
+
+pub mod budget;
 
 /// The longest Event message, in characters: what `kubectl describe` shows on a line or two. The
 /// detail stays in the status (status.checks, the conditions).
@@ -96,8 +97,7 @@ pub async fn publish(
     note: &Note,
 ) {
     let warning = note.reason.is_warning();
-    let mut message = note.message.clone();
-    truncate(&mut message, EVENT_NOTE_MAX_CHARS);
+    let message = crate::text::line(&note.message, EVENT_NOTE_MAX_CHARS);
     metrics.transition(note.reason.as_str(), warning);
     let recorder = Recorder::new(client.clone(), reporter.clone());
     let event = Event {
