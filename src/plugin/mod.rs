@@ -244,7 +244,12 @@ async fn with_cluster(
             let text = match output {
                 Output::Text => {
                     let events = shown::shown(&cluster.events(&name).await)?;
-                    render::status(&shown::shown(&checklist)?, &events, paint, &Timestamp::now())
+                    render::status(
+                        &shown::shown(&checklist)?,
+                        &events,
+                        paint,
+                        &Timestamp::now(),
+                    )
                 }
                 _ => encode(&tidy(checklist), output)?,
             };
@@ -285,7 +290,9 @@ async fn with_cluster(
         Command::History { name, output } => {
             let checklist = cluster.get(&name).await?;
             let text = match output {
-                Output::Text => render::history(&shown::shown(&checklist)?, paint, &Timestamp::now()),
+                Output::Text => {
+                    render::history(&shown::shown(&checklist)?, paint, &Timestamp::now())
+                }
                 _ => encode(
                     &checklist.status.map(|s| s.history).unwrap_or_default(),
                     output,

@@ -68,7 +68,8 @@ mod tests {
         for output in [Output::Json, Output::Yaml] {
             let text = encode(&checklist, output).unwrap();
             assert!(
-                text.chars().all(|c| c == '\n' || text::is_clean(&c.to_string())),
+                text.chars()
+                    .all(|c| c == '\n' || text::is_clean(&c.to_string())),
                 "{output:?}: {text}"
             );
         }

@@ -12,5 +12,5 @@ mod truncate;
 mod value;
 
 pub use sanitize::{Shown, is_clean, line};
-pub use value::{clean_value, escape_json_text};
 pub(crate) use truncate::{truncate, truncated};
+pub use value::{clean_value, escape_json_text};

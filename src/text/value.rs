@@ -30,7 +30,10 @@ pub fn clean_value(value: &mut Value, max: usize) {
 /// this adds DEL, C1 and the bidi and invisible characters, which it writes as they are.
 /// Newlines outside strings (pretty printing) are kept.
 pub fn escape_json_text(json: &str) -> String {
-    if json.chars().all(|c| c == '\n' || is_clean(c.encode_utf8(&mut [0; 4]))) {
+    if json
+        .chars()
+        .all(|c| c == '\n' || is_clean(c.encode_utf8(&mut [0; 4])))
+    {
         return json.to_string();
     }
     let mut out = String::with_capacity(json.len() + 16);
@@ -76,7 +79,10 @@ mod tests {
         let data = json!({"name": "a\u{9b}b\u{202e}c\u{E0041}", "ok": "é"});
         let text = serde_json::to_string_pretty(&data).unwrap();
         let escaped = escape_json_text(&text);
-        assert!(escaped.contains("a\\u009bb\\u202ec\\udb40\\udc41"), "{escaped}");
+        assert!(
+            escaped.contains("a\\u009bb\\u202ec\\udb40\\udc41"),
+            "{escaped}"
+        );
         assert!(escaped.contains('é') && escaped.contains('\n'));
         let back: Value = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, data);

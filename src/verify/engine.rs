@@ -189,8 +189,7 @@ impl Engine {
         let (bursts, independent): (Vec<&CheckSpec>, Vec<&CheckSpec>) = checks
             .iter()
             .partition(|c| matches!(c.check(), Some(CheckRef::RateLimit(_))));
-        let mut outcomes =
-            join_all(independent.iter().map(|c| self.run_check_in(c, &round))).await;
+        let mut outcomes = join_all(independent.iter().map(|c| self.run_check_in(c, &round))).await;
         for check in bursts {
             outcomes.push(self.run_check_in(check, &round).await);
         }
@@ -368,7 +367,9 @@ impl Engine {
     async fn send(&self, request: Request, round: &Round) -> Result<Response, FetchError> {
         round.charge()?;
         if let Some((pacer, namespace)) = &self.pace {
-            pacer.wait(namespace, Instant::now() + round.time_left()).await?;
+            pacer
+                .wait(namespace, Instant::now() + round.time_left())
+                .await?;
         }
         self.client.send(request).await
     }

@@ -36,9 +36,7 @@ fn honest(image: &str, app: &checklist_testapp::RunningApp, shard: &str) -> Valu
 
 /// A checklist whose every round costs as much as the CRD allows against a slow app.
 fn hostile(i: usize, slow_url: &str, shard: &str) -> Value {
-    let latency = |n: usize| {
-        json!({"name": format!("page-{n}"), "latency": {"path": "/", "requests": 100, "p95Ms": 10}})
-    };
+    let latency = |n: usize| json!({"name": format!("page-{n}"), "latency": {"path": "/", "requests": 100, "p95Ms": 10}});
     let mut checks: Vec<Value> = (0..4).map(latency).collect();
     checks.push(json!({"name": "login", "rateLimit": {
         "path": "/users/log_in", "method": "POST", "contentType": "application/json",
@@ -112,7 +110,10 @@ async fn an_honest_namespace_keeps_its_pace_beside_a_hundred_hostile_checklists(
     // Alone: the honest release's normal times.
     let ready_alone = timed(
         ns,
-        &[&valid_secret(), &honest("example.com/web:1.0.0", &app, &shard)],
+        &[
+            &valid_secret(),
+            &honest("example.com/web:1.0.0", &app, &shard),
+        ],
         "condition=Ready",
     );
     app.set_mode(Mode::Unhealthy);

@@ -73,7 +73,14 @@ pub fn reduced(status: &DeploymentChecklistStatus, why: &str) -> DeploymentCheck
         checks: Vec::new(),
         dependencies: Vec::new(),
         secrets: Vec::new(),
-        history: status.history.iter().rev().take(10).rev().cloned().collect(),
+        history: status
+            .history
+            .iter()
+            .rev()
+            .take(10)
+            .rev()
+            .cloned()
+            .collect(),
         message: Some(format!(
             "the full status was refused by the API server ({why}); checks, dependencies and \
              secret verdicts are left out: {}",
@@ -209,7 +216,7 @@ mod tests {
         DependencyStatus {
             name: format!("{name}{i}"),
             check: "deep".into(),
-            result: if i % 2 == 0 {
+            result: if i.is_multiple_of(2) {
                 CheckResult::Pass
             } else {
                 CheckResult::Fail

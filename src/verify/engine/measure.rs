@@ -9,6 +9,7 @@ use url::Url;
 use crate::api::{LatencyCheck, PrometheusCheck};
 
 use super::{
+    super::budget::Round,
     super::{
         checks::{
             Evaluation,
@@ -17,7 +18,6 @@ use super::{
         },
         client::{BODY_LIMIT, Header, Request},
     },
-    super::budget::Round,
     Engine, Problem,
 };
 
