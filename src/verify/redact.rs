@@ -1,87 +1,138 @@
 //! Masking secret values in what an app sends back. A check may send a header taken from a
-//! Secret, and an app may echo it ("invalid token: Bearer …"); every message, quote and
+//! Secret, and an app may echo it ("invalid token: Bearer …"), re-encoded as often as not: in a
+//! JSON string, a URL, an HTML page, upper-cased, or base64 again. Every message, quote and
 //! dependency the operator writes is derived from a response, so the response is masked as it
 //! arrives and the outcome once more before it leaves the engine.
+//!
+//! `forms` decides what is looked for within a budget, `views` undoes escapes in the haystack,
+//! and `search` finds the forms there.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+mod forms;
+mod search;
+mod views;
+
+use std::{cmp::Reverse, ops::Range, sync::Arc};
+
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 
+use self::{forms::Plan, search::Matcher};
 use super::{client::Response, engine::CheckOutcome};
 
 /// What a secret value is replaced with.
 pub const MASK: &str = "[redacted]";
 
-/// The secret values to mask, in the forms an app may echo them: as sent, and escaped inside a
-/// JSON string.
+/// The secret values to mask, in the forms an app may echo them.
 #[derive(Clone, Default)]
 pub struct Redactor {
     /// None when there is nothing to mask.
-    matcher: Option<AhoCorasick>,
+    inner: Option<Arc<Inner>>,
+}
+
+/// What is searched for, and the automata that search.
+struct Inner {
+    plan: Plan,
+    /// None when an automaton could not be built: then everything is masked, since what
+    /// cannot be searched cannot be shown.
+    matchers: Option<Vec<Matcher>>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let patterns = self.matcher.as_ref().map_or(0, AhoCorasick::patterns_len);
-        write!(f, "Redactor({patterns} patterns)")
+        let Some(inner) = &self.inner else {
+            return write!(f, "Redactor(0 needles)");
+        };
+        let needles: usize = inner.matchers.iter().flatten().map(Matcher::needles).sum();
+        write!(f, "Redactor({needles} needles")?;
+        if inner.plan.reduced > 0 {
+            write!(f, ", {} secrets in fewer forms", inner.plan.reduced)?;
+        }
+        write!(f, ")")
     }
 }
 
 impl Redactor {
     /// A redactor of `values`; empty values are ignored (they would mask everything).
     pub fn new<'v>(values: impl IntoIterator<Item = &'v [u8]>) -> Self {
-        let mut needles: Vec<Vec<u8>> = Vec::new();
-        for value in values.into_iter().filter(|v| !v.is_empty()) {
-            needles.push(value.to_vec());
-            if let Ok(text) = std::str::from_utf8(value)
-                && let Ok(json) = serde_json::to_string(text)
-            {
-                // Without the surrounding quotes: `a"b` appears in a JSON body as `a\"b`.
-                let inner = json.as_bytes()[1..json.len() - 1].to_vec();
-                if inner != value {
-                    needles.push(inner);
-                }
-            }
-        }
-        needles.sort();
-        needles.dedup();
-        if needles.is_empty() {
+        let plan = forms::plan(values);
+        if plan.secrets.is_empty() {
             return Self::default();
         }
-        // Leftmost-longest: a whole header value ("Bearer t0k3n") is masked as one, not around
-        // a shorter value it contains.
-        let matcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&needles)
+        if plan.reduced > 0 {
+            tracing::warn!(
+                secrets = plan.reduced,
+                "too many secret values to mask each in every encoding: the longest are masked as they are and in fewer encodings"
+            );
+        }
+        let matchers = search::matchers(&plan)
+            .inspect_err(|error| {
+                tracing::error!(%error, "secret values cannot be searched for: every answer is masked whole");
+            })
             .ok();
-        Self { matcher }
+        Self {
+            inner: Some(Arc::new(Inner { plan, matchers })),
+        }
     }
 
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
-        self.matcher.is_none()
+        self.inner.is_none()
     }
 
     /// `bytes` with every secret value masked.
     pub fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        match &self.matcher {
-            Some(matcher) if matcher.is_match(bytes) => {
-                let masks = vec![MASK.as_bytes(); matcher.patterns_len()];
-                matcher.replace_all_bytes(bytes, &masks)
-            }
-            _ => bytes.to_vec(),
+        let spans = self.spans(bytes);
+        if spans.is_empty() {
+            return bytes.to_vec();
         }
+        masked(bytes, &merged(spans))
     }
 
     /// `text` with every secret value masked.
     pub fn text(&self, text: &str) -> String {
-        match &self.matcher {
-            Some(matcher) if matcher.is_match(text) => {
-                let masks = vec![MASK; matcher.patterns_len()];
-                matcher.replace_all(text, &masks)
-            }
-            _ => text.to_string(),
+        let spans = self.spans(text.as_bytes());
+        if spans.is_empty() {
+            return text.to_string();
         }
+        // A match found in decoded bytes may start or end inside a character of the text:
+        // masking the whole character keeps the text valid UTF-8.
+        let whole_chars = spans.into_iter().map(|span| {
+            let start = (0..=span.start)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let end = (span.end..=text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            start..end
+        });
+        let bytes = masked(text.as_bytes(), &merged(whole_chars.collect()));
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// The ranges of `haystack` that hold a secret, in any order and possibly overlapping:
+    /// found as it is and in each of its decoded views.
+    fn spans(&self, haystack: &[u8]) -> Vec<Range<usize>> {
+        let Some(inner) = &self.inner else {
+            return Vec::new();
+        };
+        let Some(matchers) = &inner.matchers else {
+            let everything = 0..haystack.len();
+            return vec![everything];
+        };
+        let mut found = Vec::new();
+        for matcher in matchers {
+            matcher.find(&inner.plan, haystack, &mut found);
+        }
+        for view in views::of(haystack) {
+            let mut decoded = Vec::new();
+            for matcher in matchers {
+                matcher.find(&inner.plan, &view.bytes, &mut decoded);
+            }
+            found.extend(decoded.into_iter().map(|span| view.original(span)));
+        }
+        found
     }
 
     /// The response with its body and header values masked: what the checks judge and quote.
@@ -116,81 +167,32 @@ impl Redactor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    const TOKEN: &[u8] = b"Bearer s3cr3t-t0k3n";
-
-    fn response(body: &str) -> Response {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "www-authenticate",
-            HeaderValue::from_static("Bearer s3cr3t-t0k3n is invalid"),
-        );
-        Response {
-            status: 401,
-            headers,
-            body: Bytes::from(body.to_string()),
-            truncated: false,
-            latency: Duration::from_millis(1),
+/// `spans` sorted, overlapping ones joined: ranges that only touch stay apart, so two values
+/// side by side read as two masks.
+fn merged(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_unstable_by_key(|span| (span.start, Reverse(span.end)));
+    let mut joined: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match joined.last_mut() {
+            Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+            _ => joined.push(span),
         }
     }
-
-    #[test]
-    fn an_echoed_value_is_masked_in_the_body_and_the_headers() {
-        let redactor = Redactor::new([TOKEN, b"s3cr3t-t0k3n".as_slice()]);
-        let masked =
-            redactor.response(response("invalid token: Bearer s3cr3t-t0k3n; s3cr3t-t0k3n"));
-        assert_eq!(
-            masked.body.as_ref(),
-            b"invalid token: [redacted]; [redacted]"
-        );
-        assert_eq!(
-            masked.headers["www-authenticate"].as_bytes(),
-            b"[redacted] is invalid"
-        );
-    }
-
-    #[test]
-    fn a_value_escaped_inside_json_is_masked_too() {
-        let redactor = Redactor::new([br#"pa"ss\word"#.as_slice()]);
-        let body = serde_json::json!({"error": "bad password pa\"ss\\word"}).to_string();
-        let masked = redactor.response(response(&body));
-        let text = String::from_utf8(masked.body.to_vec()).unwrap();
-        assert_eq!(text, r#"{"error":"bad password [redacted]"}"#);
-        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
-    }
-
-    #[test]
-    fn outcomes_are_masked_in_messages_and_dependencies() {
-        let redactor = Redactor::new([TOKEN]);
-        let outcome = CheckOutcome {
-            name: "auth".into(),
-            kind: None,
-            result: crate::api::CheckResult::Fail,
-            message: "got Bearer s3cr3t-t0k3n".into(),
-            latency_ms: None,
-            attempts: 1,
-            status: Some(401),
-            dependencies: vec![crate::verify::json::Dependency {
-                name: "Bearer s3cr3t-t0k3n".into(),
-                healthy: false,
-                state: "Bearer s3cr3t-t0k3n".into(),
-            }],
-        };
-        let masked = redactor.outcome(outcome);
-        assert_eq!(masked.message, "got [redacted]");
-        assert_eq!(masked.dependencies[0].name, MASK);
-        assert_eq!(masked.dependencies[0].state, MASK);
-    }
-
-    #[test]
-    fn nothing_to_mask_changes_nothing() {
-        let redactor = Redactor::new([b"".as_slice()]);
-        assert!(redactor.is_empty());
-        assert_eq!(redactor.text("Bearer s3cr3t-t0k3n"), "Bearer s3cr3t-t0k3n");
-    }
+    joined
 }
+
+/// `haystack` with each of the sorted, disjoint `spans` replaced by [`MASK`].
+fn masked(haystack: &[u8], spans: &[Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut at = 0;
+    for span in spans {
+        out.extend_from_slice(&haystack[at..span.start]);
+        out.extend_from_slice(MASK.as_bytes());
+        at = span.end;
+    }
+    out.extend_from_slice(&haystack[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -58,7 +58,8 @@ impl SecretValues {
     }
 }
 
-/// The shortest value [`SecretValues::mask`] keeps.
+/// The shortest value [`SecretValues::mask`] keeps, and the shortest the redactor also masks
+/// case-folded and base64-encoded: shorter ones would turn up by chance in those forms.
 pub const MASK_MIN_LEN: usize = 8;
 
 /// Files written by editors and `echo` end with a newline that is not part of a token.
