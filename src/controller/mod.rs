@@ -52,6 +52,7 @@ use kube::{
 use tokio::sync::mpsc;
 
 pub(crate) use cluster::connect;
+pub use plan::{Policy, SecurityOverrides};
 pub(crate) use shutdown::Shutdown;
 
 use crate::{
@@ -91,6 +92,8 @@ pub struct RunConfig {
     pub prometheus_url: Option<url::Url>,
     /// The notification targets of checklists that name none.
     pub notify_defaults: crate::notify::Defaults,
+    /// What checklists may ask of their pods and their checks.
+    pub policy: Policy,
 }
 
 /// An Api over every namespace, or over the one the operator is scoped to.
@@ -189,6 +192,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         Context::new(client.clone(), reporter, verifier.clone(), metrics)
             .with_notifier(notifier, config.notify_defaults.clone())
             .with_caches(Arc::new(caches))
+            .with_policy(config.policy.clone())
             .with_namespace_share(
                 usize::from(config.concurrency),
                 usize::from(config.reconcile_namespace_share),
