@@ -95,6 +95,9 @@ enum Command {
         notify: NotifyArgs,
 
         #[command(flatten)]
+        policy: PolicyArgs,
+
+        #[command(flatten)]
         leader: LeaderArgs,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
@@ -178,6 +181,62 @@ impl NotifyArgs {
         .collect();
         checklist_operator::notify::Defaults { targets }
     }
+}
+
+/// What a checklist may ask of its pods and checks. Whoever may create a checklist in a
+/// namespace gets what these allow; by default, everything the CRD accepts.
+#[derive(Debug, clap::Args)]
+struct PolicyArgs {
+    /// Run checklists' pods only as these ServiceAccounts (repeatable or comma-separated); a
+    /// checklist naming none runs as `default`, so list it to allow those. A checklist asking
+    /// for another is refused before anything is applied. Default: any of the namespace.
+    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = service_account)]
+    allowed_service_accounts: Vec<String>,
+
+    /// Whether checklists may mount their ServiceAccount's API token
+    /// (spec.app.automountServiceAccountToken: true); with false such a checklist is refused.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    allow_service_account_token: bool,
+
+    /// How far spec.app.podSecurityContext and spec.app.securityContext may override the
+    /// restricted defaults: `any`, or `restricted` (a checklist whose pods would leave the
+    /// restricted Pod Security Standard is refused).
+    #[arg(long, value_enum, default_value = "any")]
+    security_overrides: controller::SecurityOverrides,
+
+    /// Refuse http checks that read deep-health dependencies without listing their names
+    /// (http.dependencyNames), so the app cannot choose what status.dependencies shows.
+    #[arg(long)]
+    require_dependency_names: bool,
+}
+
+impl PolicyArgs {
+    fn policy(self) -> controller::Policy {
+        controller::Policy {
+            service_accounts: self.allowed_service_accounts,
+            service_account_token: self.allow_service_account_token,
+            security_overrides: self.security_overrides,
+            require_dependency_names: self.require_dependency_names,
+        }
+    }
+}
+
+/// A ServiceAccount name as Kubernetes allows it: a DNS subdomain of at most 253 characters.
+fn service_account(text: &str) -> Result<String, String> {
+    let labels_ok = text.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    if text.len() > 253 || !labels_ok {
+        return Err(format!(
+            "{text}: not a ServiceAccount name (lower-case letters, digits, '-' and '.')"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Leader election flags of `run`.
@@ -278,6 +337,7 @@ fn main() -> ExitCode {
             metrics_addr,
             prometheus_url,
             notify,
+            policy,
             leader,
         } => {
             telemetry::init_logging(cli.log_format, "info,kube=warn");
@@ -304,6 +364,7 @@ fn main() -> ExitCode {
                 leader_election: None,
                 prometheus_url,
                 notify_defaults: notify.defaults(),
+                policy: policy.policy(),
             };
             let config = match leader.election(selector.as_deref()) {
                 Ok(leader_election) => RunConfig {

@@ -55,10 +55,11 @@ current-context: nowhere
     );
 }
 
-#[test]
-fn run_exits_with_a_clear_message_without_any_kubeconfig() {
+/// `checklist-operator ARGS` with no cluster configured anywhere: it must get as far as
+/// looking for one, and say that it found none.
+fn runs_until_it_finds_no_cluster(args: &[&str]) {
     let out = operator()
-        .args(["run"])
+        .args(args)
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .env("HOME", "/nonexistent")
         .env_remove("KUBERNETES_SERVICE_HOST")
@@ -70,4 +71,44 @@ fn run_exits_with_a_clear_message_without_any_kubeconfig() {
         stderr.contains("no Kubernetes configuration found"),
         "stderr: {stderr}"
     );
+}
+
+#[test]
+fn run_exits_with_a_clear_message_without_any_kubeconfig() {
+    runs_until_it_finds_no_cluster(&["run"]);
+}
+
+#[test]
+fn policy_flags_refuse_what_they_cannot_mean_before_connecting() {
+    for (args, wanted) in [
+        (
+            ["run", "--allowed-service-accounts", "web,Admin"],
+            "Admin: not a ServiceAccount name",
+        ),
+        (
+            ["run", "--security-overrides", "baseline"],
+            "[possible values: any, restricted]",
+        ),
+        (
+            ["run", "--allow-service-account-token", "no"],
+            "--allow-service-account-token",
+        ),
+    ] {
+        let out = operator().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn policy_flags_are_accepted_and_the_operator_goes_on_to_connect() {
+    runs_until_it_finds_no_cluster(&[
+        "run",
+        "--allowed-service-accounts=web,worker",
+        "--allowed-service-accounts=default",
+        "--allow-service-account-token=false",
+        "--security-overrides=restricted",
+        "--require-dependency-names",
+    ]);
 }

@@ -98,6 +98,7 @@ fn http_check(path: &str, keys: &[(&str, &str)]) -> CheckSpec {
         body_contains: None,
         max_latency_ms: None,
         dependencies: None,
+        dependency_names: Vec::new(),
     };
     CheckSpec {
         name: "hostile".into(),

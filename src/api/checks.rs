@@ -94,7 +94,24 @@ pub struct HttpCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub dependencies: Option<String>,
+
+    /// The only members of the dependencies object that are read, by name (at most 64 unique
+    /// names of letters, digits, '-', '_' and '.', up to 63 characters each). Example:
+    /// [database, oban]. With a list, status.dependencies holds exactly these names whatever
+    /// else the app reports, and a name missing from the response is a failing dependency
+    /// ("not reported"). Used only with http.dependencies. Default: every member is read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 64),
+        inner(length(min = 1, max = 63), regex(pattern = DEPENDENCY_NAME_PATTERN))
+    )]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub dependency_names: Vec<String>,
 }
+
+/// A dependency name a checklist may list: short and without blanks or control characters, since
+/// it reaches status and Events as written.
+const DEPENDENCY_NAME_PATTERN: &str = r"^[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?$";
 
 fn default_http_status() -> Vec<i32> {
     vec![200]

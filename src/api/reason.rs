@@ -89,6 +89,11 @@ pub enum Reason {
     UnsupportedStrategy,
     /// The object does not parse as a DeploymentChecklist of this operator version.
     InvalidSpec,
+    /// The spec asks for what the operator's settings do not allow (a ServiceAccount, its token,
+    /// a security override outside the restricted Pod Security Standard, dependencies read
+    /// without a list of names); the message names the field and the flag, and nothing was
+    /// applied.
+    PolicyRefused,
     /// The API server refused the operator a request: its RBAC lacks a rule. Retried after a
     /// change to the checklist, and every 5 minutes.
     Forbidden,
@@ -132,6 +137,7 @@ impl Reason {
                 | Reason::StatusRefused
                 | Reason::Drift
                 | Reason::InvalidSpec
+                | Reason::PolicyRefused
                 | Reason::Forbidden
                 | Reason::Rejected
                 | Reason::InternalError
@@ -162,7 +168,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 35);
+        assert_eq!(Reason::all().count(), 36);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -2,12 +2,19 @@
 //! two never act on one checklist. Losing the Lease stops the controller and the process; the
 //! kubelet restarts it and it campaigns again.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use kube::Client;
 use kube_lease_manager::{LeaseManagerBuilder, LeaseParams};
 use tokio::{sync::watch, task::JoinHandle};
 
+use super::Shutdown;
 use crate::error::StartupError;
 
 /// The Lease of an operator that reconciles every checklist.
@@ -109,6 +116,55 @@ impl Campaign {
             Ok(Ok(Err(error))) => tracing::warn!(%error, "cannot release the Lease"),
             Ok(Err(error)) => tracing::warn!(%error, "the lease manager failed"),
             Err(_) => tracing::warn!("releasing the Lease timed out; it expires on its own"),
+        }
+    }
+}
+
+/// Campaigns until this replica leads; None when asked to stop first.
+pub(super) async fn lead(
+    client: &Client,
+    election: &LeaderElection,
+    shutdown: &Shutdown,
+) -> Result<Option<Campaign>, StartupError> {
+    let mut campaign = Campaign::start(client.clone(), election).await?;
+    tracing::info!(
+        lease = %election.lease,
+        namespace = %election.namespace,
+        identity = %election.identity,
+        "waiting to become the leader"
+    );
+    tokio::select! {
+        acquired = campaign.acquired() => acquired?,
+        () = shutdown.requested() => {
+            campaign.release().await;
+            tracing::info!("shutting down before becoming the leader");
+            return Ok(None);
+        }
+    }
+    tracing::info!(identity = %election.identity, "became the leader");
+    Ok(Some(campaign))
+}
+
+/// Completes on SIGTERM, or when the Lease is lost (then `lost_leadership` is set).
+pub(super) fn stop_signal(
+    campaign: Option<&Campaign>,
+    shutdown: Shutdown,
+    lost_leadership: Arc<AtomicBool>,
+) -> impl Future<Output = ()> + Send + Sync + 'static {
+    let lost = campaign.map(Campaign::lost);
+    async move {
+        let lost = async move {
+            match lost {
+                Some(lost) => lost.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.requested() => {}
+            () = lost => {
+                tracing::error!("lost the leader Lease: stopping so another replica takes over");
+                lost_leadership.store(true, Ordering::Relaxed);
+            }
         }
     }
 }

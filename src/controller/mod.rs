@@ -52,6 +52,7 @@ use kube::{
 use tokio::sync::mpsc;
 
 pub(crate) use cluster::connect;
+pub use plan::{Policy, SecurityOverrides};
 pub(crate) use shutdown::Shutdown;
 
 use crate::{
@@ -62,7 +63,7 @@ use crate::{
     telemetry::{self, Health, Metrics},
     verify::guard::{ControlPlane, EgressPolicy},
 };
-use leadership::{Campaign, LeaderElection};
+use leadership::{LeaderElection, lead, stop_signal};
 use reconcile::{Context, Guarded};
 use verification::Verifier;
 
@@ -91,6 +92,8 @@ pub struct RunConfig {
     pub prometheus_url: Option<url::Url>,
     /// The notification targets of checklists that name none.
     pub notify_defaults: crate::notify::Defaults,
+    /// What checklists may ask of their pods and their checks.
+    pub policy: Policy,
 }
 
 /// An Api over every namespace, or over the one the operator is scoped to.
@@ -189,6 +192,7 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
         Context::new(client.clone(), reporter, verifier.clone(), metrics)
             .with_notifier(notifier, config.notify_defaults.clone())
             .with_caches(Arc::new(caches))
+            .with_policy(config.policy.clone())
             .with_namespace_share(
                 usize::from(config.concurrency),
                 usize::from(config.reconcile_namespace_share),
@@ -337,55 +341,6 @@ async fn serve_endpoints(
         }
     });
     Ok(())
-}
-
-/// Campaigns until this replica leads; None when asked to stop first.
-async fn lead(
-    client: &Client,
-    election: &LeaderElection,
-    shutdown: &Shutdown,
-) -> Result<Option<Campaign>, StartupError> {
-    let mut campaign = Campaign::start(client.clone(), election).await?;
-    tracing::info!(
-        lease = %election.lease,
-        namespace = %election.namespace,
-        identity = %election.identity,
-        "waiting to become the leader"
-    );
-    tokio::select! {
-        acquired = campaign.acquired() => acquired?,
-        () = shutdown.requested() => {
-            campaign.release().await;
-            tracing::info!("shutting down before becoming the leader");
-            return Ok(None);
-        }
-    }
-    tracing::info!(identity = %election.identity, "became the leader");
-    Ok(Some(campaign))
-}
-
-/// Completes on SIGTERM, or when the Lease is lost (then `lost_leadership` is set).
-fn stop_signal(
-    campaign: Option<&Campaign>,
-    shutdown: Shutdown,
-    lost_leadership: Arc<AtomicBool>,
-) -> impl Future<Output = ()> + Send + Sync + 'static {
-    let lost = campaign.map(Campaign::lost);
-    async move {
-        let lost = async move {
-            match lost {
-                Some(lost) => lost.await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = shutdown.requested() => {}
-            () = lost => {
-                tracing::error!("lost the leader Lease: stopping so another replica takes over");
-                lost_leadership.store(true, Ordering::Relaxed);
-            }
-        }
-    }
 }
 
 /// Waits until the DeploymentChecklist CRD is established, saying so while it is not.

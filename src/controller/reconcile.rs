@@ -58,6 +58,8 @@ pub struct Context {
     shares: Option<crate::fair::FairShare>,
     /// The notification targets of checklists that name none.
     notify_defaults: crate::notify::Defaults,
+    /// What the operator's settings let a checklist ask for.
+    policy: plan::Policy,
 }
 
 impl Context {
@@ -81,7 +83,13 @@ impl Context {
             notifier: None,
             notify_defaults: crate::notify::Defaults::default(),
             shares: None,
+            policy: plan::Policy::default(),
         }
+    }
+
+    /// The same, holding every checklist to `policy` (the operator's `run` settings).
+    pub fn with_policy(self, policy: plan::Policy) -> Self {
+        Self { policy, ..self }
     }
 
     /// The same, letting one namespace run at most `share` of the `concurrency` reconciles
@@ -274,7 +282,7 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         generation: checklist.meta().generation.unwrap_or_default(),
         spec: &checklist.spec,
     };
-    let planned = plan::plan(subject, &previous, &observed, &clock::now());
+    let planned = plan::plan(subject, &ctx.policy, &previous, &observed, &clock::now());
     if !planned.changes.is_empty() {
         tracing::info!(
             changes = ?planned.changes,

@@ -168,29 +168,59 @@ pub struct Dependency {
     pub state: String,
 }
 
+/// The state of a dependency listed by name that the body does not mention.
+pub(crate) const NOT_REPORTED: &str = "not reported";
+
 /// The members of the object at `path`, each judged healthy or not; `None` when there is no
-/// object there.
-pub(crate) fn dependencies(body: &Value, path: &str) -> Result<Option<Vec<Dependency>>, PathError> {
+/// object there. With `names`, only those members, in that order, one missing from the object
+/// judged unhealthy ([`NOT_REPORTED`]): the app cannot add names, nor drop one by leaving it out.
+pub(crate) fn dependencies(
+    body: &Value,
+    path: &str,
+    names: &[String],
+) -> Result<Option<Vec<Dependency>>, PathError> {
     let Some(Value::Object(members)) = values_at(body, path)?.into_iter().next() else {
         return Ok(None);
     };
-    let found = members
-        .iter()
-        .map(|(name, value)| {
-            let state = match value {
-                Value::Object(fields) => fields.get("status").map(as_text),
-                Value::Array(_) | Value::Null => None,
-                scalar => Some(as_text(scalar)),
-            }
-            .unwrap_or_else(|| "unknown".to_string());
-            Dependency {
-                name: name.clone(),
-                healthy: HEALTHY_WORDS.contains(&state.to_ascii_lowercase().as_str()),
-                state,
-            }
-        })
-        .collect();
+    let found = if names.is_empty() {
+        members
+            .iter()
+            .map(|(name, value)| judge(name, value))
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|name| match members.get(name) {
+                Some(value) => judge(name, value),
+                None => not_reported(name),
+            })
+            .collect()
+    };
     Ok(Some(found))
+}
+
+/// A dependency named by the checklist that the app did not report: unhealthy.
+pub(crate) fn not_reported(name: &str) -> Dependency {
+    Dependency {
+        name: name.to_string(),
+        healthy: false,
+        state: NOT_REPORTED.to_string(),
+    }
+}
+
+/// One member of a dependencies object, judged by its value or its "status" field.
+fn judge(name: &str, value: &Value) -> Dependency {
+    let state = match value {
+        Value::Object(fields) => fields.get("status").map(as_text),
+        Value::Array(_) | Value::Null => None,
+        scalar => Some(as_text(scalar)),
+    }
+    .unwrap_or_else(|| "unknown".to_string());
+    Dependency {
+        name: name.to_string(),
+        healthy: HEALTHY_WORDS.contains(&state.to_ascii_lowercase().as_str()),
+        state,
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +266,7 @@ mod tests {
         let dialectic =
             json!({"checks": {"database": {"status": "pass"}, "oban": {"status": "fail"}}});
         assert_eq!(
-            dependencies(&dialectic, "checks").unwrap().unwrap(),
+            dependencies(&dialectic, "checks", &[]).unwrap().unwrap(),
             vec![
                 Dependency {
                     name: "database".into(),
@@ -251,7 +281,9 @@ mod tests {
             ]
         );
         let vel_tutor = json!({"dependencies": {"database": "connected", "groq": "unavailable", "cache": true}});
-        let found = dependencies(&vel_tutor, "dependencies").unwrap().unwrap();
+        let found = dependencies(&vel_tutor, "dependencies", &[])
+            .unwrap()
+            .unwrap();
         let healthy: Vec<(&str, bool)> =
             found.iter().map(|d| (d.name.as_str(), d.healthy)).collect();
         assert_eq!(
@@ -263,16 +295,49 @@ mod tests {
     #[test]
     fn a_dependency_without_a_status_is_unknown_and_unhealthy() {
         let body = json!({"checks": {"queue": {"latency": 3}, "cache": null}});
-        let found = dependencies(&body, "checks").unwrap().unwrap();
+        let found = dependencies(&body, "checks", &[]).unwrap().unwrap();
         assert!(found.iter().all(|d| !d.healthy && d.state == "unknown"));
     }
 
     #[test]
     fn no_object_at_the_path_means_no_dependencies() {
         assert_eq!(
-            dependencies(&json!({"checks": "all good"}), "checks").unwrap(),
+            dependencies(&json!({"checks": "all good"}), "checks", &[]).unwrap(),
             None
         );
-        assert_eq!(dependencies(&json!({}), "checks").unwrap(), None);
+        assert_eq!(dependencies(&json!({}), "checks", &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn listed_names_are_the_only_dependencies_read() {
+        let body = json!({"checks": {
+            "database": {"status": "pass"},
+            "oban": "up",
+            "\u{1b}]52;c;evil": "ok",
+            "extra": "fail"
+        }});
+        let names = ["oban".to_string(), "database".to_string()];
+        let found = dependencies(&body, "checks", &names).unwrap().unwrap();
+        let read: Vec<(&str, bool)> = found.iter().map(|d| (d.name.as_str(), d.healthy)).collect();
+        assert_eq!(
+            read,
+            vec![("oban", true), ("database", true)],
+            "in the listed order, nothing the app added"
+        );
+    }
+
+    #[test]
+    fn a_listed_name_the_body_leaves_out_is_not_reported_and_unhealthy() {
+        let body = json!({"checks": {"database": "connected"}});
+        let names = ["database".to_string(), "oban".to_string()];
+        let found = dependencies(&body, "checks", &names).unwrap().unwrap();
+        assert_eq!(found[1], not_reported("oban"));
+        assert!(!found[1].healthy);
+        assert_eq!(found[1].state, NOT_REPORTED);
+        assert_eq!(
+            dependencies(&json!({}), "checks", &names).unwrap(),
+            None,
+            "no object at the path is still told apart"
+        );
     }
 }

@@ -105,7 +105,7 @@ fn operator_container(docs: &[Value]) -> &Value {
     &containers[0]
 }
 
-fn container_args(docs: &[Value]) -> Vec<&str> {
+pub(crate) fn container_args(docs: &[Value]) -> Vec<&str> {
     operator_container(docs)["args"]
         .as_array()
         .unwrap()

@@ -11,6 +11,7 @@
 
 mod api;
 mod chart;
+mod chart_policy;
 mod chart_sharding;
 mod drift;
 mod fairness;

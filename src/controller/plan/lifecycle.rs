@@ -29,9 +29,11 @@ impl Planner<'_> {
             return;
         }
         if let Some(message) = self.unworkable() {
-            // Said plainly before anything is applied: nothing running is touched.
-            self.kstatus(Kstatus::Stalled, Reason::InvalidSpec, &message);
-            self.enter(Phase::Failed, Reason::InvalidSpec, &message);
+            self.refuse(Reason::InvalidSpec, &message);
+            return;
+        }
+        if let Some(message) = self.policy.refusal(self.spec) {
+            self.refuse(Reason::PolicyRefused, &message);
             return;
         }
         let strategy = strategy::of(self.spec.rollout.strategy);

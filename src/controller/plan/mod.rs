@@ -10,10 +10,11 @@
 //! reads progress, how it restores the stable revision — is behind `strategy::Strategy`. The
 //! other modules each carry one concern of the walk: `step` (what a step returns: wait, done or
 //! failed), `revision` (starting one, the history, the stable revision), `verification` (the gate
-//! and its results), `rollback` (the policy after a failure) and `status` (conditions, phase,
-//! Events, score, when to look again).
+//! and its results), `rollback` (the policy after a failure), `status` (conditions, phase,
+//! Events, score, when to look again) and `policy` (what the operator's settings refuse).
 
 mod lifecycle;
+mod policy;
 mod revision;
 mod rollback;
 mod status;
@@ -24,6 +25,7 @@ mod verification;
 #[cfg(test)]
 mod tests;
 
+pub use policy::{Policy, SecurityOverrides};
 pub(crate) use status::AT_REST;
 pub use status::blocked;
 
@@ -154,9 +156,10 @@ pub struct Subject<'a> {
     pub spec: &'a DeploymentChecklistSpec,
 }
 
-/// Decides what to do.
+/// Decides what to do, within what the operator's `policy` allows.
 pub fn plan(
     subject: Subject<'_>,
+    policy: &Policy,
     previous: &DeploymentChecklistStatus,
     observed: &Observation,
     now: &Time,
@@ -165,6 +168,7 @@ pub fn plan(
         name: subject.name,
         spec: subject.spec,
         generation: subject.generation,
+        policy,
         observed,
         now,
         status: previous.clone(),
@@ -184,6 +188,7 @@ struct Planner<'a> {
     name: &'a str,
     spec: &'a DeploymentChecklistSpec,
     generation: i64,
+    policy: &'a Policy,
     observed: &'a Observation,
     now: &'a Time,
     status: DeploymentChecklistStatus,

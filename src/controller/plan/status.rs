@@ -55,6 +55,22 @@ impl Planner<'_> {
         self.status.message = Some(message.into());
     }
 
+    /// Refuses the spec before anything is applied, so nothing running is touched: Failed and
+    /// Stalled until the spec or the operator's settings change. Announced by an Event whenever
+    /// the refusal is new, even from Failed, where entering the phase again would say nothing.
+    pub(super) fn refuse(&mut self, reason: Reason, message: &str) {
+        let message = crate::text::line(message, MESSAGE_MAX_CHARS);
+        if !stalled_with(&self.status, reason, &message) {
+            self.notes.push(Note {
+                reason,
+                message: message.clone(),
+            });
+        }
+        self.kstatus(Kstatus::Stalled, reason, &message);
+        self.status.phase = Some(Phase::Failed);
+        self.status.message = Some(message);
+    }
+
     /// Sets the kstatus trio (Ready, Reconciling, Stalled) that Flux, Argo CD and `kubectl wait`
     /// read, always together so they never contradict each other.
     pub(super) fn kstatus(&mut self, state: Kstatus, reason: Reason, message: &str) {
@@ -178,9 +194,7 @@ pub fn blocked(
 ) -> Plan {
     let mut message = message.to_string();
     truncate(&mut message, MESSAGE_MAX_CHARS);
-    let said = previous.condition(Cond::Stalled).is_some_and(|c| {
-        c.status == Status::True.as_str() && c.reason == reason.as_str() && c.message == message
-    });
+    let said = stalled_with(previous, reason, &message);
     let mut status = previous.clone();
     status.observed_generation = Some(generation);
     // Refused before anything was recorded: the operator has not started on the spec.
@@ -208,6 +222,13 @@ pub fn blocked(
         status,
         notes,
     }
+}
+
+/// Whether `status` already says it is stalled for `reason` with `message`: said once is enough.
+fn stalled_with(status: &DeploymentChecklistStatus, reason: Reason, message: &str) -> bool {
+    status.condition(Cond::Stalled).is_some_and(|c| {
+        c.status == Status::True.as_str() && c.reason == reason.as_str() && c.message == message
+    })
 }
 
 /// When to look again without being asked: a checklist at rest or waiting for a person less

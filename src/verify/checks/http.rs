@@ -21,14 +21,20 @@ pub fn evaluate(check: &HttpCheck, response: &Response) -> Evaluation {
         ));
     }
 
-    let mut dependencies = Vec::new();
+    // Names the checklist lists are reported whatever the response, so status.dependencies
+    // shows which the app failed to report even when its body cannot be read.
+    let mut dependencies: Vec<Dependency> = check
+        .dependency_names
+        .iter()
+        .map(|name| json::not_reported(name))
+        .collect();
     let needs_json = !check.expect_json.is_empty() || check.dependencies.is_some();
     if needs_json {
         match parse(response) {
             Ok(body) => {
                 problems.extend(check_values(check, &body));
                 if let Some(path) = &check.dependencies {
-                    match read_dependencies(&body, path) {
+                    match read_dependencies(&body, path, &check.dependency_names) {
                         Ok(found) => {
                             problems.extend(unhealthy(&found));
                             dependencies = found;
@@ -118,8 +124,12 @@ fn check_values(check: &HttpCheck, body: &serde_json::Value) -> Vec<String> {
     problems
 }
 
-fn read_dependencies(body: &serde_json::Value, path: &str) -> Result<Vec<Dependency>, String> {
-    match json::dependencies(body, path) {
+fn read_dependencies(
+    body: &serde_json::Value,
+    path: &str,
+    names: &[String],
+) -> Result<Vec<Dependency>, String> {
+    match json::dependencies(body, path, names) {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(format!("no dependencies object at {path}")),
         Err(error) => Err(error.to_string()),
@@ -153,6 +163,7 @@ pub(crate) fn health_check() -> HttpCheck {
         body_contains: None,
         max_latency_ms: None,
         dependencies: None,
+        dependency_names: Vec::new(),
     }
 }
 
@@ -167,6 +178,23 @@ mod tests {
 
     fn check() -> HttpCheck {
         health_check()
+    }
+
+    /// A check reading the dependencies under `checks`, only `names` when there are any.
+    fn reading(names: &[&str]) -> HttpCheck {
+        HttpCheck {
+            dependencies: Some("checks".into()),
+            dependency_names: names.iter().map(|n| n.to_string()).collect(),
+            ..check()
+        }
+    }
+
+    /// Each dependency an evaluation read, by name, and whether it is healthy.
+    fn health(eval: &Evaluation) -> Vec<(&str, bool)> {
+        eval.dependencies
+            .iter()
+            .map(|d| (d.name.as_str(), d.healthy))
+            .collect()
     }
 
     fn response(status: u16, body: &str, latency_ms: u64) -> Response {
@@ -268,20 +296,12 @@ mod tests {
 
     #[test]
     fn each_dependency_becomes_a_result_and_a_sick_one_fails_the_check() {
-        let check = HttpCheck {
-            dependencies: Some("checks".into()),
-            ..check()
-        };
+        let check = reading(&[]);
         let body = r#"{"checks":{"database":{"status":"pass"},"oban":{"status":"fail"}}}"#;
         let eval = evaluate(&check, &response(200, body, 1));
         assert!(!eval.passed);
         assert_eq!(eval.message, r#"dependency oban: "fail""#);
-        let names: Vec<(&str, bool)> = eval
-            .dependencies
-            .iter()
-            .map(|d| (d.name.as_str(), d.healthy))
-            .collect();
-        assert_eq!(names, vec![("database", true), ("oban", false)]);
+        assert_eq!(health(&eval), vec![("database", true), ("oban", false)]);
 
         let healthy = r#"{"checks":{"database":{"status":"pass"}}}"#;
         let eval = evaluate(&check, &response(200, healthy, 2));
@@ -291,11 +311,32 @@ mod tests {
 
     #[test]
     fn a_missing_dependencies_object_fails() {
-        let check = HttpCheck {
-            dependencies: Some("checks".into()),
-            ..check()
-        };
-        let eval = evaluate(&check, &response(200, r#"{"status":"ok"}"#, 1));
+        let eval = evaluate(&reading(&[]), &response(200, r#"{"status":"ok"}"#, 1));
         assert_eq!(eval.message, "no dependencies object at checks");
+    }
+
+    #[test]
+    fn listed_dependency_names_are_all_the_app_can_report() {
+        let check = reading(&["database", "oban"]);
+        let body = r#"{"checks":{"database":"up","injected":"ok"}}"#;
+        let eval = evaluate(&check, &response(200, body, 1));
+        assert!(!eval.passed);
+        assert_eq!(eval.message, r#"dependency oban: "not reported""#);
+        assert_eq!(health(&eval), vec![("database", true), ("oban", false)]);
+
+        let both = r#"{"checks":{"oban":{"status":"pass"},"database":"connected"}}"#;
+        let eval = evaluate(&check, &response(200, both, 1));
+        assert!(eval.passed);
+        assert_eq!(eval.message, "200 in 1 ms; healthy: database, oban");
+    }
+
+    #[test]
+    fn listed_names_are_not_reported_when_the_body_cannot_be_read() {
+        let check = reading(&["database"]);
+        for body in ["<html>down</html>", r#"{"status":"ok"}"#] {
+            let eval = evaluate(&check, &response(200, body, 1));
+            assert!(!eval.passed, "{body}");
+            assert_eq!(eval.dependencies, vec![json::not_reported("database")]);
+        }
     }
 }

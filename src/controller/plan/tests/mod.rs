@@ -5,6 +5,7 @@ mod blue_green;
 mod canary;
 mod lifecycle;
 mod manual_rollback;
+mod policy;
 mod retry;
 mod rollback;
 mod sides;
@@ -12,7 +13,9 @@ mod verification;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
-pub(super) use super::{Change, Endpoint, Plan, Subject, plan, status::score};
+pub(super) use super::{
+    Change, Endpoint, Note, Plan, Policy, SecurityOverrides, Subject, plan, status::score,
+};
 pub(super) use crate::{
     api::{
         CheckResult, ConditionType as Cond, DeploymentChecklist, DeploymentChecklistSpec,
@@ -120,12 +123,22 @@ fn run(
     previous: &DeploymentChecklistStatus,
     observed: &Observation,
 ) -> Plan {
+    run_within(&Policy::default(), spec, previous, observed)
+}
+
+/// One reconcile held to the operator's `policy`.
+fn run_within(
+    policy: &Policy,
+    spec: &DeploymentChecklistSpec,
+    previous: &DeploymentChecklistStatus,
+    observed: &Observation,
+) -> Plan {
     let subject = Subject {
         name: NAME,
         generation: 2,
         spec,
     };
-    plan(subject, previous, observed, &now(60))
+    plan(subject, policy, previous, observed, &now(60))
 }
 
 fn condition(plan: &Plan, kind: Cond) -> (String, String) {

@@ -82,7 +82,13 @@ pub(super) fn at(
         generation: 2,
         spec,
     };
-    plan(subject, previous, observed, &now(seconds))
+    plan(
+        subject,
+        &Policy::default(),
+        previous,
+        observed,
+        &now(seconds),
+    )
 }
 
 /// status.rollout of a plan.
