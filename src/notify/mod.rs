@@ -1,10 +1,15 @@
 //! Notifications: telling people what happened to a release, on the transitions they chose.
 //!
 //! `deliveries` decides, as a pure function of the checklist, the plan's Events and the target
-//! URLs read from Secrets, what to send to whom; `payload` says it in each target's format;
-//! `sender` queues and delivers without ever holding up a reconcile. Only the leader reconciles,
-//! so only the leader notifies.
+//! URLs read from Secrets, what to send to whom; `payload` says it in each target's format
+//! (`chat` and `escape` for Slack and Teams); `sender` queues and delivers without ever holding
+//! up a reconcile, `backlog` bounding the queue and `attempt` each delivery, fairly between
+//! namespaces. Only the leader reconciles, so only the leader notifies.
 
+mod attempt;
+mod backlog;
+mod chat;
+mod escape;
 pub mod payload;
 pub mod sender;
 
@@ -12,13 +17,22 @@ use k8s_openapi::api::core::v1::{ObjectReference, Secret};
 use kube::ResourceExt;
 use url::Url;
 
-use crate::api::{
-    CheckResult, DeploymentChecklist, DeploymentChecklistStatus, Reason,
-    notifications::{NotificationsSpec, TargetKind, Transition},
+use crate::{
+    api::{
+        CheckResult, DeploymentChecklist, DeploymentChecklistStatus, Reason,
+        notifications::{NotificationsSpec, TargetKind, Transition},
+    },
+    text::line,
 };
 
 pub use payload::{FailedCheck, Notification};
 pub use sender::{Delivery, Notifier};
+
+/// The most characters of a target's name quoted in an Event (names are DNS labels).
+const TARGET_NAME_MAX: usize = 63;
+
+/// The most characters of why a notification was not sent, quoted in an Event.
+const REASON_MAX: usize = 200;
 
 /// A target whose URL was read: where to send, or why it cannot be sent to.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +181,7 @@ pub fn deliveries(
             link: spec
                 .link
                 .as_deref()
-                .map(|template| payload::link(template, &namespace, &name, &revision)),
+                .and_then(|template| payload::link(template, &namespace, &name, &revision)),
             time: now.to_string(),
         };
         for target in &targets {
@@ -180,9 +194,12 @@ pub fn deliveries(
                     notification: notification.clone(),
                     regarding: regarding.clone(),
                 }),
+                // Names and keys from the spec: shown through the sanitizer like any tenant text.
                 Err(why) => unsendable.push(format!(
-                    "{transition:?} notification to {} ({:?}) not sent: {why}",
-                    target.name, target.kind
+                    "{transition:?} notification to {} ({:?}) not sent: {}",
+                    line(&target.name, TARGET_NAME_MAX),
+                    target.kind,
+                    line(why, REASON_MAX),
                 )),
             }
         }

@@ -1,47 +1,50 @@
-//! Delivery: a bounded queue the reconciler drops notifications into without waiting, and a
-//! worker that POSTs each one through the egress guard, retries what may heal, and reports what
-//! does not as a Warning Event on the checklist. A reconcile never waits for a target.
+//! Delivery: a bounded queue the reconciler drops notifications into without waiting, and tasks
+//! that POST each one through the egress guard, retry what may heal, and report what does not as
+//! a Warning Event on the checklist. A reconcile never waits for a target.
+//!
+//! Namespaces share the deliveries in flight fairly ([`FairShare`], keyed by the checklist's
+//! namespace): one namespace holds at most [`PER_NAMESPACE_IN_FLIGHT`] of the
+//! [`IN_FLIGHT`], and a freed place goes to the next namespace in turn. A place is held for one
+//! attempt only, never across the wait before a retry, so a namespace whose targets fail or
+//! hang slows its own deliveries and nobody else's.
 
 use std::{
-    collections::{HashSet, VecDeque},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{Client, runtime::events::Reporter};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use url::Url;
 
 use crate::{
     api::{Reason, notifications::TargetKind},
     controller::plan::Note,
+    fair::FairShare,
     telemetry::Metrics,
+    text::{Shown, line},
     verify::{
         client::{ClientSettings, FetchError, Header, HttpClient, Request},
         guard::EgressPolicy,
     },
 };
 
-use super::payload::Notification;
+use super::{
+    REASON_MAX, TARGET_NAME_MAX,
+    attempt::{self, ATTEMPTS, RETRY_BASE, TIMEOUT, Verdict},
+    backlog::{self, Backlog, QUEUE_CAPACITY, QUEUE_PER_NAMESPACE, Refusal, Slot},
+    payload::Notification,
+};
 
-/// Notifications waiting to be sent at most; past it new ones are dropped (and counted), so a
-/// dead target cannot grow the operator's memory.
-pub const QUEUE_CAPACITY: usize = 1024;
+/// Deliveries in flight at once, all namespaces together.
+pub const IN_FLIGHT: usize = 16;
 
-/// Attempts per delivery: the first and four retries, 1, 2, 4 and 8 seconds apart (jittered).
-pub const ATTEMPTS: u32 = 5;
-
-/// Deliveries in flight at once, so one slow target does not hold up the others.
-const IN_FLIGHT: usize = 8;
-
-/// How many delivered keys are remembered to drop a duplicate.
-const REMEMBERED: usize = 4096;
-
-/// How long one POST may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries in flight at once for one namespace: a quarter of [`IN_FLIGHT`], so three
+/// quarters stay for the others whatever one namespace's targets do.
+pub const PER_NAMESPACE_IN_FLIGHT: usize = IN_FLIGHT / 4;
 
 /// One notification for one target.
 #[derive(Debug, Clone)]
@@ -64,7 +67,10 @@ pub struct Delivery {
 /// The handle the reconciler enqueues through. Cheap to clone.
 #[derive(Clone)]
 pub struct Notifier {
-    queue: mpsc::Sender<Delivery>,
+    /// Unbounded as a channel, bounded by admission: a delivery keeps its [`Slot`] until it
+    /// ends, so the channel never holds more than the backlog admitted.
+    queue: mpsc::UnboundedSender<Queued>,
+    backlog: backlog::Shared,
     metrics: Arc<Metrics>,
 }
 
@@ -74,12 +80,25 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
-/// What the worker needs to send and to report.
-struct Worker {
-    http: HttpClient,
+/// An admitted delivery and its place in the backlog.
+struct Queued {
+    delivery: Delivery,
+    _slot: Slot,
+}
+
+/// Where failed deliveries are reported as Events.
+struct Events {
     client: Client,
     reporter: Reporter,
+}
+
+/// What the delivery tasks need to send and to report.
+struct Worker {
+    http: HttpClient,
+    /// None only in tests, which run without an API server: failures are then only logged.
+    events: Option<Events>,
     metrics: Arc<Metrics>,
+    share: FairShare,
     retry_base: Duration,
 }
 
@@ -91,6 +110,59 @@ impl Notifier {
         egress: EgressPolicy,
         metrics: Arc<Metrics>,
     ) -> Result<Self, FetchError> {
+        let worker = Worker::new(egress, Some(Events { client, reporter }), metrics)?;
+        Ok(Self::spawn(worker))
+    }
+
+    fn spawn(worker: Worker) -> Self {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let metrics = Arc::clone(&worker.metrics);
+        tokio::spawn(worker.run(receiver));
+        Self {
+            queue,
+            backlog: Arc::new(std::sync::Mutex::new(Backlog::new(
+                QUEUE_CAPACITY,
+                QUEUE_PER_NAMESPACE,
+            ))),
+            metrics,
+        }
+    }
+
+    /// Queues a delivery without waiting. A duplicate is dropped, and so is a delivery when its
+    /// namespace's share of the queue or the whole queue is full: counted and logged.
+    pub fn enqueue(&self, delivery: Delivery) {
+        let kind = kind_label(delivery.kind);
+        let namespace = delivery.notification.namespace.clone();
+        let (delivery, refusal) = match backlog::admit(&self.backlog, &namespace, &delivery.key) {
+            Ok(slot) => match self.queue.send(Queued {
+                delivery,
+                _slot: slot,
+            }) {
+                Ok(()) => return,
+                // Only once the worker stopped, at shutdown.
+                Err(mpsc::error::SendError(queued)) => (queued.delivery, Refusal::Full),
+            },
+            Err(refusal) => (delivery, refusal),
+        };
+        self.metrics.notification(kind, refusal.label());
+        if refusal != Refusal::Duplicate {
+            tracing::warn!(
+                namespace = %Shown(&namespace),
+                checklist = %Shown(&delivery.notification.checklist),
+                notification_target = %Shown(&delivery.target),
+                result = refusal.label(),
+                "notification dropped: the queue, or its namespace's share of it, is full"
+            );
+        }
+    }
+}
+
+impl Worker {
+    fn new(
+        egress: EgressPolicy,
+        events: Option<Events>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, FetchError> {
         let http = HttpClient::new(
             Arc::new(egress),
             &ClientSettings {
@@ -98,61 +170,29 @@ impl Notifier {
                 insecure_skip_tls_verify: false,
             },
         )?;
-        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let worker = Worker {
+        Ok(Self {
             http,
-            client,
-            reporter,
-            metrics: Arc::clone(&metrics),
-            retry_base: Duration::from_secs(1),
-        };
-        tokio::spawn(worker.run(receiver));
-        Ok(Self { queue, metrics })
+            events,
+            metrics,
+            share: FairShare::new(IN_FLIGHT, PER_NAMESPACE_IN_FLIGHT),
+            retry_base: RETRY_BASE,
+        })
     }
 
-    /// Queues a delivery without waiting; a full queue drops it, counted and logged.
-    pub fn enqueue(&self, delivery: Delivery) {
-        let kind = kind_label(delivery.kind);
-        if let Err(error) = self.queue.try_send(delivery) {
-            self.metrics.notification(kind, "dropped");
-            let delivery = match error {
-                mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d) => d,
-            };
-            tracing::warn!(
-                namespace = %delivery.notification.namespace,
-                checklist = %delivery.notification.checklist,
-                notification_target = %delivery.target,
-                "notification dropped: the queue is full"
-            );
-        }
-    }
-}
-
-impl Worker {
-    async fn run(self, mut receiver: mpsc::Receiver<Delivery>) {
+    async fn run(self, mut receiver: mpsc::UnboundedReceiver<Queued>) {
         let worker = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut recent = Recent::default();
-        while let Some(delivery) = receiver.recv().await {
-            if !recent.insert(&delivery.key) {
-                worker
-                    .metrics
-                    .notification(kind_label(delivery.kind), "duplicate");
-                continue;
-            }
-            // The semaphore is never closed, so a permit always comes.
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                return;
-            };
+        while let Some(queued) = receiver.recv().await {
             let worker = Arc::clone(&worker);
+            // One task per admitted delivery (at most QUEUE_CAPACITY): waiting for a turn
+            // happens in the fair share, which picks namespaces in turn.
             tokio::spawn(async move {
-                worker.deliver(delivery).await;
-                drop(permit);
+                worker.deliver(&queued.delivery).await;
+                drop(queued);
             });
         }
     }
 
-    async fn deliver(&self, delivery: Delivery) {
+    async fn deliver(&self, delivery: &Delivery) {
         let kind = kind_label(delivery.kind);
         let body = match serde_json::to_vec(&delivery.notification.body(delivery.kind)) {
             Ok(body) => Bytes::from(body),
@@ -171,84 +211,84 @@ impl Worker {
             body: Some(body),
         };
         let mut last = String::new();
+        // Time sending and backing off, not waiting for a turn: the budget is what this
+        // delivery's target can cost, whatever it does.
+        let mut spent = Duration::ZERO;
         for attempt in 1..=ATTEMPTS {
-            match self.http.send(request.clone()).await {
-                Ok(response) if (200..300).contains(&response.status) => {
+            let sent = {
+                // Held for this attempt only: a delivery backing off leaves its place to others.
+                let _turn = self.share.acquire(&delivery.notification.namespace).await;
+                let started = Instant::now();
+                let sent = self.http.send(request.clone()).await;
+                spent += started.elapsed();
+                sent
+            };
+            match attempt::judge(sent.as_ref().map(|r| r.status), &delivery.url) {
+                Verdict::Delivered => {
                     self.metrics.notification(kind, "delivered");
                     tracing::info!(
-                        namespace = %delivery.notification.namespace,
-                        checklist = %delivery.notification.checklist,
-                        notification_target = %delivery.target,
+                        namespace = %Shown(&delivery.notification.namespace),
+                        checklist = %Shown(&delivery.notification.checklist),
+                        notification_target = %Shown(&delivery.target),
                         transition = ?delivery.notification.transition,
                         attempt,
                         "notification delivered"
                     );
                     return;
                 }
-                Ok(response) => {
-                    last = format!("answered {}", response.status);
-                    let may_heal = response.status == 429 || response.status >= 500;
-                    if !may_heal {
-                        break;
-                    }
-                }
-                Err(FetchError::Blocked(blocked)) => {
+                Verdict::Refused(why) => {
                     self.metrics.notification(kind, "refused");
-                    let message = format!("refused by the egress guard: {blocked}");
-                    self.report(&delivery, &message).await;
+                    self.report(delivery, &why).await;
                     return;
                 }
-                Err(error) => last = without_path(&error.to_string(), &delivery.url),
+                Verdict::GiveUp(why) => {
+                    last = why;
+                    break;
+                }
+                Verdict::Retry(why) => last = why,
             }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(backoff(self.retry_base, attempt)).await;
+            let wait = attempt::backoff(self.retry_base, attempt);
+            if attempt == ATTEMPTS || !attempt::within_budget(spent, wait) {
+                break;
             }
+            tokio::time::sleep(wait).await;
+            spent += wait;
         }
         self.metrics.notification(kind, "failed");
-        self.report(&delivery, &last).await;
+        self.report(delivery, &last).await;
     }
 
-    /// A Warning Event on the checklist naming the target and why, never its URL.
+    /// A Warning Event on the checklist naming the target and why, never its URL. Both may
+    /// carry tenant or app text (the target's name, what its host answered), so both go
+    /// through the sanitizer.
     async fn report(&self, delivery: &Delivery, why: &str) {
+        let target = line(&delivery.target, TARGET_NAME_MAX);
+        let why = line(why, REASON_MAX);
         tracing::warn!(
-            namespace = %delivery.notification.namespace,
-            checklist = %delivery.notification.checklist,
-            notification_target = %delivery.target,
-            why,
+            namespace = %Shown(&delivery.notification.namespace),
+            checklist = %Shown(&delivery.notification.checklist),
+            notification_target = %target,
+            why = %why,
             "notification not delivered"
         );
+        let Some(events) = &self.events else {
+            return;
+        };
         let note = Note {
             reason: Reason::NotificationFailed,
             message: format!(
-                "{:?} notification to {} ({:?}) not delivered: {why}",
-                delivery.notification.transition, delivery.target, delivery.kind
+                "{:?} notification to {target} ({:?}) not delivered: {why}",
+                delivery.notification.transition, delivery.kind
             ),
         };
         crate::controller::record::publish(
-            &self.client,
-            &self.reporter,
+            &events.client,
+            &events.reporter,
             &self.metrics,
             delivery.regarding.clone(),
             &note,
         )
         .await;
-    }
-}
-
-/// The wait before attempt `attempt + 1`: base × 2^(attempt−1), ±20 %.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exact = base.saturating_mul(1 << (attempt - 1).min(10));
-    exact.mul_f64(0.8 + 0.4 * fastrand::f64())
-}
-
-/// A transport error's text without the URL's path, which for Slack and Teams webhooks is the
-/// credential.
-fn without_path(text: &str, url: &Url) -> String {
-    let path = url.path();
-    if path.len() > 1 {
-        text.replace(path, "/…")
-    } else {
-        text.to_string()
     }
 }
 
@@ -260,65 +300,5 @@ fn kind_label(kind: TargetKind) -> &'static str {
     }
 }
 
-/// The keys delivered lately, oldest forgotten first.
-#[derive(Default)]
-struct Recent {
-    order: VecDeque<String>,
-    keys: HashSet<String>,
-}
-
-impl Recent {
-    /// Remembers `key`; false when it was already there.
-    fn insert(&mut self, key: &str) -> bool {
-        if self.keys.contains(key) {
-            return false;
-        }
-        if self.order.len() == REMEMBERED
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.keys.remove(&oldest);
-        }
-        self.order.push_back(key.to_string());
-        self.keys.insert(key.to_string());
-        true
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_is_delivered_once_and_old_keys_are_forgotten() {
-        let mut recent = Recent::default();
-        assert!(recent.insert("a"));
-        assert!(!recent.insert("a"));
-        for i in 0..REMEMBERED {
-            recent.insert(&i.to_string());
-        }
-        assert!(recent.insert("a"), "forgotten after {REMEMBERED} others");
-        assert!(recent.order.len() <= REMEMBERED);
-    }
-
-    #[test]
-    fn retries_back_off_exponentially_with_jitter() {
-        let base = Duration::from_secs(1);
-        for attempt in 1..ATTEMPTS {
-            let wait = backoff(base, attempt);
-            let exact = 2f64.powi(i32::try_from(attempt).unwrap() - 1);
-            assert!(wait.as_secs_f64() >= exact * 0.8 && wait.as_secs_f64() <= exact * 1.2);
-        }
-    }
-
-    #[test]
-    fn errors_never_show_the_webhook_path() {
-        let url = Url::parse("https://hooks.slack.com/services/T0/B0/SECRETxyz").unwrap();
-        let text = "cannot connect to https://hooks.slack.com/services/T0/B0/SECRETxyz: refused";
-        let shown = without_path(text, &url);
-        assert!(!shown.contains("SECRET"), "{shown}");
-        assert_eq!(
-            shown,
-            "cannot connect to https://hooks.slack.com/…: refused"
-        );
-    }
-}
+mod tests;

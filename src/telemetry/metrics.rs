@@ -129,7 +129,7 @@ impl Metrics {
         let notifications = Family::<NotificationLabels, Counter>::default();
         registry.register(
             "notifications",
-            "Notifications, by target kind and result: delivered, failed (after retries), refused (the egress guard), dropped (queue full) or duplicate",
+            "Notifications, by target kind and result: delivered, failed (after retries), refused (the egress guard), dropped (queue full), dropped_namespace_full (the namespace's share of the queue full) or duplicate",
             notifications.clone(),
         );
         let api_requests = Family::<ApiRequestLabels, Counter>::default();
