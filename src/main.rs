@@ -5,7 +5,7 @@ use std::{process::ExitCode, time::Duration};
 use checklist_operator::{
     controller::{self, RunConfig},
     telemetry::{self, LogFormat},
-    verify::{self, guard::EgressPolicy},
+    verify::{self, engine::NamespaceLabel, guard::EgressPolicy},
 };
 use clap::{Parser, Subcommand};
 
@@ -90,6 +90,13 @@ enum Command {
         /// address, e.g. http://prometheus.monitoring.svc:9090.
         #[arg(long, env = "PROMETHEUS_URL", value_name = "URL", value_parser = base_url)]
         prometheus_url: Option<url::Url>,
+
+        /// Confine every prometheus check's query to its checklist's namespace: each series
+        /// selector gets LABEL="<namespace>" in place of any matcher on LABEL it had, and a query
+        /// that does not parse fails without being sent. Set it when the Prometheus holds other
+        /// tenants' series (e.g. `namespace`). Default: queries are sent as written.
+        #[arg(long, env = "PROMETHEUS_NAMESPACE_LABEL", value_name = "LABEL")]
+        prometheus_namespace_label: Option<NamespaceLabel>,
 
         #[command(flatten)]
         notify: NotifyArgs,
@@ -336,6 +343,7 @@ fn main() -> ExitCode {
             selector,
             metrics_addr,
             prometheus_url,
+            prometheus_namespace_label,
             notify,
             policy,
             leader,
@@ -363,6 +371,7 @@ fn main() -> ExitCode {
                 metrics_addr,
                 leader_election: None,
                 prometheus_url,
+                prometheus_namespace_label,
                 notify_defaults: notify.defaults(),
                 policy: policy.policy(),
             };

@@ -90,6 +90,9 @@ pub struct RunConfig {
     pub leader_election: Option<LeaderElection>,
     /// The Prometheus that prometheus checks naming no address query.
     pub prometheus_url: Option<url::Url>,
+    /// The label every prometheus query is confined to its checklist's namespace by; None sends
+    /// queries as written.
+    pub prometheus_namespace_label: Option<crate::verify::engine::NamespaceLabel>,
     /// The notification targets of checklists that name none.
     pub notify_defaults: crate::notify::Defaults,
     /// What checklists may ask of their pods and their checks.
@@ -174,7 +177,8 @@ pub async fn run(config: RunConfig) -> Result<(), StartupError> {
     let verifier = Verifier::new(egress, reconcile_tx)
         .with_capacity(config.verification)
         .with_metrics(Arc::clone(&metrics))
-        .with_prometheus(config.prometheus_url.clone());
+        .with_prometheus(config.prometheus_url.clone())
+        .with_prometheus_namespace_label(config.prometheus_namespace_label.clone());
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let owned_pods = owned.clone();

@@ -22,7 +22,7 @@ use crate::{
     verify::{
         budget::{Limits, Pacer},
         client::shown_url_text,
-        engine::{CheckOutcome, Engine, QueryPlaceholders, SecretValues},
+        engine::{CheckOutcome, Engine, NamespaceLabel, QueryPlaceholders, SecretValues},
         guard::EgressPolicy,
         rounds::{RoundTracker, Verdict},
     },
@@ -94,6 +94,7 @@ pub struct Verifier {
     reconcile: mpsc::UnboundedSender<Key>,
     metrics: Arc<Metrics>,
     prometheus: Option<url::Url>,
+    prometheus_namespace_label: Option<NamespaceLabel>,
 }
 
 impl Verifier {
@@ -109,12 +110,20 @@ impl Verifier {
             reconcile,
             metrics: Arc::default(),
             prometheus: None,
+            prometheus_namespace_label: None,
         }
     }
 
     /// Sends prometheus checks that name no address to `url` (the operator's --prometheus-url).
     pub(crate) fn with_prometheus(mut self, url: Option<url::Url>) -> Self {
         self.prometheus = url;
+        self
+    }
+
+    /// Confines every prometheus query to its checklist's namespace through `label` (the
+    /// operator's --prometheus-namespace-label); None sends queries as written.
+    pub(crate) fn with_prometheus_namespace_label(mut self, label: Option<NamespaceLabel>) -> Self {
+        self.prometheus_namespace_label = label;
         self
     }
 
@@ -169,6 +178,7 @@ impl Verifier {
             Shared {
                 egress: Arc::clone(&self.egress),
                 prometheus: self.prometheus.clone(),
+                prometheus_namespace_label: self.prometheus_namespace_label.clone(),
                 in_flight: self.in_flight.clone(),
                 pacer: self.pacer.clone(),
                 limits: self.limits,
@@ -223,6 +233,7 @@ impl Verifier {
 struct Shared {
     egress: Arc<EgressPolicy>,
     prometheus: Option<url::Url>,
+    prometheus_namespace_label: Option<NamespaceLabel>,
     in_flight: FairShare,
     pacer: Pacer,
     limits: Limits,
@@ -266,6 +277,7 @@ async fn rounds(
                 .with_limits(shared.limits)
                 .with_pace(shared.pacer.clone(), key.0.clone())
                 .with_prometheus(shared.prometheus.clone())
+                .with_prometheus_namespace_label(shared.prometheus_namespace_label.clone())
                 .with_placeholders(QueryPlaceholders {
                     // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
                     revision: assignment

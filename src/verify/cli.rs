@@ -20,7 +20,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 use crate::api::CheckSpec;
 
 use super::{
-    engine::{Engine, QueryPlaceholders, SecretValues},
+    engine::{Engine, NamespaceLabel, QueryPlaceholders, SecretValues},
     guard::EgressPolicy,
     report,
     rounds::{RoundTracker, Verdict},
@@ -77,6 +77,16 @@ pub struct VerifyArgs {
     /// operator gives this file's spec (the pods' checklist.dev/revision label).
     #[arg(long, value_name = "HASH")]
     pub revision: Option<String>,
+
+    /// Confine prometheus queries to the checklist's namespace through LABEL, as the operator
+    /// started with --prometheus-namespace-label does. Default: queries are sent as written.
+    #[arg(long, value_name = "LABEL")]
+    pub prometheus_namespace_label: Option<NamespaceLabel>,
+
+    /// The namespace the checklist is verified as: {{namespace}} in prometheus queries, and the
+    /// one --prometheus-namespace-label confines them to. Default: the file's, else `default`.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
 
     /// A folder laid out like a mounted Secret volume, `DIR/<secret name>/<key>`, holding the
     /// values of headers that come from Secrets. Without it those checks are skipped.
@@ -141,16 +151,17 @@ async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
             .revision
             .clone()
             .unwrap_or_else(|| crate::resources::revision_hash(&checklist.spec)),
-        namespace: checklist
-            .metadata
+        namespace: args
             .namespace
             .clone()
+            .or_else(|| checklist.metadata.namespace.clone())
             .unwrap_or_else(|| "default".into()),
         name: name.clone(),
     };
     let engine = Engine::new(verification, &url, EgressPolicy::cli(), secrets)
         .map_err(|e| UsageError(e.to_string()))?
         .with_prometheus(prometheus)
+        .with_prometheus_namespace_label(args.prometheus_namespace_label.clone())
         .with_placeholders(placeholders);
 
     let rounds = args

@@ -32,6 +32,7 @@ use super::{
 mod measure;
 
 pub use super::checks::prometheus::Placeholders as QueryPlaceholders;
+pub use super::checks::prometheus_scope::NamespaceLabel;
 pub use super::secret_values::{MASK_MIN_LEN, SecretValues};
 
 /// The result of one check in one round.
@@ -91,6 +92,8 @@ pub struct Engine {
     redactor: Redactor,
     placeholders: Placeholders,
     prometheus: Option<Url>,
+    /// Confines prometheus queries to the placeholders' namespace; None sends them as written.
+    prometheus_scope: Option<checks::prometheus_scope::Scope>,
     limits: Limits,
     /// The namespace's request rate, shared with its other checklists; None: unpaced (`verify`).
     pace: Option<(Pacer, String)>,
@@ -143,6 +146,7 @@ impl Engine {
             secrets: Arc::new(secrets),
             placeholders: Placeholders::default(),
             prometheus: None,
+            prometheus_scope: None,
             limits: Limits::default(),
             pace: None,
         })

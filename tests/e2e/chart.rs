@@ -252,8 +252,9 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
         stderr(&unknown)
     );
 
-    // The metric checks' default Prometheus is a flag; the notification URLs come from a
-    // Secret's keys through the environment, never as a value in the Deployment.
+    // The metric checks' default Prometheus and the label confining their queries are flags;
+    // the notification URLs come from a Secret's keys through the environment, never as a value
+    // in the Deployment.
     let docs = render(
         "checklist",
         "ops",
@@ -261,16 +262,23 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
             "--set",
             "prometheusURL=http://prometheus.monitoring.svc:9090",
             "--set",
+            "prometheusNamespaceLabel=namespace",
+            "--set",
             "notifications.secretName=notify",
             "--set",
             "notifications.slackKey=slack-url",
         ],
     );
-    assert!(
-        container_args(&docs).contains(&"--prometheus-url=http://prometheus.monitoring.svc:9090"),
-        "{:?}",
-        container_args(&docs)
-    );
+    for flag in [
+        "--prometheus-url=http://prometheus.monitoring.svc:9090",
+        "--prometheus-namespace-label=namespace",
+    ] {
+        assert!(
+            container_args(&docs).contains(&flag),
+            "{flag}: {:?}",
+            container_args(&docs)
+        );
+    }
     let env = operator_container(&docs)["env"].as_array().unwrap().clone();
     let slack = env
         .iter()

@@ -4,6 +4,7 @@ pub mod headers;
 pub mod http;
 pub mod latency;
 pub mod prometheus;
+pub mod prometheus_scope;
 pub mod rate_limit;
 pub mod redirect;
 

@@ -15,6 +15,7 @@ use super::{
             Evaluation,
             latency::Samples,
             prometheus::{self as promql, Condition},
+            prometheus_scope::{NamespaceLabel, Scope},
         },
         client::{BODY_LIMIT, Header, Request},
     },
@@ -25,6 +26,15 @@ use super::{
 type Judged = Result<(Evaluation, u32, Option<u16>), Problem>;
 
 impl Engine {
+    /// The same engine, confining every prometheus query to the placeholders' namespace through
+    /// `label` (the operator's --prometheus-namespace-label); None sends queries as written.
+    pub fn with_prometheus_namespace_label(self, label: Option<NamespaceLabel>) -> Self {
+        Self {
+            prometheus_scope: label.map(Scope::new),
+            ..self
+        }
+    }
+
     /// Sends a latency check's requests one after another, within nine tenths of the check's
     /// time budget, so it stops itself and says what it measured before the budget stops it.
     pub(super) async fn judge_latency(&self, latency: &LatencyCheck, round: &Round) -> Judged {
@@ -65,7 +75,15 @@ impl Engine {
         round: &Round,
     ) -> Judged {
         let condition = Condition::of(prometheus).map_err(Problem::Spec)?;
-        let request = self.prometheus_request(prometheus)?;
+        let query = promql::query(prometheus, &self.placeholders);
+        let query = match &self.prometheus_scope {
+            Some(scope) => scope
+                .confine(&query, &self.placeholders.namespace)
+                .await
+                .map_err(Problem::Spec)?,
+            None => query,
+        };
+        let request = self.prometheus_request(prometheus, &query)?;
         let response = self.fetch(request, round).await?;
         let evaluation = if response.truncated {
             Evaluation::fail(format!(
@@ -81,9 +99,13 @@ impl Engine {
         Ok((evaluation, 1, Some(response.status)))
     }
 
-    /// The instant query of a prometheus check: GET <address>/api/v1/query?query=..., with its
-    /// credentials.
-    fn prometheus_request(&self, check: &crate::api::PrometheusCheck) -> Result<Request, Problem> {
+    /// The instant query of a prometheus check: GET <address>/api/v1/query?query=<query>, with
+    /// its credentials.
+    fn prometheus_request(
+        &self,
+        check: &crate::api::PrometheusCheck,
+        query: &str,
+    ) -> Result<Request, Problem> {
         let mut url = match &check.address {
             Some(address) => Url::parse(address)
                 .map_err(|e| Problem::Spec(format!("prometheus.address: {e}")))?,
@@ -98,8 +120,7 @@ impl Engine {
         url.set_fragment(None);
         let path = format!("{}/api/v1/query", url.path().trim_end_matches('/'));
         url.set_path(&path);
-        url.query_pairs_mut()
-            .append_pair("query", &promql::query(check, &self.placeholders));
+        url.query_pairs_mut().append_pair("query", query);
         let mut headers = Vec::new();
         if let Some(source) = &check.bearer_token_from {
             let token = self.secret_text(source, "prometheus.bearerTokenFrom")?;
@@ -147,4 +168,100 @@ fn authorization(value: &str) -> Result<Header, Problem> {
         name: reqwest::header::AUTHORIZATION,
         value,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        sync::mpsc,
+    };
+
+    use super::*;
+    use crate::{
+        api::{CheckSpec, VerificationSpec},
+        verify::{engine::SecretValues, guard::EgressPolicy},
+    };
+
+    /// A Prometheus on loopback that answers every query with no series and hands back the
+    /// queries it was asked.
+    async fn prometheus() -> (Url, mpsc::UnboundedReceiver<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (asked, queries) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let read = socket.read(&mut buffer).await.unwrap();
+                    request.extend_from_slice(&buffer[..read]);
+                }
+                let text = String::from_utf8(request).unwrap();
+                let target = text.split(' ').nth(1).unwrap();
+                let url = Url::parse(&format!("http://prometheus{target}")).unwrap();
+                let query = url.query_pairs().find(|(k, _)| k == "query").unwrap().1;
+                asked.send(query.into_owned()).unwrap();
+                let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        (Url::parse(&address).unwrap(), queries)
+    }
+
+    fn gate(query: &str) -> CheckSpec {
+        serde_json::from_value(serde_json::json!({
+            "name": "gate",
+            "prometheus": {"query": query, "below": "1", "emptyResult": "Pass"},
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_confined_query_is_the_one_sent_and_one_that_does_not_parse_is_never_sent() {
+        let (address, mut asked) = prometheus().await;
+        let spec = VerificationSpec::default();
+        let engine = Engine::new(
+            &spec,
+            "http://127.0.0.1:1",
+            EgressPolicy::cli(),
+            SecretValues::default(),
+        )
+        .unwrap()
+        .with_prometheus(Some(address))
+        .with_placeholders(promql::Placeholders {
+            revision: "5f3c2a".into(),
+            namespace: "team-a".into(),
+            name: "web".into(),
+        })
+        .with_prometheus_namespace_label(Some("namespace".parse().unwrap()));
+
+        let sent = engine
+            .run_check(&gate(
+                r#"sum(rate(x{namespace=~".*",revision="{{revision}}"}[5m]))"#,
+            ))
+            .await;
+        assert!(sent.passed(), "{}", sent.message);
+        assert_eq!(
+            asked.recv().await.unwrap(),
+            r#"sum(rate(x{namespace="team-a",revision="5f3c2a"}[5m]))"#
+        );
+
+        let refused = engine.run_check(&gate("sum(rate(x[5m])")).await;
+        assert!(!refused.passed());
+        assert_eq!(refused.attempts, 0);
+        assert!(
+            refused.message.contains("unclosed left parenthesis"),
+            "{}",
+            refused.message
+        );
+        assert!(
+            asked.try_recv().is_err(),
+            "a query that does not parse was sent"
+        );
+    }
 }
