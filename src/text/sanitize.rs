@@ -21,15 +21,13 @@ pub fn line(text: &str, max: usize) -> String {
     // Cut first (on the raw characters) so a hostile megabyte costs no more than `max` steps
     // below; one replacement is one character, so the bound still holds afterwards.
     let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)));
-    let mut taken = 0usize;
     let mut cut = false;
-    for c in text.chars() {
+    for (taken, c) in text.chars().enumerate() {
         if taken == max {
             cut = true;
             break;
         }
         out.push(replacement(c).unwrap_or(c));
-        taken += 1;
     }
     if cut {
         // One character more than `max` makes truncate place its ellipsis within the bound.
@@ -102,7 +100,10 @@ mod tests {
 
     #[test]
     fn bidi_overrides_and_invisible_characters_are_replaced() {
-        let shown = line("invoice\u{202E}fdp.exe\u{200B}\u{2066}x\u{2069}\u{E0041}", 100);
+        let shown = line(
+            "invoice\u{202E}fdp.exe\u{200B}\u{2066}x\u{2069}\u{E0041}",
+            100,
+        );
         assert_eq!(
             shown,
             "invoice\u{FFFD}fdp.exe\u{FFFD}\u{FFFD}x\u{FFFD}\u{FFFD}"
