@@ -25,4 +25,6 @@ mod secret_values;
 mod target;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod proptests;

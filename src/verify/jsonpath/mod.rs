@@ -19,6 +19,9 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+pub(crate) use tests::{query_text, small_json};
+
 use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;

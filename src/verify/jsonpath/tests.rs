@@ -287,7 +287,7 @@ fn a_cancelled_evaluation_returns_promptly() {
 }
 
 /// Small JSON values over few names, so random queries often select something.
-fn small_json() -> impl Strategy<Value = Value> {
+pub(crate) fn small_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -343,7 +343,7 @@ fn selector_text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn query_text() -> impl Strategy<Value = String> {
+pub(crate) fn query_text() -> impl Strategy<Value = String> {
     let segment = (
         any::<bool>(),
         prop::collection::vec(selector_text(), 1..3),
