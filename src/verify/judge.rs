@@ -135,6 +135,7 @@ mod tests {
                 .await
                 .unwrap()
         });
+        println!("the judgement's thread was free {waited:?} after its deadline");
         assert!(
             waited < Duration::from_millis(500),
             "the judgement ran {waited:?} on"
