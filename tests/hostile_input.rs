@@ -13,7 +13,11 @@ use std::{
 
 use axum::{Router, body::Body, routing::get};
 use checklist_operator::{
-    api::{CheckResult, CheckSpec, HttpCheck, HttpMethod, VerificationSpec},
+    api::{
+        CheckResult, CheckSpec, EmptyResult, HttpCheck, HttpMethod, PrometheusCheck,
+        VerificationSpec,
+    },
+    text::is_clean,
     verify::{
         cli,
         engine::{CheckOutcome, Engine, SecretValues},
@@ -73,6 +77,40 @@ async fn serve() -> String {
             "/giant-integer",
             get(|| async { format!(r#"{{"n": {}}}"#, "9".repeat(60_000)) }),
         )
+        // One 60 KB string, and a list for filters to compare it with itself on.
+        .route(
+            "/long-string",
+            get(|| async {
+                format!(
+                    r#"{{"a":"{}","xs":[{}]}}"#,
+                    "x".repeat(60_000),
+                    vec!["0"; 1500].join(",")
+                )
+            }),
+        )
+        // A Prometheus whose vector is an object (read as "no series", it passed emptyResult:
+        // Pass), and one whose labels and values carry terminal escapes and bidi overrides.
+        .route(
+            "/not-a-list/api/v1/query",
+            get(|| async { r#"{"status":"success","data":{"resultType":"vector","result":{}}}"# }),
+        )
+        .route(
+            "/hostile-labels/api/v1/query",
+            get(|| async {
+                let label = format!("pod\u{1b}]52;c;eA==\u{7}\u{202e}{}", "p".repeat(25_000));
+                serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": [
+                    {"metric": {label.clone(): label}, "value": [1, "0.5"]}]}})
+                .to_string()
+            }),
+        )
+        .route(
+            "/hostile-error/api/v1/query",
+            get(|| async {
+                let error = format!("bad\u{1b}[2J\u{202e}{}", "e".repeat(25_000));
+                serde_json::json!({"status": "error", "errorType": error, "error": error})
+                    .to_string()
+            }),
+        )
         .route(
             "/invalid-utf8",
             get(|| async { Body::from(b"{\"status\": \"\xff\xfe ok\"}".to_vec()) }),
@@ -111,6 +149,22 @@ fn http_check(path: &str, keys: &[(&str, &str)]) -> CheckSpec {
     }
 }
 
+fn prometheus_check(base: &str, prefix: &str) -> CheckSpec {
+    CheckSpec {
+        prometheus: Some(PrometheusCheck {
+            address: Some(format!("{base}/{prefix}")),
+            query: "sum(up)".into(),
+            below: Some("0.01".into()),
+            above: None,
+            empty_result: EmptyResult::Pass,
+            bearer_token_from: None,
+            basic_auth_from: None,
+        }),
+        http: None,
+        ..http_check("/", &[])
+    }
+}
+
 async fn run(base: &str, check: CheckSpec) -> (CheckOutcome, Duration) {
     let spec = VerificationSpec {
         timeout_seconds: 5,
@@ -136,6 +190,14 @@ async fn every_hostile_response_and_key_fails_fast_with_a_reason() {
         .map(|i| (format!("$[?$[?@.v == -{i}] || @.v == 4999].v"), "4999"))
         .collect();
     let all_costly: Vec<(&str, &str)> = all_costly.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    // 2.25 million comparisons of a 60 KB string with itself per key, were they not charged.
+    let long_compares: Vec<(String, &str)> = (1..=32)
+        .map(|i| (format!("$.xs[?$.xs[?$.a == $.a] || @ == -{i}]"), "0"))
+        .collect();
+    let long_compares: Vec<(&str, &str)> = long_compares
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
     let table: Vec<(&str, CheckSpec, &str)> = vec![
         (
             "descendant chain $..*..*..*..*..*",
@@ -161,6 +223,31 @@ async fn every_hostile_response_and_key_fails_fast_with_a_reason() {
             "32 keys, each spending its step budget",
             http_check("/many-items", &all_costly),
             "needs more than 200000 steps on this body, the limit",
+        ),
+        (
+            "32 keys comparing a 60 KB string with itself",
+            http_check("/long-string", &long_compares),
+            "needs more than 200000 steps on this body, the limit",
+        ),
+        (
+            "a 60 KB string ordered against itself",
+            http_check("/long-string", &[("$.xs[?$.xs[?$.a <= $.a]]", "0")]),
+            "needs more than 200000 steps on this body, the limit",
+        ),
+        (
+            "a Prometheus vector that is not a list",
+            prometheus_check(&base, "not-a-list"),
+            "Prometheus answered a vector whose result is an object, not a list of series",
+        ),
+        (
+            "Prometheus labels with escapes, 50 KB",
+            prometheus_check(&base, "hostile-labels"),
+            "{pod\u{FFFD}]52;c;eA==\u{FFFD}\u{FFFD}ppp",
+        ),
+        (
+            "a Prometheus error with escapes, 50 KB",
+            prometheus_check(&base, "hostile-error"),
+            "Prometheus refused the query (bad\u{FFFD}[2J\u{FFFD}eee",
         ),
         (
             "a 300-character key",
@@ -241,6 +328,8 @@ async fn every_hostile_response_and_key_fails_fast_with_a_reason() {
             "{case}: expected {expected:?} in {:?}",
             outcome.message
         );
+        // Whatever the app sent, the message shows it inert.
+        assert!(is_clean(&outcome.message), "{case}: {:?}", outcome.message);
     }
 }
 
@@ -266,7 +355,25 @@ fn hostile_checklist_files_are_refused_fast() {
         "k".repeat(100_000)
     );
     let catastrophic = "apiVersion: checklist.dev/v1alpha1\nkind: DeploymentChecklist\nmetadata: {name: demo}\nspec:\n  app: {image: 'r.example/a:1'}\n  secrets:\n    - secretName: env\n      keys: [{name: KEY, pattern: '(a+)+$(\\w{1000}){1000}'}]\n  verification:\n    url: http://127.0.0.1:9\n    checks:\n      - name: a\n        http: {path: '/', expectJSON: {'$..*..*..*..*..*': ok}}\n";
+    // Few nodes, 27 GB of text once expanded: it took the reader to 3.8 GB before a 4 GB
+    // address-space limit stopped it, 7 s in.
+    let size_bomb = format!(
+        "kind: DeploymentChecklist\nspec:\n  a: &a {}\n  b: [{}]\n",
+        "x".repeat(900_000),
+        vec!["*a"; 30_000].join(", ")
+    );
+    let duplicate = "kind: DeploymentChecklist\nmetadata: {name: demo}\nspec:\n  verification:\n    url: http://127.0.0.1:9\n    checks:\n      - name: a\n        http: {path: /}\n        name: b\n";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a 900 KB scalar aliased 30000 times",
+            size_bomb.into_bytes(),
+            "more than 4194304 bytes (aliases count once per copy), the limit",
+        ),
+        (
+            "a key written twice in one mapping",
+            duplicate.as_bytes().to_vec(),
+            r#"the key "name" appears twice in one mapping"#,
+        ),
         (
             "billion laughs",
             laughs.into_bytes(),

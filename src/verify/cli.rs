@@ -15,6 +15,11 @@ mod yaml;
 pub use file::{Linted, MAX_FILE_BYTES, lint, load, parse};
 pub use read::{Links, read_limited};
 
+#[cfg(test)]
+pub(crate) use yaml::{
+    MAX_NODES as YAML_MAX_NODES, MAX_TEXT_BYTES as YAML_MAX_TEXT_BYTES, documents,
+};
+
 use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 
 use crate::api::CheckSpec;

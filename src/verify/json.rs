@@ -1,6 +1,8 @@
 //! Reading a JSON response: the values `expectJSON` names and the dependencies of a deep health
 //! body. Pure functions over `serde_json::Value`, each bounded whatever the key and the body.
 
+use std::sync::atomic::AtomicBool;
+
 use serde_json::Value;
 
 use super::jsonpath::{self, Exceeded, QueryError};
@@ -70,6 +72,12 @@ pub(crate) enum PathError {
         /// The key as written.
         path: String,
     },
+    /// Its caller cancelled the evaluation (the judgement's deadline passed).
+    #[error("{path} was not evaluated: the judgement's deadline passed")]
+    Cancelled {
+        /// The key as written.
+        path: String,
+    },
 }
 
 impl PathError {
@@ -80,14 +88,19 @@ impl PathError {
             QueryError::TooManyDescendants(found) => PathError::TooManyDescendants { path, found },
             QueryError::Exceeded(Exceeded::Nodes) => PathError::TooManyNodes { path },
             QueryError::Exceeded(Exceeded::Steps) => PathError::TooCostly { path },
+            QueryError::Exceeded(Exceeded::Cancelled) => PathError::Cancelled { path },
         }
     }
 }
 
 /// The values at `path`: a dot-separated path (`checks.database.status`, with numbers indexing
 /// arrays) or, when it starts with `$`, an RFC 9535 JSONPath (`$.checks[*].status`) of the
-/// subset [`jsonpath`] evaluates within its caps.
-pub(crate) fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, PathError> {
+/// subset [`jsonpath`] evaluates within its caps, stopping soon after `cancel` is set.
+pub(crate) fn values_at<'v>(
+    body: &'v Value,
+    path: &str,
+    cancel: &AtomicBool,
+) -> Result<Vec<&'v Value>, PathError> {
     if path.len() > MAX_PATH_LENGTH {
         return Err(PathError::TooLong {
             path: path.chars().take(40).collect(),
@@ -95,7 +108,7 @@ pub(crate) fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value
         });
     }
     if path.starts_with('$') {
-        return jsonpath::select(body, path).map_err(|e| PathError::of(path, e));
+        return jsonpath::select(body, path, cancel).map_err(|e| PathError::of(path, e));
     }
     let mut current = body;
     for step in path.split('.') {
@@ -178,8 +191,9 @@ pub(crate) fn dependencies(
     body: &Value,
     path: &str,
     names: &[String],
+    cancel: &AtomicBool,
 ) -> Result<Option<Vec<Dependency>>, PathError> {
-    let Some(Value::Object(members)) = values_at(body, path)?.into_iter().next() else {
+    let Some(Value::Object(members)) = values_at(body, path, cancel)?.into_iter().next() else {
         return Ok(None);
     };
     let found = if names.is_empty() {
@@ -228,6 +242,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    // The functions under test, never cancelled (cancelling is the evaluator's own tests').
+    fn values_at<'v>(body: &'v Value, path: &str) -> Result<Vec<&'v Value>, PathError> {
+        super::values_at(body, path, &AtomicBool::new(false))
+    }
+
+    fn dependencies(
+        body: &Value,
+        path: &str,
+        names: &[String],
+    ) -> Result<Option<Vec<Dependency>>, PathError> {
+        super::dependencies(body, path, names, &AtomicBool::new(false))
+    }
 
     #[test]
     fn dotted_paths_walk_objects_and_arrays() {

@@ -4,8 +4,10 @@
 //! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
 //! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
 //! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
-//! runtime's workers under a deadline. `target` builds each request's URL from the check's path.
+//! runtime's workers under a deadline it cancels. `bounded` builds values from YAML or JSON text
+//! within a budget. `target` builds each request's URL from the check's path.
 
+mod bounded;
 pub mod budget;
 mod checks;
 pub mod cli;
@@ -23,5 +25,7 @@ pub(crate) mod rounds;
 mod secret_values;
 mod target;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod proptests;

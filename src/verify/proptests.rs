@@ -1,7 +1,7 @@
 //! Property tests over arbitrary input: the `verify` file reader and the `http` check's JSON
 //! judgement never panic, always answer, and stay within their caps, whatever the text.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::atomic::AtomicBool, time::Duration};
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -27,7 +27,7 @@ spec:
 ";
 
 /// Text shaped like YAML and JSON: the punctuation both use, a few words, any characters.
-fn yamlish() -> impl Strategy<Value = String> {
+pub(super) fn yamlish() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         Just("\n".to_string()),
         Just(": ".to_string()),
@@ -65,7 +65,7 @@ fn yamlish() -> impl Strategy<Value = String> {
 
 /// A valid checklist with a slice replaced by arbitrary text (VALID is ASCII, so every byte
 /// offset is a character boundary).
-fn mutated() -> impl Strategy<Value = String> {
+pub(super) fn mutated() -> impl Strategy<Value = String> {
     (0..VALID.len(), 0usize..40, "\\PC{0,20}").prop_map(|(start, len, insert)| {
         let end = (start + len).min(VALID.len());
         format!("{}{insert}{}", &VALID[..start], &VALID[end..])
@@ -91,7 +91,7 @@ fn check(keys: BTreeMap<String, String>, dependencies: Option<String>) -> HttpCh
 }
 
 /// JSON text, mostly valid, with arbitrary bytes sometimes.
-fn body() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn body() -> impl Strategy<Value = Vec<u8>> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
         any::<f64>().prop_map(|f| serde_json::json!(f)),
@@ -111,7 +111,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn key() -> impl Strategy<Value = String> {
+pub(super) fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-c]{1,3}(\\.[a-c0-9]{1,3}){0,3}",
         "\\$[-$@?.*,:()\\[\\]'\"!=<>&| a-c0-9]{0,30}",
@@ -137,7 +137,7 @@ proptest! {
         let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();
         for path in keys.keys() {
             if let Some(value) = &parsed
-                && let Ok(found) = json::values_at(value, path)
+                && let Ok(found) = json::values_at(value, path, &AtomicBool::new(false))
             {
                 prop_assert!(found.len() <= jsonpath::MAX_NODES);
             }

@@ -1,7 +1,10 @@
 //! `http` checks: status, JSON values, body text, latency and deep-health dependencies.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::api::HttpCheck;
 use crate::verify::{
+    bounded::{Budget, Limits},
     client::{BODY_LIMIT, Response},
     json::{self, Dependency},
     quote::quote,
@@ -9,8 +12,29 @@ use crate::verify::{
 
 use super::{Evaluation, either};
 
-/// Judges one response against an `http` check, reporting every problem at once.
+/// What parsing a body may build: every node takes a byte of it and unescaping only shortens
+/// text, so these caps never bind; the budget is there for its cancel flag. A key repeated in a
+/// body keeps serde_json's reading (the last one wins).
+const BODY_LIMITS: Limits = Limits {
+    nodes: BODY_LIMIT,
+    bytes: BODY_LIMIT,
+    refuse_duplicates: false,
+    note: "",
+};
+
+/// [`evaluate_cancellable`] that nobody cancels.
+#[cfg(test)]
 pub fn evaluate(check: &HttpCheck, response: &Response) -> Evaluation {
+    evaluate_cancellable(check, response, &AtomicBool::new(false))
+}
+
+/// Judges one response against an `http` check, reporting every problem at once; the parse and
+/// every key stop within a step once `cancel` is set, the verdict then being meaningless.
+pub fn evaluate_cancellable(
+    check: &HttpCheck,
+    response: &Response,
+    cancel: &AtomicBool,
+) -> Evaluation {
     let mut problems = Vec::new();
     if !check.expect_status.contains(&i32::from(response.status)) {
         problems.push(format!(
@@ -30,11 +54,11 @@ pub fn evaluate(check: &HttpCheck, response: &Response) -> Evaluation {
         .collect();
     let needs_json = !check.expect_json.is_empty() || check.dependencies.is_some();
     if needs_json {
-        match parse(response) {
+        match parse(response, cancel) {
             Ok(body) => {
-                problems.extend(check_values(check, &body));
+                problems.extend(check_values(check, &body, cancel));
                 if let Some(path) = &check.dependencies {
-                    match read_dependencies(&body, path, &check.dependency_names) {
+                    match read_dependencies(&body, path, &check.dependency_names, cancel) {
                         Ok(found) => {
                             problems.extend(unhealthy(&found));
                             dependencies = found;
@@ -80,21 +104,31 @@ pub fn evaluate(check: &HttpCheck, response: &Response) -> Evaluation {
     }
 }
 
-fn parse(response: &Response) -> Result<serde_json::Value, String> {
+fn parse(response: &Response, cancel: &AtomicBool) -> Result<serde_json::Value, String> {
     if response.truncated {
         return Err(format!(
             "body is over {} KiB, too large to check as JSON",
             BODY_LIMIT / 1024
         ));
     }
-    serde_json::from_slice(&response.body)
-        .map_err(|_| format!("body is not JSON: {}", quote(&response.body)))
+    let budget = Budget::new(BODY_LIMITS, cancel);
+    let mut reader = serde_json::Deserializer::from_slice(&response.body);
+    budget
+        .value(&mut reader)
+        .and_then(|body| reader.end().map(|()| body))
+        .map_err(|_| {
+            if cancel.load(Ordering::Relaxed) {
+                "the judgement's deadline passed while the body was read".to_string()
+            } else {
+                format!("body is not JSON: {}", quote(&response.body))
+            }
+        })
 }
 
-fn check_values(check: &HttpCheck, body: &serde_json::Value) -> Vec<String> {
+fn check_values(check: &HttpCheck, body: &serde_json::Value, cancel: &AtomicBool) -> Vec<String> {
     let mut problems = Vec::new();
     for (path, expected) in &check.expect_json {
-        let found = match json::values_at(body, path) {
+        let found = match json::values_at(body, path, cancel) {
             Ok(found) => found,
             Err(error) => {
                 problems.push(error.to_string());
@@ -128,8 +162,9 @@ fn read_dependencies(
     body: &serde_json::Value,
     path: &str,
     names: &[String],
+    cancel: &AtomicBool,
 ) -> Result<Vec<Dependency>, String> {
-    match json::dependencies(body, path, names) {
+    match json::dependencies(body, path, names, cancel) {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(format!("no dependencies object at {path}")),
         Err(error) => Err(error.to_string()),

@@ -3,7 +3,10 @@
 
 use serde::Deserialize;
 
-use crate::api::{EmptyResult, PrometheusCheck};
+use crate::{
+    api::{EmptyResult, PrometheusCheck},
+    text::line,
+};
 
 use super::Evaluation;
 
@@ -13,6 +16,16 @@ pub const MAX_SERIES: usize = 1000;
 
 /// How many failing series a message names.
 const NAMED: usize = 3;
+
+/// The longest Prometheus error a message quotes, in characters.
+const ERROR_SHOWN: usize = 512;
+
+/// The longest a series' labels are shown, all of them together, in characters.
+const LABELS_SHOWN: usize = 256;
+
+/// The longest a short word of the answer (an error type, a result type, a sample's text) is
+/// shown, in characters.
+const WORD_SHOWN: usize = 64;
 
 /// What the placeholders of a query stand for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,7 +125,9 @@ struct Data {
 }
 
 /// Reads Prometheus's answer: the series of a vector or the value of a scalar, or why there is
-/// none — Prometheus's own error for a refused query, in its words.
+/// none — Prometheus's own error for a refused query, in its words. Whatever the answer quotes
+/// (errors, labels, samples) is the address's text, not ours: it is shown through
+/// [`line`], bounded and with control and bidi characters made inert.
 pub fn parse(status: u16, body: &[u8]) -> Result<Vec<Series>, String> {
     let answer: Answer = serde_json::from_slice(body).map_err(|_| {
         format!(
@@ -123,8 +138,9 @@ pub fn parse(status: u16, body: &[u8]) -> Result<Vec<Series>, String> {
         let kind = answer.error_type.unwrap_or_else(|| "error".into());
         let error = answer.error.unwrap_or_default();
         return Err(format!(
-            "Prometheus refused the query ({kind}): {}",
-            cut(&error, 512)
+            "Prometheus refused the query ({}): {}",
+            line(&kind, WORD_SHOWN),
+            line(&error, ERROR_SHOWN)
         ));
     }
     let data = answer
@@ -136,7 +152,14 @@ pub fn parse(status: u16, body: &[u8]) -> Result<Vec<Series>, String> {
             value: sample_value(&data.result)?,
         }]),
         "vector" => {
-            let items = data.result.as_array().cloned().unwrap_or_default();
+            // Read as no series, a result that is not a list would pass a gate allowing an
+            // empty result: an answer that says nothing must not count as "no data".
+            let items = data.result.as_array().ok_or_else(|| {
+                format!(
+                    "Prometheus answered a vector whose result is {}, not a list of series",
+                    kind_of(&data.result)
+                )
+            })?;
             if items.len() > MAX_SERIES {
                 return Err(format!(
                     "the query returned {} series; a gate should aggregate to at most {MAX_SERIES} (sum, max, avg)",
@@ -157,7 +180,10 @@ pub fn parse(status: u16, body: &[u8]) -> Result<Vec<Series>, String> {
             "the query returned a range vector; gate on an instant value, e.g. rate(x[5m]) instead of x[5m]"
                 .into(),
         ),
-        other => Err(format!("the query returned a {other}, not a number")),
+        other => Err(format!(
+            "the query returned a {}, not a number",
+            line(other, WORD_SHOWN)
+        )),
     }
 }
 
@@ -173,23 +199,41 @@ fn sample_value(pair: &serde_json::Value) -> Result<f64, String> {
         _ => text.parse().map_err(|_| {
             format!(
                 "Prometheus answered a value that is not a number: {}",
-                cut(text, 64)
+                line(text, WORD_SHOWN)
             )
         }),
     }
 }
 
-/// `{a="1",b="2"}` from a metric's labels, sorted, at most 256 characters.
+/// `{a="1",b="2"}` from a metric's labels, sorted, at most [`LABELS_SHOWN`] characters.
 fn labels(metric: &serde_json::Value) -> String {
     let Some(map) = metric.as_object().filter(|m| !m.is_empty()) else {
         return String::new();
     };
+    // Each label is cut before it is written, so a megabyte of labels costs no more than the
+    // few that can be shown.
     let mut pairs: Vec<String> = map
         .iter()
-        .map(|(k, v)| format!("{k}={:?}", v.as_str().unwrap_or_default()))
+        .take(LABELS_SHOWN)
+        .map(|(k, v)| {
+            let value = v.as_str().unwrap_or_default();
+            format!("{}={:?}", line(k, LABELS_SHOWN), line(value, LABELS_SHOWN))
+        })
         .collect();
     pairs.sort();
-    cut(&format!("{{{}}}", pairs.join(",")), 256)
+    line(&format!("{{{}}}", pairs.join(",")), LABELS_SHOWN)
+}
+
+/// What a JSON value is, for a message: "an object", "a string", ….
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// The verdict on the series of an answer.
@@ -262,147 +306,5 @@ fn format_value(value: f64) -> String {
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    crate::text::truncated(text.to_string(), max)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(below: Option<&str>, above: Option<&str>) -> PrometheusCheck {
-        PrometheusCheck {
-            address: None,
-            query: r#"sum(rate(http_requests_total{status=~"5..",revision="{{revision}}"}[1m])) / sum(rate(http_requests_total{revision="{{revision}}",namespace="{{namespace}}"}[1m]))"#.into(),
-            below: below.map(Into::into),
-            above: above.map(Into::into),
-            empty_result: EmptyResult::Fail,
-            bearer_token_from: None,
-            basic_auth_from: None,
-        }
-    }
-
-    fn judge(check: &PrometheusCheck, status: u16, body: &str) -> Evaluation {
-        let condition = Condition::of(check).unwrap();
-        match parse(status, body.as_bytes()) {
-            Ok(series) => evaluate(check, condition, &series),
-            Err(message) => Evaluation::fail(message),
-        }
-    }
-
-    #[test]
-    fn placeholders_name_the_revision_namespace_and_checklist() {
-        let with = Placeholders {
-            revision: "abc123".into(),
-            namespace: "prod".into(),
-            name: "web".into(),
-        };
-        let sent = query(&check(Some("0.01"), None), &with);
-        assert!(sent.contains(r#"revision="abc123""#), "{sent}");
-        assert!(sent.contains(r#"namespace="prod""#), "{sent}");
-        assert!(!sent.contains("{{"), "{sent}");
-    }
-
-    #[test]
-    fn a_value_in_range_passes_and_one_out_of_range_fails_naming_both() {
-        let one = |v: &str| {
-            format!(
-                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1700000000.1,"{v}"]}}]}}}}"#
-            )
-        };
-        let below = check(Some("0.01"), None);
-        let pass = judge(&below, 200, &one("0.004"));
-        assert!(pass.passed);
-        assert_eq!(pass.message, "0.004, below 0.01");
-        let fail = judge(&below, 200, &one("0.05"));
-        assert!(!fail.passed);
-        assert_eq!(fail.message, "0.05, expected below 0.01");
-        let nan = judge(&below, 200, &one("NaN"));
-        assert!(
-            !nan.passed && nan.message.contains("NaN"),
-            "{}",
-            nan.message
-        );
-        let between = check(Some("1"), Some("0.5"));
-        assert_eq!(
-            judge(&between, 200, &one("0.7")).message,
-            "0.7, between 0.5 and 1"
-        );
-        assert!(!judge(&between, 200, &one("0.2")).passed);
-    }
-
-    #[test]
-    fn scalars_and_every_series_of_a_vector_are_judged() {
-        let scalar =
-            r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"3"]}}"#;
-        assert!(judge(&check(Some("5"), None), 200, scalar).passed);
-        let vector = r#"{"status":"success","data":{"resultType":"vector","result":[
-            {"metric":{"pod":"a"},"value":[1,"0.001"]},
-            {"metric":{"pod":"b"},"value":[1,"0.2"]}]}}"#;
-        let verdict = judge(&check(Some("0.01"), None), 200, vector);
-        assert!(!verdict.passed);
-        assert_eq!(
-            verdict.message,
-            r#"1 of 2 series not below 0.01: {pod="b"} 0.2"#
-        );
-    }
-
-    #[test]
-    fn no_data_an_error_or_a_non_prometheus_answer_never_pass() {
-        let empty = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
-        let verdict = judge(&check(Some("0.01"), None), 200, empty);
-        assert!(!verdict.passed);
-        assert_eq!(
-            verdict.message,
-            "the query returned no series (no data), expected a value below 0.01"
-        );
-        let mut lenient = check(Some("0.01"), None);
-        lenient.empty_result = EmptyResult::Pass;
-        assert!(judge(&lenient, 200, empty).passed);
-
-        let refused = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected \"}\""}"#;
-        let verdict = judge(&check(Some("0.01"), None), 400, refused);
-        assert!(!verdict.passed);
-        assert_eq!(
-            verdict.message,
-            r#"Prometheus refused the query (bad_data): invalid parameter "query": 1:5: parse error: unexpected "}""#
-        );
-        let html = judge(&check(Some("0.01"), None), 200, "<html>login</html>");
-        assert!(!html.passed && html.message.contains("is the address a Prometheus"));
-        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-        assert!(
-            judge(&check(Some("1"), None), 200, matrix)
-                .message
-                .contains("range vector")
-        );
-    }
-
-    #[test]
-    fn a_condition_that_cannot_hold_is_refused() {
-        assert!(Condition::of(&check(Some("0.5"), Some("0.7"))).is_err());
-        assert!(Condition::of(&check(Some("x"), None)).is_err());
-        assert!(Condition::of(&check(None, None)).is_err());
-        assert_eq!(
-            Condition::of(&check(Some("1e-3"), None))
-                .unwrap()
-                .to_string(),
-            "below 0.001"
-        );
-    }
-
-    #[test]
-    fn too_many_series_fail_without_judging_them() {
-        let items: Vec<String> = (0..=MAX_SERIES)
-            .map(|i| format!(r#"{{"metric":{{"pod":"p{i}"}},"value":[1,"0"]}}"#))
-            .collect();
-        let body = format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
-            items.join(",")
-        );
-        assert!(
-            parse(200, body.as_bytes())
-                .unwrap_err()
-                .contains("1001 series")
-        );
-    }
-}
+mod tests;

@@ -1,25 +1,40 @@
-//! YAML documents into JSON values within a node budget.
+//! YAML documents into JSON values within a node and a byte budget.
 //!
 //! serde_norway bounds nesting (128 levels) and alias jumps, but the jumps it allows grow with
 //! the file's length, and each alias copies its anchor: a file of a few kilobytes can expand into
-//! gigabytes ("billion laughs"). Counting the nodes as they are built stops that at the first
-//! node past the budget, before the memory is spent.
+//! gigabytes ("billion laughs"), and one 900 KB scalar aliased 30,000 times into 27 GB. Counting
+//! the nodes and the bytes of text as they are built ([`crate::verify::bounded`]) stops both at
+//! the first node past the budget, before the memory is spent.
 
-use std::{cell::Cell, fmt};
+use std::sync::atomic::AtomicBool;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
+
+use crate::verify::bounded::{Budget, Limits};
 
 /// The most nodes (scalars, lists, maps and keys) a file may decode into, all documents
 /// together. A checklist has a few hundred; a file with Secrets and a few checklists stays far
 /// below. 100,000 small values are about 10 MB.
 pub const MAX_NODES: usize = 100_000;
 
+/// The most bytes of text (strings and keys) a file may decode into, all documents together,
+/// aliases counted once per copy: four times the largest file, so aliases may repeat a few
+/// values but not multiply one.
+pub const MAX_TEXT_BYTES: usize = 4 << 20;
+
 /// The most `[` and `{` a file may hold. Each may open a YAML flow collection, and the YAML
 /// parser spends time and memory on every level of nesting before serde_norway's depth limit
 /// (128) is consulted: a megabyte of `[` took it 6 s and 180 MB. Counting the characters, inside
 /// quotes or not, bounds the depth with no way around it; a checklist holds a few dozen.
 pub const MAX_FLOW_OPENERS: usize = 10_000;
+
+/// The budget of one file; a key written twice in one mapping is refused, not overwritten.
+const LIMITS: Limits = Limits {
+    nodes: MAX_NODES,
+    bytes: MAX_TEXT_BYTES,
+    refuse_duplicates: true,
+    note: " (aliases count once per copy)",
+};
 
 /// Every document of `text`, in order, or a message naming the first document that failed.
 pub fn documents(text: &str) -> Result<Vec<Value>, String> {
@@ -29,115 +44,17 @@ pub fn documents(text: &str) -> Result<Vec<Value>, String> {
             "it holds {openers} '[' and '{{' characters, over the limit of {MAX_FLOW_OPENERS} (each may open a nested YAML collection)"
         ));
     }
-    let budget = Cell::new(MAX_NODES);
+    // Nobody cancels a file's reading: its budget bounds it.
+    let never = AtomicBool::new(false);
+    let budget = Budget::new(LIMITS, &never);
     let mut out = Vec::new();
     for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
-        let value = Node { budget: &budget }
-            .deserialize(document)
+        let value = budget
+            .value(document)
             .map_err(|e| format!("document {} is not valid YAML: {e}", index + 1))?;
         out.push(value);
     }
     Ok(out)
-}
-
-/// Builds one node and its children, charging each to the shared budget.
-#[derive(Clone, Copy)]
-struct Node<'b> {
-    budget: &'b Cell<usize>,
-}
-
-impl Node<'_> {
-    fn charge<E: de::Error>(self) -> Result<(), E> {
-        match self.budget.get().checked_sub(1) {
-            Some(left) => {
-                self.budget.set(left);
-                Ok(())
-            }
-            None => Err(E::custom(format_args!(
-                "it holds more than {MAX_NODES} values (aliases count once per copy), the limit"
-            ))),
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = Value;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.charge()?;
-        // As serde_json does: a NaN or an infinity has no JSON number.
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        self.charge()?;
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        self.visit_unit()
-    }
-
-    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.charge()?;
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.charge()?;
-        let mut members = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            self.charge()?;
-            let value = map.next_value_seed(self)?;
-            members.insert(key, value);
-        }
-        Ok(Value::Object(members))
-    }
 }
 
 #[cfg(test)]
@@ -173,6 +90,39 @@ mod tests {
             "{error}"
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn one_large_scalar_aliased_many_times_is_refused_by_its_bytes() {
+        // Few nodes (2,000 copies) but 1.8 GB of text once expanded.
+        let refs = vec!["*a"; 2_000].join(", ");
+        let text = format!("a: &a {}\nb: [{refs}]\n", "x".repeat(900_000));
+        let started = std::time::Instant::now();
+        let error = documents(&text).unwrap_err();
+        assert!(
+            error.contains("more than 4194304 bytes (aliases count once per copy)"),
+            "{error}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let within = format!("a: &a {}\nb: [*a, *a]\n", "x".repeat(1_000));
+        assert_eq!(
+            documents(&within).unwrap()[0]["b"][1]
+                .as_str()
+                .unwrap()
+                .len(),
+            1_000
+        );
+    }
+
+    #[test]
+    fn a_duplicate_key_is_refused_naming_the_key_and_where() {
+        let text = "spec:\n  checks:\n    - name: a\n      http: {path: /}\n      name: b\n";
+        let error = documents(text).unwrap_err();
+        assert!(error.contains(r#"the key "name" appears twice"#), "{error}");
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("spec.checks"), "{error}");
+        // The same key in two mappings is no duplicate.
+        assert!(documents("a: {x: 1}\nb: {x: 2}\n---\na: 3\n").is_ok());
     }
 
     #[test]

@@ -19,6 +19,11 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+pub(crate) use tests::{query_text, small_json};
+
+use std::sync::atomic::AtomicBool;
+
 use serde_json::Value;
 
 pub(crate) use eval::Exceeded;
@@ -51,13 +56,29 @@ pub(crate) enum QueryError {
 }
 
 /// The nodes `query` (starting with `$`) selects in `body`, in RFC 9535's order, or the cap it
-/// ran into. The caller bounds the query's length, which also bounds the parser's recursion.
-pub(crate) fn select<'v>(body: &'v Value, query: &str) -> Result<Vec<&'v Value>, QueryError> {
+/// ran into; setting `cancel` stops it within a step. The caller bounds the query's length,
+/// which also bounds the parser's recursion.
+pub(crate) fn select<'v>(
+    body: &'v Value,
+    query: &str,
+    cancel: &AtomicBool,
+) -> Result<Vec<&'v Value>, QueryError> {
+    select_within(body, query, MAX_STEPS, cancel)
+}
+
+/// [`select`] within `max_steps` rather than [`MAX_STEPS`]; tests use it to see that a smaller
+/// budget changes whether an answer comes, never which answer.
+pub(crate) fn select_within<'v>(
+    body: &'v Value,
+    query: &str,
+    max_steps: u64,
+    cancel: &AtomicBool,
+) -> Result<Vec<&'v Value>, QueryError> {
     let parsed = parse::parse(query).map_err(QueryError::Invalid)?;
     if parsed.descendants > MAX_DESCENDANTS {
         return Err(QueryError::TooManyDescendants(parsed.descendants));
     }
-    eval::Evaluator::new(body, MAX_NODES, MAX_STEPS)
+    eval::Evaluator::new(body, MAX_NODES, max_steps, cancel)
         .query(&parsed.query, body)
         .map_err(QueryError::Exceeded)
 }

@@ -1,12 +1,23 @@
 //! The evaluator against RFC 9535's examples, its caps against hostile keys and bodies, and, as
 //! a property, against serde_json_path (a full RFC 9535 implementation) on random small queries.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
+
+/// [`super::select`] never cancelled, as most of these tests want it.
+fn select<'v>(body: &'v Value, query: &str) -> Result<Vec<&'v Value>, QueryError> {
+    super::select(body, query, &AtomicBool::new(false))
+}
 
 fn texts(body: &Value, query: &str) -> Vec<String> {
     select(body, query)
@@ -217,8 +228,67 @@ fn deep_equality_is_charged_per_node() {
     assert_eq!(found, Err(QueryError::Exceeded(Exceeded::Steps)));
 }
 
+#[test]
+fn comparing_long_strings_is_charged_by_their_length() {
+    // 3,000 comparisons of a 60 KB string with itself read 180 MB uncharged; charged, the
+    // budget stops them after a few hundred.
+    let long = "x".repeat(60_000);
+    let body = json!({"a": long, "b": long, "xs": vec![0; 3000]});
+    for query in [
+        "$.xs[?$.a == $.b]",
+        "$.xs[?$.a != $.b]",
+        "$.xs[?$.a <= $.b]",
+        "$.xs[?$.a > $.b]",
+    ] {
+        let found = quickly(query, || select(&body, query));
+        assert_eq!(found, Err(QueryError::Exceeded(Exceeded::Steps)), "{query}");
+    }
+    // Long keys cost their length too when objects are compared deeply.
+    let keyed = json!({"o": {long.clone(): 1}, "p": {long: 1}, "xs": vec![0; 3000]});
+    let found = quickly("keys", || select(&keyed, "$.xs[?$.o == $.p]"));
+    assert_eq!(found, Err(QueryError::Exceeded(Exceeded::Steps)));
+    // Short strings cost what they did: one step per pair.
+    let short = json!({"a": "ok", "xs": vec!["ok"; 3000]});
+    assert_eq!(select(&short, "$.xs[?@ == $.a]").unwrap().len(), 3000);
+}
+
+#[test]
+fn a_cancelled_evaluation_returns_promptly() {
+    // Quadratic: 25 million inner steps, many seconds without the step budget, which this
+    // evaluator is given no limit of; only the cancel flag stops it.
+    let body = Value::Array((0..5000).map(|i| json!({"v": i})).collect());
+    let query = parse::parse("$[?$[?@.v == -1] || @.v == 4999]")
+        .unwrap()
+        .query;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let cancel = Arc::clone(&cancel);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            cancel.store(true, Ordering::Relaxed);
+            Instant::now()
+        })
+    };
+    let found = eval::Evaluator::new(&body, MAX_NODES, u64::MAX, &cancel).query(&query, &body);
+    let stopped = Instant::now();
+    let cancelled = setter.join().unwrap();
+    assert_eq!(found, Err(Exceeded::Cancelled));
+    let late = stopped.saturating_duration_since(cancelled);
+    println!("the evaluation stopped {late:?} after it was cancelled");
+    assert!(
+        late < Duration::from_millis(50),
+        "stopped {late:?} after the flag"
+    );
+    // Already cancelled: no work at all.
+    let done = AtomicBool::new(true);
+    assert_eq!(
+        super::select(&body, "$[0]", &done),
+        Err(QueryError::Exceeded(Exceeded::Cancelled))
+    );
+}
+
 /// Small JSON values over few names, so random queries often select something.
-fn small_json() -> impl Strategy<Value = Value> {
+pub(crate) fn small_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -274,7 +344,7 @@ fn selector_text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn query_text() -> impl Strategy<Value = String> {
+pub(crate) fn query_text() -> impl Strategy<Value = String> {
     let segment = (
         any::<bool>(),
         prop::collection::vec(selector_text(), 1..3),
