@@ -61,7 +61,9 @@ pub struct SecretKeyRule {
 
     /// A regular expression the value must match, searched anywhere in the value unless
     /// anchored with ^ and $. Example: '^ecto://' for an Ecto DATABASE_URL. The verdict is
-    /// reported; the value never is. Default: any value.
+    /// reported; the value never is. Default: any value. The pattern may compile to at most
+    /// 16 KiB (Unicode classes such as \w are large; [A-Za-z0-9_] is not), and a value longer
+    /// than 4 KiB fails the key, so checking it stays quick on every reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
     pub pattern: Option<String>,

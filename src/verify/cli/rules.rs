@@ -40,7 +40,7 @@ const CHECKED: [&str; 15] = [
 /// Fragments of the messages of the CRD's CEL rules not checked by `verify`, which does not
 /// read the fields they are about.
 #[cfg(test)]
-const NOT_CHECKED: [&str; 13] = [
+const NOT_CHECKED: [&str; 14] = [
     "spec.rollback.migration Run needs spec.migration.rollback.command",
     "spec.app.env must not set PORT",
     "must name a tag or a digest",
@@ -54,6 +54,7 @@ const NOT_CHECKED: [&str; 13] = [
     "must not both be 0",
     "strictly increasing",
     "a canary step of weight 100 takes no pauseSeconds",
+    "spec.secrets may set a pattern on at most 16 keys",
 ];
 
 /// Every rule `checklist` breaks, each as `field.path: message`.
