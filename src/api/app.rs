@@ -25,7 +25,7 @@ pub struct AppSpec {
     /// The tag 'latest' is refused unless pinned by a digest: the operator records the exact
     /// image it verified as the stable revision and rolls back to it.
     /// A new image starts a new rollout: secrets are checked, the migration runs, then the pods
-    /// are replaced and verified.
+    /// are replaced and verified. Blanks and control or format (bidi) characters are refused.
     #[schemars(schema_with = "schema::image_reference")]
     pub image: String,
 
@@ -95,6 +95,7 @@ pub struct AppSpec {
     /// ServiceAccount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(pattern = schema::DNS_SUBDOMAIN_PATTERN))]
     pub service_account_name: Option<String>,
 
     /// Mount the ServiceAccount's API token into the app and migration pods. Default false: an

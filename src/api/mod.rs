@@ -35,6 +35,8 @@ pub mod verification;
 
 mod schema;
 
+pub(crate) use schema::{KEY_CHARACTERS_MESSAGE, ONE_LINE_REFUSED};
+
 pub use app::{AppSpec, ServiceSpec, ServiceType};
 pub use checks::{
     DEFAULT_SECURITY_HEADERS, HeaderSource, HttpCheck, HttpHeader, HttpMethod, HttpsRedirectCheck,

@@ -66,6 +66,7 @@ pub struct SecretKeyRule {
     /// than 4 KiB fails the key, so checking it stays quick on every reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub pattern: Option<String>,
 
     /// Whether the key may be missing. Default false: a missing or empty key fails the check and
