@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::schema;
+use super::{image, schema};
 
 /// The application: which image runs, how many copies, on which port, with which environment.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -26,7 +26,7 @@ pub struct AppSpec {
     /// image it verified as the stable revision and rolls back to it.
     /// A new image starts a new rollout: secrets are checked, the migration runs, then the pods
     /// are replaced and verified. Blanks and control or format (bidi) characters are refused.
-    #[schemars(schema_with = "schema::image_reference")]
+    #[schemars(schema_with = "image::image_reference")]
     pub image: String,
 
     /// How many pods to run (0-1000). 0 is the emergency stop: every pod stops and nothing else

@@ -1,7 +1,7 @@
 //! Small pieces shared by the API modules: serde default functions and schemas used by more than
 //! one field.
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{Schema, SchemaGenerator};
 use serde_json::json;
 
 /// A string a person reads on one line: no control character (C0, DEL, C1: `\p{Cc}`), no format
@@ -146,37 +146,6 @@ pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {
         }],
     });
     Schema::try_from(schema).unwrap_or_default()
-}
-
-/// The schema of a container image reference: a tag or a digest is required, because a checklist
-/// records the exact image it verified and rolls back to it.
-///
-/// Shared by `spec.app.image` and `spec.migration.image`. The CEL rules work on the part after the
-/// last `/`, so a registry port (`localhost:5000/app`) is not mistaken for a tag.
-pub(crate) fn image_reference(generator: &mut SchemaGenerator) -> Schema {
-    let mut schema = String::json_schema(generator);
-    schema.insert("minLength".into(), 1.into());
-    // Bounds the cost of the CEL rules below; real references stay far below it.
-    schema.insert("maxLength".into(), 512.into());
-    schema.insert("pattern".into(), NO_BLANK_PATTERN.into());
-    schema.insert(
-        "x-kubernetes-validations".into(),
-        json!([
-            {
-                "rule": "self.contains('@') || self.substring(self.lastIndexOf('/') + 1).contains(':')",
-                "message": "must name a tag or a digest, e.g. ghcr.io/acme/app:1.4.2 or ghcr.io/acme/app@sha256:<64 hex digits>"
-            },
-            {
-                "rule": "!self.contains('@') || self.matches('^[^@]+@sha256:[a-f0-9]{64}$')",
-                "message": "has a malformed digest: expected @sha256: followed by 64 lower-case hex digits"
-            },
-            {
-                "rule": "self.contains('@') || !self.endsWith(':latest')",
-                "message": "must not use the tag 'latest' without a digest: rollback needs an image that cannot change"
-            }
-        ]),
-    );
-    schema
 }
 
 #[cfg(test)]
