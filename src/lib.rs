@@ -12,7 +12,7 @@ pub mod fair;
 pub mod notify;
 pub mod plugin;
 pub mod resources;
-mod secrets;
+pub mod secrets;
 pub mod telemetry;
 pub mod text;
 pub mod verify;

@@ -631,6 +631,7 @@ fn the_invalid_corpus_is_refused_as_the_api_server_refuses_it() {
         ".spec.rollback.triggers: duplicate entries",
         "spec.rollback.migration Run needs",
         "spec.app.image: Invalid value",
+        "spec.secrets may set a pattern",
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
     let mut refused = 0;

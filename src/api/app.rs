@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::schema;
+use super::{image, schema};
 
 /// The application: which image runs, how many copies, on which port, with which environment.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -25,8 +25,8 @@ pub struct AppSpec {
     /// The tag 'latest' is refused unless pinned by a digest: the operator records the exact
     /// image it verified as the stable revision and rolls back to it.
     /// A new image starts a new rollout: secrets are checked, the migration runs, then the pods
-    /// are replaced and verified.
-    #[schemars(schema_with = "schema::image_reference")]
+    /// are replaced and verified. Blanks and control or format (bidi) characters are refused.
+    #[schemars(schema_with = "image::image_reference")]
     pub image: String,
 
     /// How many pods to run (0-1000). 0 is the emergency stop: every pod stops and nothing else
@@ -95,6 +95,7 @@ pub struct AppSpec {
     /// ServiceAccount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(pattern = schema::DNS_SUBDOMAIN_PATTERN))]
     pub service_account_name: Option<String>,
 
     /// Mount the ServiceAccount's API token into the app and migration pods. Default false: an

@@ -47,6 +47,7 @@ pub struct HttpCheck {
     /// The Content-Type of the body. Example: application/json. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub content_type: Option<String>,
 
     /// The response statuses that pass (each 100-599, 1 to 16 of them). Default [200].
@@ -76,6 +77,7 @@ pub struct HttpCheck {
     /// Text the response body must contain (at most 1024 bytes). Default: not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
+    #[schemars(regex(pattern = schema::TEXT_PATTERN))]
     pub body_contains: Option<String>,
 
     /// The slowest response that passes, in milliseconds (1-600000), from sending the request
@@ -93,6 +95,7 @@ pub struct HttpCheck {
     /// the check. Default: dependencies are not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub dependencies: Option<String>,
 
     /// The only members of the dependencies object that are read, by name (at most 64 unique
@@ -165,6 +168,7 @@ pub struct HttpHeader {
     /// anything secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 8192))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub value: Option<String>,
 
     /// Reads the header value from a key of a Secret in the checklist's namespace; the value is
@@ -190,6 +194,7 @@ pub struct HttpsRedirectCheck {
     /// path /. Example: http://dialectic.example.com/.
     #[serde(default, rename = "httpURL", skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2048))]
+    #[schemars(regex(pattern = schema::NO_BLANK_PATTERN))]
     #[schemars(extend("x-kubernetes-validations" = [
         {
             "rule": "isURL(self) && self.matches(r'^http://[^/?#\\s]+(/[^#\\s]*)?$')",
@@ -316,6 +321,7 @@ pub struct RateLimitCheck {
     /// The Content-Type of the body. Example: application/json. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub content_type: Option<String>,
 
     /// Extra request headers, as in http.headers. At most 16, names unique.

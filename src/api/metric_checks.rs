@@ -105,6 +105,7 @@ pub struct PrometheusCheck {
     /// sum(rate(http_requests_total{status=~"5..",revision="{{revision}}"}[5m])) /
     /// sum(rate(http_requests_total{revision="{{revision}}"}[5m])).
     #[schemars(length(min = 1, max = 4096))]
+    #[schemars(regex(pattern = schema::TEXT_PATTERN))]
     pub query: String,
 
     /// The value must be below this number (a decimal such as 0.01, 100 or 1e-3).

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::schema;
+use super::{image, schema};
 
 /// The migration step: a Job run once per new revision, before any pod is replaced. When it
 /// fails nothing that is running changes.
@@ -18,7 +18,7 @@ pub struct MigrationSpec {
     /// The image the Job runs, with a tag or a digest. Default: spec.app.image, so the new
     /// release migrates its own schema. Set it when migrations ship in a separate image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "schema::image_reference")]
+    #[schemars(schema_with = "image::image_reference")]
     pub image: Option<String>,
 
     /// How long the Job may run, in seconds (1-86400), before it is stopped and counted as a

@@ -33,7 +33,11 @@ pub mod spec;
 pub mod status;
 pub mod verification;
 
+mod image;
 mod schema;
+
+pub use image::image_problems;
+pub(crate) use schema::{KEY_CHARACTERS_MESSAGE, ONE_LINE_REFUSED};
 
 pub use app::{AppSpec, ServiceSpec, ServiceType};
 pub use checks::{

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::checks::HeaderSource;
+use super::{checks::HeaderSource, schema};
 
 /// Where and when the operator tells people what happened to a release.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -29,6 +29,7 @@ pub struct NotificationsSpec {
     /// https://argocd.example.com/applications/{{name}}. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub link: Option<String>,
 }
 

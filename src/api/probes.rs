@@ -46,7 +46,7 @@ pub struct ProbeSpec {
     /// The HTTP path to GET, starting with '/'. Required. Example: /health. Any status from 200
     /// to 399 counts as success.
     #[schemars(length(min = 1, max = 2048))]
-    #[schemars(regex(pattern = r"^/\S*$"))]
+    #[schemars(regex(pattern = schema::PROBE_PATH_PATTERN))]
     pub path: String,
 
     /// The container port to probe (1-65535). Default: spec.app.port.

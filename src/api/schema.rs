@@ -1,15 +1,39 @@
 //! Small pieces shared by the API modules: serde default functions and schemas used by more than
 //! one field.
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{Schema, SchemaGenerator};
 use serde_json::json;
 
+/// A string a person reads on one line: no control character (C0, DEL, C1: `\p{Cc}`), no format
+/// character (`\p{Cf}`: the bidi embeddings, overrides, isolates and marks, zero-width characters,
+/// the byte order mark) and no line or paragraph separator. A terminal acts on the first kind (ESC
+/// starts an escape sequence, OSC 52 writes the clipboard); the others reorder, hide or break the
+/// text around them, so a name could read as another. Unicode categories mean the same to the API
+/// server (Go's RE2) and to `verify` (the regex crate); `\s` would not, and an escape such as
+/// `\u202E` is not RE2 syntax.
+pub(crate) const ONE_LINE_PATTERN: &str = r"^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$";
+
+/// Text that may span lines (a PromQL query, text a body must contain): [`ONE_LINE_PATTERN`] with
+/// tab, line feed and carriage return allowed, each of which a person's screen shows as a blank.
+pub(crate) const TEXT_PATTERN: &str =
+    r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\p{Cf}\p{Zl}\p{Zp}]*$";
+
+/// A string without blanks (`\p{Z}`: spaces of every kind and line separators), control or format
+/// characters: an image reference, a URL.
+pub(crate) const NO_BLANK_PATTERN: &str = r"^[^\p{Z}\p{Cc}\p{Cf}]+$";
+
+/// A map key holding a character [`ONE_LINE_PATTERN`] refuses, for the CEL rule on the keys of a
+/// map (structural schemas cannot give keys a pattern). A CEL raw string, so RE2 reads it as is.
+pub(crate) const ONE_LINE_REFUSED: &str = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]";
+
 /// The pattern of a check's path: `/` then anything but a second `/`, and never a backslash, a
-/// blank or a control character, so that appended to the verification URL it cannot name a host
-/// (`//evil.example/x`, `/\evil.example/x`) or a port (`:18081/ok` does not start with `/`).
-/// Written with `\x00-\x20` rather than `\s`, which means ASCII blanks to the API server (RE2)
-/// but every Unicode blank to other engines.
-pub(crate) const CHECK_PATH_PATTERN: &str = r"^/([^/\\\x00-\x20\x7f][^\\\x00-\x20\x7f]*)?$";
+/// blank, a control or a format character, so that appended to the verification URL it cannot
+/// name a host (`//evil.example/x`, `/\evil.example/x`) or a port (`:18081/ok` does not start
+/// with `/`), and reads in a message as what is requested.
+pub(crate) const CHECK_PATH_PATTERN: &str = r"^/([^/\\\p{Z}\p{Cc}\p{Cf}][^\\\p{Z}\p{Cc}\p{Cf}]*)?$";
+
+/// The pattern of a probe's path: `/` then no blank, control or format character.
+pub(crate) const PROBE_PATH_PATTERN: &str = r"^/[^\p{Z}\p{Cc}\p{Cf}]*$";
 
 /// A Kubernetes object name that is a DNS subdomain (RFC 1123), as Secret names are.
 pub(crate) const DNS_SUBDOMAIN_PATTERN: &str =
@@ -65,9 +89,13 @@ pub(crate) fn secret_key_selector(_: &mut SchemaGenerator) -> Schema {
     Schema::try_from(schema).unwrap_or_default()
 }
 
+/// What the CEL rule on a map's keys says of a key [`ONE_LINE_PATTERN`] would refuse.
+pub(crate) const KEY_CHARACTERS_MESSAGE: &str =
+    "no key may hold a control, format (bidi, zero-width) or line-separator character";
+
 /// The schema of a map of strings whose keys and values are both bounded: `maxProperties`
-/// entries, values of at most `value_max` bytes, keys of at most `key_max` characters (a CEL
-/// rule: structural schemas cannot bound keys otherwise).
+/// entries, values of at most `value_max` bytes on one line, keys of at most `key_max`
+/// characters on one line (CEL rules: structural schemas cannot bound keys otherwise).
 pub(crate) fn bounded_string_map(
     max_properties: u64,
     key_max: u64,
@@ -77,11 +105,17 @@ pub(crate) fn bounded_string_map(
     let schema = json!({
         "type": "object",
         "maxProperties": max_properties,
-        "additionalProperties": {"type": "string", "maxLength": value_max},
-        "x-kubernetes-validations": [{
-            "rule": format!("self.all(k, size(k) <= {key_max})"),
-            "message": format!("{field}: every key must be at most {key_max} characters"),
-        }],
+        "additionalProperties": {"type": "string", "maxLength": value_max, "pattern": ONE_LINE_PATTERN},
+        "x-kubernetes-validations": [
+            {
+                "rule": format!("self.all(k, size(k) <= {key_max})"),
+                "message": format!("{field}: every key must be at most {key_max} characters"),
+            },
+            {
+                "rule": format!("!self.exists(k, k.matches(r'{ONE_LINE_REFUSED}'))"),
+                "message": format!("{field}: {KEY_CHARACTERS_MESSAGE}"),
+            },
+        ],
     });
     Schema::try_from(schema).unwrap_or_default()
 }
@@ -105,6 +139,7 @@ pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {
         "type": "string",
         "minLength": 1,
         "maxLength": 2048,
+        "pattern": NO_BLANK_PATTERN,
         "x-kubernetes-validations": [{
             "rule": "isURL(self) && self.matches(r'^https?://[^/?#\\s]+(/[^?#\\s]*)?$')",
             "message": "must be an absolute http:// or https:// URL without query or fragment, e.g. https://dialectic.example.com"
@@ -113,33 +148,5 @@ pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {
     Schema::try_from(schema).unwrap_or_default()
 }
 
-/// The schema of a container image reference: a tag or a digest is required, because a checklist
-/// records the exact image it verified and rolls back to it.
-///
-/// Shared by `spec.app.image` and `spec.migration.image`. The CEL rules work on the part after the
-/// last `/`, so a registry port (`localhost:5000/app`) is not mistaken for a tag.
-pub(crate) fn image_reference(generator: &mut SchemaGenerator) -> Schema {
-    let mut schema = String::json_schema(generator);
-    schema.insert("minLength".into(), 1.into());
-    // Bounds the cost of the CEL rules below; real references stay far below it.
-    schema.insert("maxLength".into(), 512.into());
-    schema.insert("pattern".into(), r"^\S+$".into());
-    schema.insert(
-        "x-kubernetes-validations".into(),
-        json!([
-            {
-                "rule": "self.contains('@') || self.substring(self.lastIndexOf('/') + 1).contains(':')",
-                "message": "must name a tag or a digest, e.g. ghcr.io/acme/app:1.4.2 or ghcr.io/acme/app@sha256:<64 hex digits>"
-            },
-            {
-                "rule": "!self.contains('@') || self.matches('^[^@]+@sha256:[a-f0-9]{64}$')",
-                "message": "has a malformed digest: expected @sha256: followed by 64 lower-case hex digits"
-            },
-            {
-                "rule": "self.contains('@') || !self.endsWith(':latest')",
-                "message": "must not use the tag 'latest' without a digest: rollback needs an image that cannot change"
-            }
-        ]),
-    );
-    schema
-}
+#[cfg(test)]
+mod tests;

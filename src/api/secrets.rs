@@ -61,9 +61,12 @@ pub struct SecretKeyRule {
 
     /// A regular expression the value must match, searched anywhere in the value unless
     /// anchored with ^ and $. Example: '^ecto://' for an Ecto DATABASE_URL. The verdict is
-    /// reported; the value never is. Default: any value.
+    /// reported; the value never is. Default: any value. The pattern may compile to at most
+    /// 16 KiB (Unicode classes such as \w are large; [A-Za-z0-9_] is not), and a value longer
+    /// than 4 KiB fails the key, so checking it stays quick on every reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
+    #[schemars(regex(pattern = schema::ONE_LINE_PATTERN))]
     pub pattern: Option<String>,
 
     /// Whether the key may be missing. Default false: a missing or empty key fails the check and

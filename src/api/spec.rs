@@ -91,6 +91,11 @@ use super::verification::VerificationSpec;
         "message": "spec.rollback.migration Run needs spec.migration.rollback.command to run",
         "fieldPath": ".rollback.migration",
         "reason": "FieldValueRequired"
+    },
+    {
+        "rule": "!has(self.secrets) || self.secrets.map(s, has(s.keys) ? s.keys.filter(k, has(k.pattern)).size() : 0).sum() <= 16",
+        "message": "spec.secrets may set a pattern on at most 16 keys in all: every reconcile matches each of them",
+        "fieldPath": ".secrets"
     }
 ]))]
 pub struct DeploymentChecklistSpec {
@@ -98,7 +103,8 @@ pub struct DeploymentChecklistSpec {
     pub app: AppSpec,
 
     /// The Secrets the app needs and the rules their keys must meet, checked before anything
-    /// changes. Secret names are unique. Values are never logged or shown. At most 16.
+    /// changes. Secret names are unique. Values are never logged or shown. At most 16 Secrets,
+    /// and at most 16 keys with a pattern in all.
     /// Example: [{secretName: dialectic-env, keys: [{name: SECRET_KEY_BASE, minLength: 64}]}].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16))]

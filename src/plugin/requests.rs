@@ -7,16 +7,20 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{
-        DeploymentChecklist, Phase, RolloutStrategy,
+        DeploymentChecklist, Phase, RolloutStrategy, image_problems,
         requests::{
             ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
             default_rollback_revision, rollback_target,
         },
     },
     resources::revision_hash,
+    text::line,
 };
 
 use super::cluster::PluginError;
+
+/// The most characters of an image a message shows: the CRD's longest reference.
+const SHOWN_IMAGE_CHARS: usize = 512;
 
 /// A write to make and what to tell the person once it is made.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,23 +155,30 @@ pub fn rollback(
     })
 }
 
-/// `set image`: a new spec.app.image, which starts a new revision.
+/// `set image`: a new spec.app.image, which starts a new revision. An image the CRD would refuse
+/// is refused here, before anything is sent, with the API server's reasons.
 pub fn set_image(checklist: &DeploymentChecklist, image: &str) -> Result<Request, PluginError> {
     let name = checklist.name_any();
     let image = image.trim();
-    if image.is_empty() {
-        return Err(PluginError::Usage("the image must not be empty".into()));
+    let problems = image_problems(image);
+    // The input is shown through the sanitizer: it may be the very escape sequence refused.
+    let shown = line(image, SHOWN_IMAGE_CHARS);
+    if !problems.is_empty() {
+        return Err(PluginError::Usage(format!(
+            "the image '{shown}' {}",
+            problems.join("; it ")
+        )));
     }
     if image == checklist.spec.app.image {
         return Err(PluginError::Refused(format!(
-            "{name} already runs {image}: nothing to change"
+            "{name} already runs {shown}: nothing to change"
         )));
     }
     Ok(Request {
         patch: json!({"spec": {"app": {"image": image}}}),
         said: format!(
-            "{name}: image {} → {image}; a new revision starts",
-            checklist.spec.app.image
+            "{name}: image {} → {shown}; a new revision starts",
+            line(&checklist.spec.app.image, SHOWN_IMAGE_CHARS)
         ),
     })
 }
@@ -275,6 +286,32 @@ mod tests {
         );
         let same = ready.spec.app.image.clone();
         assert!(refused(set_image(&ready, &same)).contains("nothing to change"));
-        assert!(matches!(set_image(&ready, " "), Err(PluginError::Usage(_))));
+    }
+
+    #[test]
+    fn set_image_refuses_what_the_crd_refuses_before_sending() {
+        let ready = checklist("RollingUpdate", Some(Phase::Ready));
+        let usage = |image: &str| match set_image(&ready, image) {
+            Err(PluginError::Usage(message)) => message,
+            other => panic!("{image:?}: expected a usage error, got {other:?}"),
+        };
+        assert_eq!(usage(" "), "the image '' must not be empty");
+        assert_eq!(
+            usage("ghcr.io/acme/dialectic:latest"),
+            "the image 'ghcr.io/acme/dialectic:latest' must not use the tag 'latest' without a digest: rollback needs an image that cannot change"
+        );
+        assert!(usage("ghcr.io/acme/dialectic").contains("must name a tag or a digest"));
+        assert!(usage("ghcr.io/acme/dialectic@sha256:abc").contains("malformed digest"));
+        // The escape sequence is named, not replayed: ESC, BEL and the bidi override are shown
+        // as U+FFFD.
+        let hostile = usage("ghcr.io/acme/dialectic:1.6.0\u{1b}]52;c;cm0gLXJm\u{7}\u{202e}");
+        assert_eq!(
+            hostile,
+            "the image 'ghcr.io/acme/dialectic:1.6.0\u{FFFD}]52;c;cm0gLXJm\u{FFFD}\u{FFFD}' must not hold a blank, a control or a format (bidi, zero-width) character"
+        );
+        assert!(usage("app\u{9b}").ends_with(
+            "character; it must name a tag or a digest, e.g. ghcr.io/acme/app:1.4.2 or ghcr.io/acme/app@sha256:<64 hex digits>"
+        ));
+        assert!(set_image(&ready, " ghcr.io/acme/dialectic:1.6.1\n").is_ok());
     }
 }

@@ -12,13 +12,31 @@ use regex::{Regex, RegexBuilder};
 
 use crate::api::secrets::{SecretContract, SecretKeyRule};
 use crate::api::status::{CheckResult, SecretKeyStatus};
-use crate::text::truncated;
+use crate::text::{line, truncated};
 
-/// The most memory one key's pattern may compile to, a tenth of the regex crate's default. The
-/// pattern comes from whoever may write a checklist, not from the operator's admin, and every
-/// reconcile of every checklist compiles it again, so a pathological one (`\w{1000}{1000}`) must
-/// fail its key cheaply instead of costing the operator megabytes each time.
-const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+/// The most memory one key's pattern may compile to: 16 KiB. The pattern comes from whoever may
+/// write a checklist, and every reconcile compiles and matches it again. Compiling costs time in
+/// proportion to this size, and matching in the worst case grows with it: at 1 MiB a pattern
+/// whose lazy DFA meets a new state at every byte (`[ab]*a[ab]{3000}\p{Lu}` on random `a`s and
+/// `b`s) took 20 s on a 1 MiB value and 0.07 s on 4 KiB. Real patterns stay far below it
+/// (`^sk-[A-Za-z0-9]{20,}$` is 2 KiB, `^[0-9a-f]{64}$` 5 KiB); a Unicode class is what does not
+/// fit (`\w` alone is 50 KiB), and an ASCII one (`[A-Za-z0-9_]`) says the same for a secret.
+pub const PATTERN_SIZE_LIMIT: usize = 16 << 10;
+
+/// The longest value, in bytes, a pattern is matched against: 4 KiB, which holds a PEM
+/// certificate. Matching costs time in proportion to it when the DFA meets a new state at every
+/// byte: within [`PATTERN_SIZE_LIMIT`] the worst pattern takes about 5 ms on 4 KiB in a release
+/// build, two to three times that on 8 KiB, and a second or more on the 1 MiB a Secret may hold
+/// (`tests/hostile_secrets.rs` prints the figures). A longer value fails its key, naming its
+/// length, not its content.
+pub const PATTERN_VALUE_MAX_BYTES: usize = 4 << 10;
+
+/// The lazy DFA's cache of one pattern. When a search fills it too often the engine falls back to
+/// a slower automaton, so this bounds memory, not time: the value length does that.
+const DFA_CACHE_LIMIT: usize = 256 << 10;
+
+/// The most characters of a pattern, a key or a Secret name a message shows.
+const SHOWN_MAX_CHARS: usize = 256;
 
 /// The longest message [`summary`] returns, in characters, ellipsis included: a condition message
 /// is read on one line of `kubectl describe`, and 64 failing keys must not make it a page.
@@ -40,14 +58,21 @@ pub const SUMMARY_MAX_CHARS: usize = 512;
 /// fails any key with `minLength` or `pattern`, since neither can be judged on raw bytes; with no
 /// rule it only has to be present and non-empty.
 ///
-/// A `pattern` is searched anywhere in the value unless anchored, compiled once per call with a
-/// size limit; a pattern that does not compile fails its key whatever the Secret holds, because
-/// the spec can never pass as written.
+/// A `pattern` is searched anywhere in the value unless anchored, compiled once per key and call
+/// within [`PATTERN_SIZE_LIMIT`], and matched only against a value of at most
+/// [`PATTERN_VALUE_MAX_BYTES`]; a pattern that does not compile fails its key whatever the Secret
+/// holds, because the spec can never pass as written.
 pub fn check_contract(contract: &SecretContract, secret: Option<&Secret>) -> Vec<SecretKeyStatus> {
     let name = contract.secret_name.as_str();
     if contract.keys.is_empty() {
+        let shown = shown(name);
         return vec![match secret {
-            Some(_) => status(name, "", CheckResult::Pass, format!("Secret {name} exists")),
+            Some(_) => status(
+                name,
+                "",
+                CheckResult::Pass,
+                format!("Secret {shown} exists"),
+            ),
             None => status(name, "", CheckResult::Fail, not_found(name)),
         }];
     }
@@ -121,8 +146,8 @@ fn check_key(
     rule: &SecretKeyRule,
     secret: Option<&Secret>,
 ) -> (CheckResult, String) {
-    let key = rule.name.as_str();
-    let pattern = match rule.pattern.as_deref().map(|p| (p, compile(p))) {
+    let key = shown(&rule.name);
+    let pattern = match rule.pattern.as_deref().map(|p| (shown(p), compile(p))) {
         None => None,
         Some((p, Ok(re))) => Some((p, re)),
         Some((p, Err(reason))) => {
@@ -137,14 +162,17 @@ fn check_key(
         return if rule.optional {
             (
                 CheckResult::Skipped,
-                format!("optional key {key} is not set (Secret {secret_name} not found)"),
+                format!(
+                    "optional key {key} is not set (Secret {} not found)",
+                    shown(secret_name)
+                ),
             )
         } else {
             (CheckResult::Fail, not_found(secret_name))
         };
     };
 
-    let bytes = match lookup(secret, key) {
+    let bytes = match lookup(secret, &rule.name) {
         None if rule.optional => {
             return (
                 CheckResult::Skipped,
@@ -185,7 +213,13 @@ fn check_key(
         }
     }
     if let Some((p, re)) = &pattern {
-        if re.is_match(text) {
+        if text.len() > PATTERN_VALUE_MAX_BYTES {
+            // Measured before matching: matching is what the limit saves.
+            failures.push(format!(
+                "is {} bytes long, over the {PATTERN_VALUE_MAX_BYTES} bytes a pattern is matched against",
+                text.len()
+            ));
+        } else if re.is_match(text) {
             passes.push(format!("matches {p}"));
         } else {
             failures.push(format!("does not match {p}"));
@@ -218,7 +252,7 @@ fn lookup<'a>(secret: &'a Secret, key: &str) -> Option<&'a [u8]> {
 fn compile(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .size_limit(PATTERN_SIZE_LIMIT)
-        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(DFA_CACHE_LIMIT)
         .build()
         .map_err(|e| short_reason(&e))
 }
@@ -227,17 +261,18 @@ fn compile(pattern: &str) -> Result<Regex, String> {
 /// (the pattern again, a caret, then "error: ..."); a status message must stay on one line.
 fn short_reason(err: &regex::Error) -> String {
     match err {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("it compiles to more than the limit of {limit} bytes")
-        }
+        regex::Error::CompiledTooBig(limit) => format!(
+            "it compiles to more than the limit of {limit} bytes (Unicode classes such as \\w are large; ASCII ones such as [A-Za-z0-9_] are not)"
+        ),
         other => {
             let text = other.to_string();
-            text.lines()
+            let reason = text
+                .lines()
                 .find_map(|l| l.trim().strip_prefix("error:"))
                 .map(str::trim)
                 .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
-                .unwrap_or("unknown error")
-                .to_owned()
+                .unwrap_or("unknown error");
+            shown(reason)
         }
     }
 }
@@ -248,19 +283,26 @@ fn failure_phrase(s: &SecretKeyStatus) -> String {
     if s.key.is_empty() || message == not_found(&s.secret) {
         return message.to_owned();
     }
-    let prefix = format!("key {} ", s.key);
-    let keyed = format!("key {}: ", s.key);
+    let (secret, key) = (shown(&s.secret), shown(&s.key));
+    let prefix = format!("key {key} ");
+    let keyed = format!("key {key}: ");
     if let Some(rest) = message.strip_prefix(&keyed) {
-        format!("{}/{}: {rest}", s.secret, s.key)
+        format!("{secret}/{key}: {rest}")
     } else if let Some(rest) = message.strip_prefix(&prefix) {
-        format!("{}/{} {rest}", s.secret, s.key)
+        format!("{secret}/{key} {rest}")
     } else {
-        format!("{}/{}: {message}", s.secret, s.key)
+        format!("{secret}/{key}: {message}")
     }
 }
 
 fn not_found(secret_name: &str) -> String {
-    format!("Secret {secret_name} not found")
+    format!("Secret {} not found", shown(secret_name))
+}
+
+/// A name or a pattern from the spec as a message shows it. The CRD keeps control and bidi
+/// characters out of all three, but a message is read by people the spec's author is not.
+fn shown(text: &str) -> String {
+    line(text, SHOWN_MAX_CHARS)
 }
 
 fn status(secret: &str, key: &str, result: CheckResult, message: String) -> SecretKeyStatus {
@@ -276,5 +318,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 
 use crate::api::{
-    CheckSpec, DeploymentChecklist, HttpHeader, HttpMethod, crd::MAX_NAME_LENGTH,
-    verification::CheckRef,
+    CheckSpec, DeploymentChecklist, HttpHeader, HttpMethod, KEY_CHARACTERS_MESSAGE,
+    ONE_LINE_REFUSED, crd::MAX_NAME_LENGTH, verification::CheckRef,
 };
 
 /// The longest key of `expectJSON` and `securityHeaders.values` (the CRD's CEL rule).
@@ -19,7 +19,7 @@ const MAX_MAP_KEY: usize = 256;
 /// Fragments of the messages of the CRD's CEL rules checked here (a test holds them against the
 /// CRD, so a new rule must be placed in this list or the next).
 #[cfg(test)]
-const CHECKED: [&str; 15] = [
+const CHECKED: [&str; 16] = [
     "metadata.name must be a DNS label",
     "must be an absolute http:// or https:// URL without query or fragment",
     "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
@@ -35,12 +35,13 @@ const CHECKED: [&str; 15] = [
     "withinAttempts must not be greater than rateLimit.attempts",
     "every key must be at most",
     "this header is set by the client",
+    "no key may hold a control, format",
 ];
 
 /// Fragments of the messages of the CRD's CEL rules not checked by `verify`, which does not
 /// read the fields they are about.
 #[cfg(test)]
-const NOT_CHECKED: [&str; 13] = [
+const NOT_CHECKED: [&str; 14] = [
     "spec.rollback.migration Run needs spec.migration.rollback.command",
     "spec.app.env must not set PORT",
     "must name a tag or a digest",
@@ -54,6 +55,7 @@ const NOT_CHECKED: [&str; 13] = [
     "must not both be 0",
     "strictly increasing",
     "a canary step of weight 100 takes no pauseSeconds",
+    "spec.secrets may set a pattern on at most 16 keys",
 ];
 
 /// Every rule `checklist` breaks, each as `field.path: message`.
@@ -116,7 +118,7 @@ fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
                 http.body.is_some(),
             ));
             out.extend(header_problems(&path, &http.headers));
-            out.extend(long_keys(&path, "expectJSON", http.expect_json.keys()));
+            out.extend(key_problems(&path, "expectJSON", http.expect_json.keys()));
         }
         CheckRef::HttpsRedirect(redirect) => {
             if let Some(url) = &redirect.http_url
@@ -129,7 +131,7 @@ fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
         }
         CheckRef::SecurityHeaders(headers) => {
             let path = format!("{path}.securityHeaders");
-            out.extend(long_keys(&path, "values", headers.values.keys()));
+            out.extend(key_problems(&path, "values", headers.values.keys()));
         }
         CheckRef::Latency(latency) => {
             if latency.p50_ms.is_none() && latency.p95_ms.is_none() && latency.p99_ms.is_none() {
@@ -227,16 +229,30 @@ fn header_problems(path: &str, headers: &[HttpHeader]) -> Vec<String> {
     out
 }
 
-fn long_keys<'k>(path: &str, field: &str, keys: impl Iterator<Item = &'k String>) -> Vec<String> {
-    keys.filter(|k| k.chars().count() > MAX_MAP_KEY)
-        .map(|k| {
-            let start: String = k.chars().take(40).collect();
-            format!(
-                "{path}.{field}: the key {start:?}… is {} characters long: {field}: every key must be at most {MAX_MAP_KEY} characters",
-                k.chars().count()
-            )
-        })
-        .collect()
+/// The CRD's two rules on the keys of a map: at most [`MAX_MAP_KEY`] characters, none of them
+/// a control, format or line-separator character.
+fn key_problems<'k>(
+    path: &str,
+    field: &str,
+    keys: impl Iterator<Item = &'k String>,
+) -> Vec<String> {
+    let refused = regex::Regex::new(ONE_LINE_REFUSED).ok();
+    let mut out = Vec::new();
+    for key in keys {
+        let start: String = key.chars().take(40).collect();
+        let length = key.chars().count();
+        if length > MAX_MAP_KEY {
+            out.push(format!(
+                "{path}.{field}: the key {start:?}… is {length} characters long: {field}: every key must be at most {MAX_MAP_KEY} characters"
+            ));
+        }
+        if refused.as_ref().is_some_and(|r| r.is_match(key)) {
+            out.push(format!(
+                "{path}.{field}: the key {start:?}: {field}: {KEY_CHARACTERS_MESSAGE}"
+            ));
+        }
+    }
+    out
 }
 
 /// The CRD's rule on metadata.name: a DNS label starting with a letter, at most 40 characters.
@@ -345,6 +361,13 @@ mod tests {
         assert!(
             found[0].starts_with("spec.verification.checks[0].http.expectJSON: the key"),
             "{found:?}"
+        );
+        let bidi_key = "    checks: [{name: a, securityHeaders: {values: {\"x-frame\\u202Eoptions\": DENY}}}]\n";
+        assert_eq!(
+            problems(&checklist(bidi_key)),
+            [
+                "spec.verification.checks[0].securityHeaders.values: the key \"x-frame\\u{202e}options\": values: no key may hold a control, format (bidi, zero-width) or line-separator character"
+            ]
         );
     }
 

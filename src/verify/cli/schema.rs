@@ -16,7 +16,7 @@ use jsonschema::{
 };
 use serde_json::Value;
 
-use crate::api::crd::crd;
+use crate::{api::crd::crd, text::line};
 
 /// Every way `document` breaks the CRD's schema, each as `field.path: what is wrong`, in the
 /// order of the document; empty when it conforms.
@@ -32,9 +32,11 @@ pub fn problems(document: &Value) -> Vec<String> {
         Ok(validator) => validator,
         Err(e) => return vec![format!("the CRD's schema does not compile: {e}")],
     };
+    // JSON quoting escapes C0 controls only: a C1 control or a bidi override the schema refused,
+    // in a value or a map key of the path, must not reach the terminal of the person reading why.
     validator
         .iter_errors(document)
-        .map(|e| describe(&e))
+        .map(|e| line(&describe(&e), usize::MAX))
         .collect()
 }
 
@@ -232,6 +234,32 @@ mod tests {
                 "{verification}: expected {expected:?} in {found:?}"
             );
         }
+    }
+
+    /// The schema refuses control and bidi characters where people read the text, and the
+    /// message names the field without writing the character back.
+    #[test]
+    fn control_and_bidi_characters_are_refused_and_not_echoed() {
+        let mut document = checklist(json!({"checks": [{"name": "x", "http": {
+            "path": "/health\u{9b}",
+            "headers": [{"name": "X-Probe", "value": "a\u{1b}]52;c;cm0gLXJm\u{7}"}],
+            "expectJSON": {"status": "ok\u{202e}"},
+        }}]}));
+        document["spec"]["app"]["image"] = json!("ghcr.io/acme/app:1.0\u{2066}");
+        let found = problems(&document);
+        let mut fields: Vec<&str> = found.iter().filter_map(|p| p.split(": ").next()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "spec.app.image",
+                "spec.verification.checks[0].http.expectJSON.status",
+                "spec.verification.checks[0].http.headers[0].value",
+                "spec.verification.checks[0].http.path",
+            ],
+            "{found:?}"
+        );
+        assert!(found.iter().all(|p| crate::text::is_clean(p)), "{found:?}");
     }
 
     #[test]
