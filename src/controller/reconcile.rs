@@ -337,15 +337,20 @@ async fn notify(checklist: &DeploymentChecklist, planned: &Plan, world: &World, 
             reason: Reason::NotificationFailed,
             message,
         };
-        record::publish(
-            &ctx.client,
-            &ctx.reporter,
-            &ctx.metrics,
-            checklist.object_ref(&()),
-            &note,
-        )
-        .await;
+        announce(checklist, &note, ctx).await;
     }
+}
+
+/// Publishes `note` as an Event about `checklist`.
+async fn announce(checklist: &DeploymentChecklist, note: &Note, ctx: &Context) {
+    record::publish(
+        &ctx.client,
+        &ctx.reporter,
+        &ctx.metrics,
+        checklist.object_ref(&()),
+        note,
+    )
+    .await;
 }
 
 /// The record step: the status when it says something new, then one Event per note.
@@ -374,14 +379,7 @@ async fn record_plan(
                     reason: Reason::StatusRefused,
                     message: format!("the API server refused the status: {why}"),
                 };
-                record::publish(
-                    &ctx.client,
-                    &ctx.reporter,
-                    &ctx.metrics,
-                    checklist.object_ref(&()),
-                    &note,
-                )
-                .await;
+                announce(checklist, &note, ctx).await;
                 let reduced = record::budget::reduced(&status, &why);
                 record::write_status(&ctx.client, checklist, &reduced).await?
             }
@@ -391,14 +389,7 @@ async fn record_plan(
         ctx.metrics.status_written();
     }
     for note in &planned.notes {
-        record::publish(
-            &ctx.client,
-            &ctx.reporter,
-            &ctx.metrics,
-            checklist.object_ref(&()),
-            note,
-        )
-        .await;
+        announce(checklist, note, ctx).await;
     }
     Ok(())
 }
