@@ -243,8 +243,35 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
     ctx.secret_readers
         .record(&observe::key(checklist)?, observe::secret_names(checklist));
     match observe_plan_act_record(checklist, ctx).await {
-        Err(error) => failed(checklist, error, ctx).await,
-        done => done,
+        Ok(action) => Ok(action),
+        Err(Unfinished {
+            error,
+            recorded: None,
+        }) => failed(checklist, error, ctx).await,
+        Err(Unfinished {
+            error,
+            recorded: Some(status),
+        }) => {
+            // Reported on top of the status just written, not the one the reconcile read.
+            let mut current = checklist.clone();
+            current.status = Some(*status);
+            failed(&current, error, ctx).await
+        }
+    }
+}
+
+/// A reconcile that failed, with the status it recorded before failing, if it got that far.
+struct Unfinished {
+    error: ReconcileError,
+    recorded: Option<Box<DeploymentChecklistStatus>>,
+}
+
+impl From<ReconcileError> for Unfinished {
+    fn from(error: ReconcileError) -> Self {
+        Self {
+            error,
+            recorded: None,
+        }
     }
 }
 
@@ -260,7 +287,10 @@ async fn failed(
     Err(error)
 }
 
-async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
+async fn observe_plan_act_record(
+    checklist: &DeploymentChecklist,
+    ctx: &Context,
+) -> std::result::Result<Action, Unfinished> {
     let name = checklist.name_any();
     let revision = observe::revision(checklist);
     let world = World::read(
@@ -299,13 +329,31 @@ async fn observe_plan_act_record(checklist: &DeploymentChecklist, ctx: &Context)
         revision_number: planned.status.history.last().map_or(1, |h| h.revision),
         caches: ctx.caches.as_deref(),
     };
-    actor.act(&planned.changes).await?;
-    record_plan(checklist, &previous, &planned, ctx).await?;
+    if !planned.records_first() {
+        actor.act(&planned.changes).await?;
+        record_status(checklist, &previous, &planned, ctx).await?;
+        announce(checklist, &planned, ctx).await;
+        notify(checklist, &planned, &world, ctx).await;
+        return Ok(requeue(&planned, ctx));
+    }
+    let recorded = record_status(checklist, &previous, &planned, ctx).await?;
+    let acted = actor.act(&planned.changes).await;
+    // The notes say what the status now holds, so they go out even when an act failed: the
+    // next plan starts from this status and will not announce the same transition again.
+    announce(checklist, &planned, ctx).await;
     notify(checklist, &planned, &world, ctx).await;
-    Ok(Action::requeue(spread(
-        planned.requeue_after,
-        (ctx.jitter)(),
-    )))
+    if let Err(error) = acted {
+        return Err(Unfinished {
+            error,
+            recorded: Some(Box::new(recorded)),
+        });
+    }
+    Ok(requeue(&planned, ctx))
+}
+
+/// When to look again: the plan's safety net, spread so checklists do not all wake together.
+fn requeue(planned: &Plan, ctx: &Context) -> Action {
+    Action::requeue(spread(planned.requeue_after, (ctx.jitter)()))
 }
 
 /// Queues the notifications the plan's transitions call for (after the status that announces
@@ -337,12 +385,12 @@ async fn notify(checklist: &DeploymentChecklist, planned: &Plan, world: &World, 
             reason: Reason::NotificationFailed,
             message,
         };
-        announce(checklist, &note, ctx).await;
+        announce_note(checklist, &note, ctx).await;
     }
 }
 
 /// Publishes `note` as an Event about `checklist`.
-async fn announce(checklist: &DeploymentChecklist, note: &Note, ctx: &Context) {
+async fn announce_note(checklist: &DeploymentChecklist, note: &Note, ctx: &Context) {
     record::publish(
         &ctx.client,
         &ctx.reporter,
@@ -353,45 +401,63 @@ async fn announce(checklist: &DeploymentChecklist, note: &Note, ctx: &Context) {
     .await;
 }
 
-/// The record step: the status when it says something new, then one Event per note.
-///
-/// The status is fitted to its budget first (clean text, capped lists, a bounded size), so what
-/// a tenant writes cannot make the API server refuse it. Should it refuse anyway, for what the
-/// status holds rather than an outage, a shorter status still records the transition, and an
-/// Event and a metric say what was refused: a rollback the act step just did is never left
-/// out of the status, and the checklist does not stall on the write.
+/// The record step as one: the status when it says something new, then one Event per note.
 async fn record_plan(
     checklist: &DeploymentChecklist,
     previous: &DeploymentChecklistStatus,
     planned: &Plan,
     ctx: &Context,
 ) -> Result<()> {
-    let status = record::budget::fit(planned.status.clone());
-    if record::status_changed(previous, &status) {
-        let version = match record::write_status(&ctx.client, checklist, &status).await {
-            // Refused for what it holds; not for who sent it (401, 403) or a checklist gone (404).
-            Err(ReconcileError::WriteStatus { source, .. })
-                if matches!(source.code(), Some(400 | 413 | 422)) =>
-            {
-                ctx.metrics.status_refused();
-                let why = source.to_string();
-                let note = Note {
-                    reason: Reason::StatusRefused,
-                    message: format!("the API server refused the status: {why}"),
-                };
-                announce(checklist, &note, ctx).await;
-                let reduced = record::budget::reduced(&status, &why);
-                record::write_status(&ctx.client, checklist, &reduced).await?
-            }
-            written => written?,
-        };
-        ctx.versions.remember(observe::key(checklist)?, version);
-        ctx.metrics.status_written();
-    }
-    for note in &planned.notes {
-        announce(checklist, note, ctx).await;
-    }
+    record_status(checklist, previous, planned, ctx).await?;
+    announce(checklist, planned, ctx).await;
     Ok(())
+}
+
+/// One Event per note of the plan.
+async fn announce(checklist: &DeploymentChecklist, planned: &Plan, ctx: &Context) {
+    for note in &planned.notes {
+        announce_note(checklist, note, ctx).await;
+    }
+}
+
+/// Writes the plan's status when it says something new, and returns the status now stored.
+///
+/// The status is fitted to its budget first (clean text, capped lists, a bounded size), so what
+/// a tenant writes cannot make the API server refuse it. Should it refuse anyway, for what the
+/// status holds rather than an outage, a shorter status still records the transition, and an
+/// Event and a metric say what was refused: a rollback about to be acted on is never left
+/// out of the status, and the checklist does not stall on the write.
+async fn record_status(
+    checklist: &DeploymentChecklist,
+    previous: &DeploymentChecklistStatus,
+    planned: &Plan,
+    ctx: &Context,
+) -> Result<DeploymentChecklistStatus> {
+    let status = record::budget::fit(planned.status.clone());
+    if !record::status_changed(previous, &status) {
+        return Ok(status);
+    }
+    let (stored, version) = match record::write_status(&ctx.client, checklist, &status).await {
+        // Refused for what it holds; not for who sent it (401, 403) or a checklist gone (404).
+        Err(ReconcileError::WriteStatus { source, .. })
+            if matches!(source.code(), Some(400 | 413 | 422)) =>
+        {
+            ctx.metrics.status_refused();
+            let why = source.to_string();
+            let note = Note {
+                reason: Reason::StatusRefused,
+                message: format!("the API server refused the status: {why}"),
+            };
+            announce_note(checklist, &note, ctx).await;
+            let reduced = record::budget::reduced(&status, &why);
+            let version = record::write_status(&ctx.client, checklist, &reduced).await?;
+            (reduced, version)
+        }
+        written => (status, written?),
+    };
+    ctx.versions.remember(observe::key(checklist)?, version);
+    ctx.metrics.status_written();
+    Ok(stored)
 }
 
 /// Says in the status and an Event (once) that the checklist is stalled by `error`, which only a

@@ -47,10 +47,18 @@ async fn set_image_is_put_back(prefix: &str, rollout: Value) {
         image(bench.name(), &name) == "example.com/web:1.0.0"
     })
     .await;
-    let drift: Vec<_> = event_list(bench.name())
-        .into_iter()
-        .filter(|e| e.reason == "Drift")
-        .collect();
+    // The Event follows the write that put the image back, so it may land a moment later.
+    let drift_events = || {
+        event_list(bench.name())
+            .into_iter()
+            .filter(|e| e.reason == "Drift")
+            .collect::<Vec<_>>()
+    };
+    eventually(30, "the Drift Event", || async {
+        !drift_events().is_empty()
+    })
+    .await;
+    let drift = drift_events();
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(
         drift[0].message,

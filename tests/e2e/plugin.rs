@@ -405,3 +405,73 @@ async fn the_plugin_lints_files_offline_and_by_dry_run_and_verifies_an_app() {
     let _ = std::fs::remove_dir_all(&dir);
     ns.finish(&client).await;
 }
+
+/// An app that answers with terminal escapes (an OSC 52 clipboard write, a screen clear) and a
+/// bidi override in its dependency names reaches whoever reads the checklist only cleaned: the
+/// status, `kubectl checklist list -A` and `status`, `kubectl describe` and the Events all show
+/// U+FFFD where the app wrote ESC, BEL or U+202E.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn an_apps_terminal_escapes_reach_no_terminal() {
+    const CLIPBOARD: &str = "db\u{1b}]52;c;cm0gLXJmIH4K\u{7}\u{1b}[2J";
+    const REVERSED: &str = "\u{202e}ehcac";
+    let client = client().await;
+    ensure_crd(&client).await;
+    let ns = TestNamespace::create(&client, "escapes").await;
+    let app = checklist_testapp::spawn(checklist_testapp::Config {
+        http_listen: Some(([127, 0, 0, 1], 0).into()),
+        dependencies: vec![CLIPBOARD.into(), REVERSED.into()],
+        failing_dependencies: vec![CLIPBOARD.into()],
+        ..checklist_testapp::Config::default()
+    })
+    .await
+    .expect("start the test app");
+    let _operator = Operator::start(ns.name());
+    let mut web = checklist("example.com/web:1.0.0", &app);
+    web["spec"]["verification"]["failureThreshold"] = serde_json::json!(1);
+    apply(ns.name(), &[&valid_secret(), &web]);
+    wait_phase(&client, ns.name(), Phase::Failed, WITHIN).await;
+
+    let (ok, stored) =
+        checklist_testkit::kubectl_in(ns.name(), &["get", "dcl", "web", "-o", "json"]);
+    assert!(ok, "{stored}");
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    // Every string in the status, as the API server stores it (not as JSON escapes it).
+    let status = strings(&stored["status"]).join("\n");
+    assert!(
+        status.contains("\u{fffd}"),
+        "the failing dependency is named, cleaned: {status}"
+    );
+    let (ok, described) = checklist_testkit::kubectl_in(ns.name(), &["describe", "dcl", "web"]);
+    assert!(ok, "{described}");
+    let (ok, events) = checklist_testkit::kubectl_in(ns.name(), &["get", "events"]);
+    assert!(ok, "{events}");
+    let outputs = [
+        ("status", status),
+        ("list -A", succeeds(ns.name(), &["list", "-A"])),
+        ("status", succeeds(ns.name(), &["status", "web"])),
+        ("describe", described),
+        ("events", events),
+    ];
+    for (what, text) in &outputs {
+        for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!text.contains(bad), "{what} holds {bad:?}: {text:?}");
+        }
+    }
+    assert!(
+        outputs[2].1.contains('\u{fffd}'),
+        "the plugin shows the cleaned name: {}",
+        outputs[2].1
+    );
+    ns.finish(&client).await;
+}
+
+/// Every string in `value`, depth first.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Object(map) => map.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}

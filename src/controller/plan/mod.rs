@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::{DeploymentChecklistSpec, DeploymentChecklistStatus, Reason};
+use crate::api::{DeploymentChecklistSpec, DeploymentChecklistStatus, Phase, Reason};
 
 use super::observe::Observation;
 
@@ -143,6 +143,21 @@ pub struct Plan {
     /// When to look again if nothing else asks first: watches and the verification tasks
     /// trigger every transition, so this is only the safety net of a level-triggered controller.
     pub requeue_after: Duration,
+}
+
+impl Plan {
+    /// Whether the status is written before the changes are made: when it holds a verdict (the
+    /// release failed, is rolling back or rolled back, or the stable revision degraded). The
+    /// verdict comes from the rounds' report, which lives only in memory and which the act step
+    /// stops; were the status write after a rollback to fail, the rollback would be done and
+    /// never recorded or announced. A plan that moves a release forward makes its changes
+    /// first, so its status says only what was done.
+    pub fn records_first(&self) -> bool {
+        matches!(
+            self.status.phase,
+            Some(Phase::RollingBack | Phase::RolledBack | Phase::Failed | Phase::Degraded)
+        )
+    }
 }
 
 /// The checklist being planned for: its name, generation and spec.

@@ -29,6 +29,14 @@ pub const MAX_QUERY_BYTES: usize = 8192;
 /// Only the pages used are ever touched.
 const PARSER_STACK_BYTES: usize = 32 << 20;
 
+/// How many parser threads run at once, across all checklists: a query costs at most tens of
+/// milliseconds of CPU, and many namespaces' distinct queries must queue, not each take a core
+/// and a thread (with its stack) at once.
+const PARSERS_AT_ONCE: usize = 2;
+
+/// The permits of the parser threads.
+static PARSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PARSERS_AT_ONCE);
+
 /// How many confined queries one engine remembers (a checklist has at most 32 checks).
 const REMEMBERED: usize = 64;
 
@@ -175,17 +183,25 @@ impl Scope {
 
     /// [`confine`] on a thread of its own, with a stack deep enough for any query of
     /// [`MAX_QUERY_BYTES`]; also off the runtime's workers, since parsing can take milliseconds.
+    /// At most [`PARSERS_AT_ONCE`] such threads run at once; the others wait their turn.
     pub async fn confine(&self, query: &str, namespace: &str) -> Result<String, String> {
         let key = (namespace.to_string(), query.to_string());
         if let Some(answer) = self.remembered().get(&key) {
             return answer.clone();
         }
+        // The semaphore is never closed, so acquiring fails only if that changes.
+        let permit = PARSERS
+            .acquire()
+            .await
+            .map_err(|e| format!("cannot confine the query to its namespace: {e}"))?;
         let (send, answer) = futures::channel::oneshot::channel();
         let (label, job) = (self.label.clone(), key.clone());
         std::thread::Builder::new()
             .name("promql-scope".into())
             .stack_size(PARSER_STACK_BYTES)
             .spawn(move || {
+                // Held until the parse is done, even when the check stopped waiting for it.
+                let _permit = permit;
                 // The receiver is gone only when the check was stopped meanwhile.
                 let _ = send.send(confine(&job.1, &label, &job.0));
             })
@@ -325,5 +341,20 @@ mod tests {
         let nested = format!("{}x{}", "(".repeat(4000), ")".repeat(4000));
         assert!(futures::executor::block_on(scope.confine(&nested, "team-a")).is_ok());
         assert_eq!(scope.remembered().len(), 2);
+    }
+
+    #[test]
+    fn many_queries_at_once_wait_for_a_parser_and_all_get_their_answer() {
+        let scope = Scope::new(namespace());
+        let queries: Vec<String> = (0..24)
+            .map(|i| format!("{}up{i}", "-".repeat(2000)))
+            .collect();
+        let answers = futures::executor::block_on(futures::future::join_all(
+            queries.iter().map(|q| scope.confine(q, "team-a")),
+        ));
+        for (i, answer) in answers.iter().enumerate() {
+            let answer = answer.as_ref().unwrap();
+            assert!(answer.ends_with(&format!(r#"up{i}{{namespace="team-a"}}"#)));
+        }
     }
 }

@@ -30,6 +30,10 @@ fn a_rollback_ends_rolled_back_with_the_stable_version_serving_and_does_not_loop
     };
     let plan = run(&spec(), &after_failure, &restored);
     assert_eq!(plan.status.phase, Some(Phase::RolledBack));
+    assert!(
+        plan.records_first(),
+        "a verdict is on record before anything acts on it"
+    );
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
     assert_eq!(condition(&plan, Cond::Ready).0, "False");
     assert_eq!(condition(&plan, Cond::Stalled).0, "True");
@@ -190,4 +194,27 @@ fn an_entry_without_a_trigger_keeps_the_decision_its_phase_shows() {
     let plan = run(&spec(), &legacy, &restored);
     assert_eq!(plan.status.phase, Some(Phase::Failed));
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+}
+
+#[test]
+fn a_rollback_is_recorded_before_it_is_made_and_a_release_moving_forward_after() {
+    let failed = deployed_new(RolloutProgress::CrashLoop(
+        "pod web-1 container app in CrashLoopBackOff".into(),
+    ));
+    let rolling_back = run(&spec(), &with_failed_attempt(&failed), &failed);
+    assert_eq!(rolling_back.status.phase, Some(Phase::RollingBack));
+    assert!(
+        rolling_back
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::RestoreStable { .. })),
+        "{:?}",
+        rolling_back.changes
+    );
+    assert!(rolling_back.records_first());
+
+    let moving = run(&spec(), &ready_on_old(), &observed());
+    assert_eq!(moving.status.phase, Some(Phase::Migrating));
+    assert!(!moving.changes.is_empty());
+    assert!(!moving.records_first());
 }
