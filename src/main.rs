@@ -3,7 +3,8 @@
 use std::{process::ExitCode, time::Duration};
 
 use checklist_operator::{
-    controller::{self, RunConfig},
+    controller,
+    operator::{self, RunConfig},
     telemetry::{self, LogFormat},
     verify::{self, engine::NamespaceLabel, guard::EgressPolicy},
 };
@@ -273,7 +274,7 @@ impl LeaderArgs {
     fn election(
         self,
         selector: Option<&str>,
-    ) -> anyhow::Result<Option<controller::leadership::LeaderElection>> {
+    ) -> anyhow::Result<Option<operator::leadership::LeaderElection>> {
         if !self.leader_elect {
             return Ok(None);
         }
@@ -291,8 +292,8 @@ impl LeaderArgs {
             .or_else(|| std::env::var("HOSTNAME").ok())
             .filter(|i| !i.is_empty())
             .unwrap_or_else(|| format!("checklist-operator-{}", std::process::id()));
-        Ok(Some(controller::leadership::LeaderElection {
-            lease: controller::leadership::lease_name(selector),
+        Ok(Some(operator::leadership::LeaderElection {
+            lease: operator::leadership::lease_name(selector),
             namespace,
             identity,
             lease_duration: Duration::from_secs(self.lease_duration_seconds),
@@ -416,6 +417,6 @@ fn run(config: RunConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(controller::run(config))?;
+    runtime.block_on(operator::run(config))?;
     Ok(())
 }

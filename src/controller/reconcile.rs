@@ -63,6 +63,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// Forgets every checklist `exists` says is gone: a deleted checklist is not reconciled
+    /// again, so its rounds are stopped and what is remembered of it dropped here.
+    pub(crate) fn forget_deleted(&self, exists: impl Fn(&Key) -> bool) {
+        self.verifier.retain(&exists);
+        self.versions.retain(&exists);
+        self.failures.retain(&exists);
+        self.secret_readers.retain(&exists);
+        if let Some(caches) = &self.caches {
+            caches.retain(&exists);
+        }
+    }
+
     /// What reconciles share, with nothing remembered yet.
     pub fn new(
         client: Client,

@@ -1,11 +1,28 @@
-//! A notification in the chat formats: Slack's text and blocks, Teams' MessageCard. Every string
+//! The body each kind of target gets: the notification's JSON for a webhook, and the chat
+//! formats, Slack's text and blocks and Teams' MessageCard. Every chat string
 //! from the notification is escaped for the format (`escape`) after it was sanitized and bounded
 //! (`Notification::shown`), so tenant text never becomes markup.
 
 use serde_json::{Value, json};
 
 use super::{escape, payload::Notification};
-use crate::{api::notifications::Transition, text::truncated};
+use crate::{
+    api::notifications::{TargetKind, Transition},
+    text::truncated,
+};
+
+impl Notification {
+    /// The body to POST to a target of `kind`, every tenant and app string in it sanitized and
+    /// bounded (see [`Notification::shown`]) and, for chat, escaped.
+    pub fn body(&self, kind: TargetKind) -> Value {
+        let shown = self.shown();
+        match kind {
+            TargetKind::Webhook => json!(shown),
+            TargetKind::Slack => slack(&shown),
+            TargetKind::Teams => teams(&shown),
+        }
+    }
+}
 
 /// The most characters of a Slack text object (a section's text).
 pub(super) const SLACK_TEXT_MAX: usize = 3000;

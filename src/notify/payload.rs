@@ -1,5 +1,6 @@
-//! What a notification says: the operator's JSON for a webhook, and (through `chat`) text and
-//! blocks for Slack, a MessageCard for Teams. Pure: no client, no clock.
+//! What a notification says, as data: the operator's JSON for a webhook is this, serialized;
+//! `chat` turns it into text and blocks for Slack, a MessageCard for Teams. Pure: no client, no
+//! clock.
 //!
 //! Everything here comes from the status, which never holds a secret value (the verification
 //! engine masks them before they reach a message), and never from the target's URL. Most of it
@@ -7,14 +8,9 @@
 //! body is built from [`Notification::shown`].
 
 use serde::Serialize;
-use serde_json::{Value, json};
 use url::Url;
 
-use super::chat;
-use crate::{
-    api::notifications::{TargetKind, Transition},
-    text::line,
-};
+use crate::{api::notifications::Transition, text::line};
 
 /// The most failed checks a chat message names.
 pub(super) const MAX_FAILED_CHECKS: usize = 8;
@@ -82,17 +78,6 @@ pub struct FailedCheck {
 }
 
 impl Notification {
-    /// The body to POST to a target of `kind`, every tenant and app string in it sanitized and
-    /// bounded (see [`Notification::shown`]) and, for chat, escaped.
-    pub fn body(&self, kind: TargetKind) -> Value {
-        let shown = self.shown();
-        match kind {
-            TargetKind::Webhook => json!(shown),
-            TargetKind::Slack => chat::slack(&shown),
-            TargetKind::Teams => chat::teams(&shown),
-        }
-    }
-
     /// One line for people: `web (prod) RolledBack: rolled back to …`.
     pub fn headline(&self) -> String {
         self.headline_escaped(str::to_string)
@@ -179,6 +164,7 @@ fn web_url(text: &str) -> Option<String> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::api::notifications::TargetKind;
 
     /// A rollback as an honest app and author would have it.
     pub(in crate::notify) fn rolled_back() -> Notification {

@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::{
     api::{Reason, notifications::TargetKind},
-    controller::plan::Note,
+    events::Note,
     fair::FairShare,
     telemetry::Metrics,
     text::{Shown, line},
@@ -281,7 +281,7 @@ impl Worker {
                 delivery.notification.transition, delivery.kind
             ),
         };
-        crate::controller::record::publish(
+        crate::events::publish(
             &events.client,
             &events.reporter,
             &self.metrics,

@@ -32,6 +32,6 @@ pub(crate) use revision::deployed_revision;
 pub use revision::revision_hash;
 pub(crate) use security::{container_security_context, pod_security_context};
 pub(crate) use service::{
-    service, service_selecting, side_service, side_service_field, side_service_name,
-    side_service_name_of,
+    selected_revision, service, service_selecting, side_service, side_service_field,
+    side_service_name, side_service_name_of,
 };

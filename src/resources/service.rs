@@ -116,6 +116,16 @@ fn service_type(type_: ServiceType) -> &'static str {
     }
 }
 
+/// The revision a Service's selector pins, or None when it selects every revision's pods.
+pub(crate) fn selected_revision(service: &Service) -> Option<String> {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .and_then(|selector| selector.get(labels::REVISION))
+        .cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::api::{
-    CheckKind, CheckResult, CheckSpec, HttpHeader, HttpMethod, VerificationSpec,
-    verification::CheckRef,
+    CheckResult, CheckSpec, HttpHeader, HttpMethod, VerificationSpec, verification::CheckRef,
 };
 
 use super::{
@@ -22,7 +21,6 @@ use super::{
     checks::{self, Evaluation, prometheus::Placeholders, rate_limit::Tally},
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
-    json::Dependency,
     judge,
     redact::Redactor,
     reserved::reserved_header,
@@ -33,55 +31,9 @@ mod measure;
 
 pub use super::checks::prometheus::Placeholders as QueryPlaceholders;
 pub use super::checks::prometheus_scope::NamespaceLabel;
-pub use super::secret_values::{MASK_MIN_LEN, SecretValues};
-
-/// The result of one check in one round.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckOutcome {
-    /// The check's name.
-    pub name: String,
-    /// Its kind, or None when the spec set no kind or several.
-    pub kind: Option<CheckKind>,
-    /// Pass, Fail or Skipped.
-    pub result: CheckResult,
-    /// What was seen, short and actionable.
-    pub message: String,
-    /// How long the check's requests took, in milliseconds.
-    pub latency_ms: Option<u64>,
-    /// How many requests were sent.
-    pub attempts: u32,
-    /// The HTTP status of the last response, None when no response came.
-    pub status: Option<u16>,
-    /// Dependencies read from a deep health body.
-    pub dependencies: Vec<Dependency>,
-}
-
-impl CheckOutcome {
-    /// Whether the check passed.
-    pub fn passed(&self) -> bool {
-        self.result == CheckResult::Pass
-    }
-
-    /// The outcome as people may see it: the check's name, the message and every dependency
-    /// (at most [`DEPENDENCIES_SHOWN`]) through the tenant-text sanitizer, so status, Events,
-    /// logs and `verify`'s output all get the same clean, bounded text.
-    fn shown(mut self) -> Self {
-        self.name = crate::text::line(&self.name, 253);
-        self.message = crate::text::line(&self.message, OUTCOME_MESSAGE_MAX_CHARS);
-        self.dependencies.truncate(DEPENDENCIES_SHOWN);
-        for dependency in &mut self.dependencies {
-            dependency.name = crate::text::line(&dependency.name, 253);
-            dependency.state = crate::text::line(&dependency.state, 256);
-        }
-        self
-    }
-}
-
-/// The longest an outcome's message is, in characters (the status's limit for a check).
-pub const OUTCOME_MESSAGE_MAX_CHARS: usize = 1024;
-
-/// The most dependencies one outcome keeps from a deep health body (the status's limit).
-pub const DEPENDENCIES_SHOWN: usize = 128;
+pub use super::outcome::{CheckOutcome, DEPENDENCIES_SHOWN, OUTCOME_MESSAGE_MAX_CHARS};
+pub use super::redact::MASK_MIN_LEN;
+pub use super::secret_values::SecretValues;
 
 /// Runs checks against one app.
 #[derive(Debug, Clone)]

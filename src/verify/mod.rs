@@ -17,6 +17,7 @@ pub mod guard;
 pub mod json;
 mod jsonpath;
 mod judge;
+mod outcome;
 mod quote;
 mod redact;
 mod report;

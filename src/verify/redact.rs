@@ -17,10 +17,15 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use self::{forms::Plan, search::Matcher};
-use super::{client::Response, engine::CheckOutcome};
+use super::{client::Response, outcome::CheckOutcome};
 
 /// What a secret value is replaced with.
 pub const MASK: &str = "[redacted]";
+
+/// The shortest value [`SecretValues::mask`](super::secret_values::SecretValues::mask) keeps,
+/// and the shortest the redactor also masks case-folded and base64-encoded: shorter ones would
+/// turn up by chance in those forms.
+pub const MASK_MIN_LEN: usize = 8;
 
 /// The secret values to mask, in the forms an app may echo them.
 #[derive(Clone, Default)]

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::api::CheckResult;
 
-use super::engine::CheckOutcome;
+use super::outcome::CheckOutcome;
 
 /// The JSON document of `verify --output json`.
 #[derive(Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! Rounds into a verdict: `failureThreshold` consecutive failed rounds fail, a passing round
 //! passes. Pure; the caller owns the clock.
 
-use super::engine::CheckOutcome;
+use super::outcome::CheckOutcome;
 
 /// Where verification stands after the rounds so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

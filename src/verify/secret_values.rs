@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use reqwest::header::HeaderValue;
 
-use super::redact::Redactor;
+use super::redact::{MASK_MIN_LEN, Redactor};
 
 /// Header values read from Secrets, by (Secret name, key). Values are marked sensitive, so
 /// `Debug` never prints them.
@@ -57,10 +57,6 @@ impl SecretValues {
         )
     }
 }
-
-/// The shortest value [`SecretValues::mask`] keeps, and the shortest the redactor also masks
-/// case-folded and base64-encoded: shorter ones would turn up by chance in those forms.
-pub const MASK_MIN_LEN: usize = 8;
 
 /// Files written by editors and `echo` end with a newline that is not part of a token.
 fn trim_newline(value: &[u8]) -> &[u8] {

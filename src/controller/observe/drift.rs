@@ -6,13 +6,12 @@ use kube::ResourceExt;
 
 use crate::{
     api::DeploymentChecklist,
-    resources::{self, deployed_revision, drift, stamp},
+    resources::{self, deployed_revision, drift, selected_revision, stamp},
 };
 
 use super::{
     observation::{Drifted, Owned},
     read::World,
-    reduce::selected_revision,
 };
 
 /// The current revision's objects a person changed: each rebuilt as the operator would apply it

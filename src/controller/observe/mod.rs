@@ -3,7 +3,8 @@
 //! a client (`reduce`, pure).
 //!
 //! The two halves import in one direction only: `reduce` takes the [`World`] that `read`
-//! returns; `read` knows nothing of the reduction. `fresh` makes sure the checklist itself is
+//! returns; `read` knows nothing of the reduction. Both take a person's requests on the
+//! checklist from `requests`, and `drift` (part of the reduction) compares what `read` found. `fresh` makes sure the checklist itself is
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
 //! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
 //! process's own write.
@@ -15,6 +16,7 @@ mod fresh;
 mod observation;
 mod read;
 mod reduce;
+mod requests;
 
 pub use cache::{CachedReads, Caches};
 pub use compact::CompactStore;

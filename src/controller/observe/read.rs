@@ -39,7 +39,7 @@ pub struct World {
     /// The current revision's down-migration Job.
     pub rollback_job: Option<Job>,
     /// The stored spec of the revision a rollback would restore: the stable one, or the one a
-    /// pending rollback request names (`reduce::restore_hash`).
+    /// pending rollback request names (`requests::restore_hash`).
     pub stable_record: Option<ControllerRevision>,
     /// BlueGreen and Canary: every app Deployment of the checklist (one per revision).
     pub revision_deployments: Vec<Deployment>,
@@ -146,7 +146,7 @@ impl World {
                 None => Ok(None),
             }
         };
-        let restore = super::reduce::restore_hash(checklist, revision);
+        let restore = super::requests::restore_hash(checklist, revision);
         let stable_record = async {
             match restore {
                 Some(hash) => {

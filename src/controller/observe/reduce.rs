@@ -1,22 +1,15 @@
 //! What was read, reduced to an [`Observation`]: pure functions of the objects the API returned
 //! and of the verification task's report (the reads themselves are in [`read`](super::read)).
 
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    batch::v1::Job,
-    core::v1::{Pod, Service},
-};
+use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod};
 use kube::ResourceExt;
 
 use crate::{
     api::{
         DeploymentChecklist,
-        requests::{
-            self, ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
-            RollbackRefusal, RollbackTarget,
-        },
+        requests::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION},
     },
-    resources::{self, deployed_revision, labels},
+    resources::{self, deployed_revision, labels, selected_revision},
     secrets,
 };
 
@@ -26,6 +19,7 @@ use super::{
         TrafficObservation, VerificationObservation, VerificationResults,
     },
     read::World,
+    requests::{request_token, rollback_request},
 };
 
 /// The revision of the checklist's current spec.
@@ -87,41 +81,6 @@ pub fn observation(
     }
 }
 
-/// The value of a request annotation as the status keeps it ([`requests::token`]).
-fn request_token(checklist: &DeploymentChecklist, annotation: &str) -> Option<String> {
-    checklist
-        .annotations()
-        .get(annotation)
-        .map(|value| requests::token(value))
-}
-
-/// The `checklist.dev/rollback` request not acted on yet, if any.
-fn rollback_request(
-    checklist: &DeploymentChecklist,
-    current: &str,
-) -> Option<(String, Result<RollbackTarget, RollbackRefusal>)> {
-    requests::pending_rollback(
-        checklist.annotations().get(ROLLBACK_ANNOTATION),
-        checklist.status.as_ref(),
-        current,
-    )
-}
-
-/// The revision a rollback would restore, whose stored spec is read: the one a pending rollback
-/// request names, else the stable revision (None when the current spec is the stable one).
-pub fn restore_hash(checklist: &DeploymentChecklist, current: &str) -> Option<String> {
-    if let Some((_, Ok(target))) = rollback_request(checklist, current) {
-        return Some(target.hash);
-    }
-    checklist
-        .status
-        .as_ref()
-        .and_then(|s| s.revision.as_ref())
-        .and_then(|r| r.stable.as_ref())
-        .map(|s| s.hash.clone())
-        .filter(|hash| hash != current)
-}
-
 /// BlueGreen and Canary: each revision's Deployment and how it does, and which revision each
 /// Service selects. The pods read are the current revision's, so only its crash loops count.
 pub fn traffic(world: &World, current: &str, max_restarts: i32) -> TrafficObservation {
@@ -151,16 +110,6 @@ pub fn traffic(world: &World, current: &str, max_restarts: i32) -> TrafficObserv
         service: world.service.as_ref().map(selected_revision),
         side_service: world.side_service.as_ref().map(selected_revision),
     }
-}
-
-/// The revision a Service's selector pins, or None when it selects every revision's pods.
-pub(super) fn selected_revision(service: &Service) -> Option<String> {
-    service
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.as_ref())
-        .and_then(|selector| selector.get(labels::REVISION))
-        .cloned()
 }
 
 /// The name the current stage's verification rounds run under: the revision hash, and for a

@@ -33,7 +33,9 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::{DeploymentChecklistSpec, DeploymentChecklistStatus, Phase, Reason};
+use crate::api::{DeploymentChecklistSpec, DeploymentChecklistStatus, Phase};
+
+pub use crate::events::Note;
 
 use super::observe::Observation;
 
@@ -120,15 +122,6 @@ pub enum Endpoint {
     App,
     /// BlueGreen's preview or Canary's canary Service, or previewURL / canaryURL.
     Side,
-}
-
-/// A transition worth an Event in `kubectl describe`; its reason says whether it is a Warning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Why, e.g. `RolledBack`.
-    pub reason: Reason,
-    /// What happened, for a human.
-    pub message: String,
 }
 
 /// The plan of one reconcile.

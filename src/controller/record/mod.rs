@@ -1,28 +1,23 @@
 //! The record step: the status, written by server-side apply on `/status` only when it says
-//! something new (transition times alone are not news), and one Event per transition.
+//! something new (transition times alone are not news), and one Event per transition (published
+//! by [`crate::events`]).
 
-use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
     Api, Client, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::events::{Event, EventType, Recorder, Reporter},
 };
 use serde_json::{Value, json};
 
+pub use crate::events::publish;
 use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus},
-    error::{ApiError, chain},
-    telemetry::Metrics,
+    error::ApiError,
 };
 
-use super::{conditions, observe, plan::Note};
+use super::{conditions, observe};
 
 pub mod budget;
-
-/// The longest Event message, in characters: what `kubectl describe` shows on a line or two. The
-/// detail stays in the status (status.checks, the conditions).
-pub const EVENT_NOTE_MAX_CHARS: usize = 280;
 
 /// The field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "checklist-operator";
@@ -81,40 +76,6 @@ pub async fn write_status(
         "status written"
     );
     Ok(written.resource_version())
-}
-
-/// Publishes a transition as an Event; a failure to publish is logged, not fatal: the status
-/// already says what happened.
-///
-/// Each Event gets a fresh Recorder: a Recorder folds Events of the same reason into one series
-/// and keeps the first message, so "rolling out 2.0.0" would show as "rolling out 1.0.0 (x2)".
-/// Notes are only made on transitions, so there is no flood to fold.
-pub async fn publish(
-    client: &Client,
-    reporter: &Reporter,
-    metrics: &Metrics,
-    regarding: ObjectReference,
-    note: &Note,
-) {
-    let warning = note.reason.is_warning();
-    let message = crate::text::line(&note.message, EVENT_NOTE_MAX_CHARS);
-    metrics.transition(note.reason.as_str(), warning);
-    let recorder = Recorder::new(client.clone(), reporter.clone());
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: note.reason.as_str().into(),
-        note: Some(message),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(error) = recorder.publish(&event, &regarding).await {
-        let error = ApiError(error);
-        tracing::warn!(error = %chain(&error), reason = %note.reason, "cannot publish Event");
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use base64::{
     },
 };
 
-use super::super::secret_values::MASK_MIN_LEN;
+use super::MASK_MIN_LEN;
 
 /// The most forms searched for (each is one needle) beyond the plain values, which are always
 /// searched for: 32 values and the credentials inside them take about 250 in every form.

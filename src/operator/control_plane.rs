@@ -8,7 +8,7 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 
-use super::retry::WatchBackoff;
+use crate::controller::WatchBackoff;
 use crate::verify::guard::ControlPlane;
 
 /// The namespace and name of the slice the API server keeps for itself.
