@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! The top-level modules import downwards only: each one names the modules it may use, and a
 //! `use crate::…` (or a `crate::…` path) that reaches a module on its own floor or above fails
 //! here, naming the file. Run with `cargo test --test layers`.

@@ -112,6 +112,25 @@ pub enum RolloutStrategy {
     Canary,
 }
 
+impl RolloutStrategy {
+    /// Whether each revision runs in a Deployment of its own beside the others, with stages a
+    /// person may promote or abort (BlueGreen and Canary); RollingUpdate changes one Deployment.
+    pub fn runs_revisions_side_by_side(self) -> bool {
+        match self {
+            RolloutStrategy::RollingUpdate => false,
+            RolloutStrategy::BlueGreen | RolloutStrategy::Canary => true,
+        }
+    }
+
+    /// Whether a release moves through numbered steps of traffic weight (Canary).
+    pub fn has_weighted_steps(self) -> bool {
+        match self {
+            RolloutStrategy::Canary => true,
+            RolloutStrategy::RollingUpdate | RolloutStrategy::BlueGreen => false,
+        }
+    }
+}
+
 /// Settings of a blue-green rollout.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

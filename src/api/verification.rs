@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    checks::{HeaderSource, HttpCheck, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck},
+    checks::{HttpCheck, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck},
     metric_checks::{LatencyCheck, PrometheusCheck},
     schema,
 };
@@ -220,27 +220,6 @@ impl CheckRef<'_> {
             CheckRef::Latency(_) => CheckKind::Latency,
             CheckRef::Prometheus(_) => CheckKind::Prometheus,
         }
-    }
-}
-
-impl VerificationSpec {
-    /// Every value a check takes from a Secret: headers, and a prometheus check's credentials.
-    pub fn header_sources(&self) -> impl Iterator<Item = &HeaderSource> {
-        self.checks.iter().flat_map(|check| {
-            let headers = match check.check() {
-                Some(CheckRef::Http(http)) => http.headers.as_slice(),
-                Some(CheckRef::RateLimit(limit)) => limit.headers.as_slice(),
-                _ => &[],
-            };
-            let credentials = match check.check() {
-                Some(CheckRef::Prometheus(prometheus)) => prometheus.credentials(),
-                _ => None,
-            };
-            headers
-                .iter()
-                .filter_map(|header| header.value_from.as_ref())
-                .chain(credentials)
-        })
     }
 }
 

@@ -361,7 +361,8 @@ impl Actor<'_> {
     /// value leaves its check to fail with a message naming the key.
     fn header_values(&self) -> SecretValues {
         let mut values = SecretValues::default();
-        for source in self.checklist.spec.verification.header_sources() {
+        for source in crate::verify::checks::kind::secret_sources(&self.checklist.spec.verification)
+        {
             let (secret, key) = (&source.secret_key_ref.name, &source.secret_key_ref.key);
             let value = self
                 .world

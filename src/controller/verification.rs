@@ -21,6 +21,7 @@ use crate::{
     telemetry::Metrics,
     verify::{
         budget::{Limits, Pacer},
+        checks,
         client::shown_url_text,
         engine::{CheckOutcome, Engine, NamespaceLabel, QueryPlaceholders, SecretValues},
         guard::EgressPolicy,
@@ -296,7 +297,7 @@ async fn rounds(
     let continuous_checks: Vec<CheckSpec> = spec
         .checks
         .iter()
-        .filter(|c| c.check().map(|k| k.kind()) != Some(CheckKind::RateLimit))
+        .filter(|c| c.check().is_some_and(|k| checks::of(k).runs_after_ready()))
         .cloned()
         .collect();
     if !verified {
@@ -388,9 +389,7 @@ fn failing_checks(outcomes: &[CheckOutcome]) -> String {
                 (CheckResult::Skipped, _) => "skipped".to_string(),
                 // A metric check's message is the operator's own measurement ("0.05, expected
                 // below 0.01"), already redacted: the figure says more than an HTTP status.
-                (_, _) if matches!(o.kind, Some(CheckKind::Latency | CheckKind::Prometheus)) => {
-                    shortened(&o.message)
-                }
+                (_, _) if o.measured => shortened(&o.message),
                 (_, Some(status)) => format!("HTTP {status}"),
                 (_, None) if o.attempts > 0 => "no answer".to_string(),
                 (_, None) => "not sent".to_string(),
@@ -466,6 +465,7 @@ mod tests {
             attempts: 1,
             status: None,
             dependencies: Vec::new(),
+            measured: false,
         }
     }
 
@@ -513,6 +513,7 @@ mod tests {
         let metric = |name, kind, message: &str| CheckOutcome {
             kind: Some(kind),
             status: Some(200),
+            measured: true,
             ..outcome(name, CheckResult::Fail, message)
         };
         let long = format!("{} series not below 0.01", "x".repeat(200));

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{
-        DeploymentChecklist, Phase, RolloutStrategy, image_problems,
+        DeploymentChecklist, Phase, image_problems,
         requests::{
             ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
             default_rollback_revision, rollback_target,
@@ -92,7 +92,12 @@ fn release_request(
     said: String,
 ) -> Result<Request, PluginError> {
     let name = checklist.name_any();
-    if checklist.spec.rollout.strategy == RolloutStrategy::RollingUpdate {
+    if !checklist
+        .spec
+        .rollout
+        .strategy
+        .runs_revisions_side_by_side()
+    {
         return Err(PluginError::Refused(format!(
             "{name} rolls out with RollingUpdate: {rolling}"
         )));

@@ -1,5 +1,6 @@
-//! One round of a checklist's checks against its URL: requests built from the spec, sent through
-//! the guarded client, judged by the pure check modules.
+//! One round of a checklist's checks against its URL: each check's kind judges it (see
+//! `checks::kind`) through what the engine lends it, requests built from the spec and sent
+//! through the guarded client within the round's budget, answers masked.
 
 use std::{
     collections::BTreeMap,
@@ -8,26 +9,29 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::future::join_all;
+use futures::future::{BoxFuture, join_all};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::api::{
-    CheckResult, CheckSpec, HttpHeader, HttpMethod, VerificationSpec, verification::CheckRef,
+    CheckResult, CheckSpec, HttpHeader, HttpMethod, PrometheusCheck, VerificationSpec,
 };
 
 use super::{
     budget::{Limits, Pacer, Round},
-    checks::{self, Evaluation, prometheus::Placeholders, rate_limit::Tally},
+    checks::{
+        self, Evaluation,
+        kind::{Problem, Reach},
+        prometheus::Placeholders,
+    },
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
-    judge,
     redact::Redactor,
     reserved::reserved_header,
     target,
 };
 
-mod measure;
+mod prometheus;
 
 pub use super::checks::prometheus::Placeholders as QueryPlaceholders;
 pub use super::checks::prometheus_scope::NamespaceLabel;
@@ -144,7 +148,7 @@ impl Engine {
         let round = Round::start(self.limits);
         let (bursts, independent): (Vec<&CheckSpec>, Vec<&CheckSpec>) = checks
             .iter()
-            .partition(|c| matches!(c.check(), Some(CheckRef::RateLimit(_))));
+            .partition(|c| c.check().is_some_and(|k| checks::of(k).runs_alone()));
         let mut outcomes = join_all(independent.iter().map(|c| self.run_check_in(c, &round))).await;
         for check in bursts {
             outcomes.push(self.run_check_in(check, &round).await);
@@ -182,6 +186,7 @@ impl Engine {
                 attempts: 0,
                 status: None,
                 dependencies: Vec::new(),
+                measured: false,
             },
         };
         // Masked before it is cut: a secret cut in half would no longer match its mask.
@@ -199,10 +204,12 @@ impl Engine {
                 attempts: 0,
                 status: None,
                 dependencies: Vec::new(),
+                measured: false,
             };
         };
         let started = Instant::now();
-        let (evaluation, attempts, status) = match self.judge(kind, round).await {
+        let judged = checks::of(kind).judge(self, round).await;
+        let (evaluation, attempts, status) = match judged {
             Ok(done) => done,
             Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1, None),
             Err(Problem::Spec(message)) => (Evaluation::fail(message), 0, None),
@@ -216,6 +223,7 @@ impl Engine {
                     attempts: 0,
                     status: None,
                     dependencies: Vec::new(),
+                    measured: false,
                 };
             }
         };
@@ -232,133 +240,8 @@ impl Engine {
             attempts,
             status,
             dependencies: evaluation.dependencies,
+            measured: checks::of(kind).measures(),
         }
-    }
-
-    /// Sends a check's requests and judges the answers: the evaluation, how many requests were
-    /// sent, and the status of the last response.
-    async fn judge(
-        &self,
-        check: CheckRef<'_>,
-        round: &Round,
-    ) -> Result<(Evaluation, u32, Option<u16>), Problem> {
-        match check {
-            CheckRef::Http(http) => {
-                let request = self.request(
-                    http.method,
-                    &http.path,
-                    &http.headers,
-                    http.body.as_deref(),
-                    http.content_type.as_deref(),
-                )?;
-                let response = self.fetch(request, round).await?;
-                let status = response.status;
-                Ok((
-                    judge::http(http, response, judge::JUDGE_TIMEOUT).await,
-                    1,
-                    Some(status),
-                ))
-            }
-            CheckRef::HttpsRedirect(redirect) => {
-                let url =
-                    checks::redirect::http_url(redirect, &self.base).map_err(Problem::Spec)?;
-                let response = self.fetch(Request::get(url.clone()), round).await?;
-                Ok((
-                    checks::redirect::evaluate(redirect, &url, &response),
-                    1,
-                    Some(response.status),
-                ))
-            }
-            CheckRef::SecurityHeaders(headers) => {
-                let request = self.request(HttpMethod::Get, &headers.path, &[], None, None)?;
-                let response = self.fetch(request, round).await?;
-                Ok((
-                    checks::headers::evaluate(headers, &response),
-                    1,
-                    Some(response.status),
-                ))
-            }
-            CheckRef::RateLimit(limit) => {
-                let request = self.request(
-                    limit.method,
-                    &limit.path,
-                    &limit.headers,
-                    limit.body.as_deref(),
-                    limit.content_type.as_deref(),
-                )?;
-                let mut tally = Tally::new(limit);
-                let mut last = None;
-                while !tally.done() {
-                    match self.send(request.clone(), round).await {
-                        Ok(response) => {
-                            last = Some(response.status);
-                            tally.record(response.status);
-                        }
-                        Err(error) => {
-                            let attempt = tally.sent() + 1;
-                            return Ok((
-                                Evaluation::fail(format!("attempt {attempt}: {error}")),
-                                attempt,
-                                None,
-                            ));
-                        }
-                    }
-                }
-                Ok((tally.evaluate(), tally.sent(), last))
-            }
-            CheckRef::Latency(latency) => self.judge_latency(latency, round).await,
-            CheckRef::Prometheus(prometheus) => self.judge_prometheus(prometheus, round).await,
-        }
-    }
-
-    /// Sends a request; the answer comes back with every secret value masked, so no check can
-    /// quote one.
-    async fn fetch(&self, request: Request, round: &Round) -> Result<Response, FetchError> {
-        let response = self.send(request, round).await?;
-        Ok(self.redactor.response(response))
-    }
-
-    /// Sends a request charged to `round` and paced within the namespace's rate: the one way
-    /// a check reaches the network, so every kind is bounded alike.
-    async fn send(&self, request: Request, round: &Round) -> Result<Response, FetchError> {
-        round.charge()?;
-        if let Some((pacer, namespace)) = &self.pace {
-            pacer
-                .wait(namespace, Instant::now() + round.time_left())
-                .await?;
-        }
-        self.client.send(request).await
-    }
-
-    fn request(
-        &self,
-        method: HttpMethod,
-        path: &str,
-        headers: &[HttpHeader],
-        body: Option<&str>,
-        content_type: Option<&str>,
-    ) -> Result<Request, Problem> {
-        let mut built = Vec::with_capacity(headers.len() + 1);
-        for header in headers {
-            built.push(self.header(header)?);
-        }
-        if let Some(content_type) = content_type {
-            let value = HeaderValue::from_str(content_type).map_err(|_| {
-                Problem::Spec(format!(
-                    "contentType {content_type:?} is not a valid header value"
-                ))
-            })?;
-            built.push(Header {
-                name: CONTENT_TYPE,
-                value,
-            });
-        }
-        Ok(Request {
-            method: method_of(method),
-            url: target::join(&self.base, path).map_err(Problem::Spec)?,
-            headers: built,
-            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
-        })
     }
 
     fn header(&self, header: &HttpHeader) -> Result<Header, Problem> {
@@ -398,19 +281,78 @@ impl Engine {
     }
 }
 
-/// What kept a check from being judged on a response.
-pub(super) enum Problem {
-    /// The request got no response.
-    Fetch(FetchError),
-    /// The spec cannot be turned into a request.
-    Spec(String),
-    /// A header's Secret value is not available: the check is skipped, not failed.
-    Secret(String),
-}
+impl Reach for Engine {
+    fn base(&self) -> &Url {
+        &self.base
+    }
 
-impl From<FetchError> for Problem {
-    fn from(error: FetchError) -> Self {
-        Problem::Fetch(error)
+    fn request(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        headers: &[HttpHeader],
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Result<Request, Problem> {
+        let mut built = Vec::with_capacity(headers.len() + 1);
+        for header in headers {
+            built.push(self.header(header)?);
+        }
+        if let Some(content_type) = content_type {
+            let value = HeaderValue::from_str(content_type).map_err(|_| {
+                Problem::Spec(format!(
+                    "contentType {content_type:?} is not a valid header value"
+                ))
+            })?;
+            built.push(Header {
+                name: CONTENT_TYPE,
+                value,
+            });
+        }
+        Ok(Request {
+            method: method_of(method),
+            url: target::join(&self.base, path).map_err(Problem::Spec)?,
+            headers: built,
+            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
+        })
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        request: Request,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Result<Response, FetchError>> {
+        Box::pin(async move {
+            let response = self.send(request, round).await?;
+            Ok(self.redactor.response(response))
+        })
+    }
+
+    fn send<'a>(
+        &'a self,
+        request: Request,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Result<Response, FetchError>> {
+        Box::pin(async move {
+            round.charge()?;
+            if let Some((pacer, namespace)) = &self.pace {
+                pacer
+                    .wait(namespace, Instant::now() + round.time_left())
+                    .await?;
+            }
+            self.client.send(request).await
+        })
+    }
+
+    fn prometheus_query<'a>(
+        &'a self,
+        check: &'a PrometheusCheck,
+    ) -> BoxFuture<'a, Result<String, Problem>> {
+        Box::pin(Engine::prometheus_query(self, check))
+    }
+
+    fn prometheus_request(&self, check: &PrometheusCheck, query: &str) -> Result<Request, Problem> {
+        Engine::prometheus_request(self, check, query)
     }
 }
 

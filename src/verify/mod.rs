@@ -1,22 +1,22 @@
 //! The verification engine: the HTTP checks of `spec.verification`, run exactly and safely, for
 //! the reconciler and for `checklist-operator verify`.
 //!
-//! `checks` judge responses (pure); `client` sends requests through the egress `guard`;
-//! `engine` runs one round of a checklist's checks; `rounds` turns rounds into a verdict.
-//! `json` reads bodies with `jsonpath`, a bounded evaluator, and `judge` runs that work off the
-//! runtime's workers under a deadline it cancels. `bounded` builds values from YAML or JSON text
-//! within a budget. `target` builds each request's URL from the check's path.
+//! `checks` holds the kinds of check, one file each (their judgement, their requests, their
+//! lint); `client` sends requests through the egress `guard`; `engine` runs one round of a
+//! checklist's checks within its `budget`, each giving an `outcome`; `redact` masks secret values
+//! in what comes back; `rounds` turns rounds into a verdict. `json` reads bodies with
+//! `jsonpath`, a bounded evaluator. `bounded` builds values from YAML or JSON text within a
+//! budget. `target` builds each request's URL from the check's path.
 
 mod bounded;
 pub mod budget;
-mod checks;
+pub(crate) mod checks;
 pub mod cli;
 pub(crate) mod client;
 pub mod engine;
 pub mod guard;
 pub mod json;
 mod jsonpath;
-mod judge;
 mod outcome;
 mod quote;
 mod redact;

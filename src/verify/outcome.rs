@@ -23,6 +23,9 @@ pub struct CheckOutcome {
     pub status: Option<u16>,
     /// Dependencies read from a deep health body.
     pub dependencies: Vec<Dependency>,
+    /// Whether the message is the operator's own measurement (a percentile, a query's value),
+    /// which says more of a failure than the HTTP status does.
+    pub measured: bool,
 }
 
 impl CheckOutcome {

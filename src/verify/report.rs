@@ -129,6 +129,7 @@ mod tests {
                 attempts: 1,
                 status: None,
                 dependencies: Vec::new(),
+                measured: false,
             },
             CheckOutcome {
                 name: "deep-health".into(),
@@ -150,6 +151,7 @@ mod tests {
                         state: "fail".into(),
                     },
                 ],
+                measured: false,
             },
         ]
     }

@@ -77,6 +77,7 @@ mod tests {
                 attempts: 1,
                 status: None,
                 dependencies: Vec::new(),
+                measured: false,
             })
             .collect()
     }

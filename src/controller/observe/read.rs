@@ -17,7 +17,7 @@ use kube::{
 
 use crate::{
     ReconcileError, Result,
-    api::{DeploymentChecklist, RolloutStrategy},
+    api::DeploymentChecklist,
     resources::{self, labels},
 };
 
@@ -112,7 +112,7 @@ impl World {
                     Ok::<_, ReconcileError>(secret.map(|secret| (secret_name, secret)))
                 }
             }));
-        let progressive = spec.rollout.strategy != RolloutStrategy::RollingUpdate;
+        let progressive = spec.rollout.strategy.runs_revisions_side_by_side();
         let app = async {
             if progressive {
                 read_sides(client, &namespace, checklist, revision).await
@@ -338,8 +338,7 @@ pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
         .iter()
         .map(|c| c.secret_name.clone())
         .chain(
-            spec.verification
-                .header_sources()
+            crate::verify::checks::kind::secret_sources(&spec.verification)
                 .chain(notification_urls)
                 .map(|source| source.secret_key_ref.name.clone()),
         )

@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use super::{Paint, ago, columns, human_duration, took};
 use crate::api::{
     CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, MigrationState,
-    Phase, RolloutStage, RolloutStrategy,
+    Phase, RolloutStage,
 };
 
 /// How many Events the status shows, newest last.
@@ -205,7 +205,7 @@ fn rollout(
             _ => {}
         }
         rows.push(vec!["Stage".into(), stage]);
-        if release.strategy == RolloutStrategy::Canary
+        if release.strategy.has_weighted_steps()
             && let (Some(step), Some(steps)) = (release.step, release.steps)
         {
             rows.push(vec![

@@ -4,6 +4,29 @@ use crate::api::SecurityHeadersCheck;
 use crate::verify::{client::Response, quote::quote};
 
 use super::Evaluation;
+use super::kind::{Judged, Kind, Reach};
+use super::lint::key_problems;
+use crate::api::HttpMethod;
+use crate::verify::budget::Round;
+use futures::future::BoxFuture;
+
+impl Kind for SecurityHeadersCheck {
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let request = reach.request(HttpMethod::Get, &self.path, &[], None, None)?;
+            let response = reach.fetch(request, round).await?;
+            Ok((evaluate(self, &response), 1, Some(response.status)))
+        })
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        key_problems(
+            &format!("{path}.securityHeaders"),
+            "values",
+            self.values.keys(),
+        )
+    }
+}
 
 /// Judges one response's headers. Names are matched without regard to case (HTTP header names
 /// are case-insensitive); values named in `values` are compared without regard to case too.

@@ -11,6 +11,52 @@ use crate::verify::{
 };
 
 use super::{Evaluation, either};
+use super::{
+    judge,
+    kind::{Judged, Kind, Reach},
+    lint,
+};
+use crate::verify::budget::Round;
+use futures::future::BoxFuture;
+
+impl Kind for HttpCheck {
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let request = reach.request(
+                self.method,
+                &self.path,
+                &self.headers,
+                self.body.as_deref(),
+                self.content_type.as_deref(),
+            )?;
+            let response = reach.fetch(request, round).await?;
+            let status = response.status;
+            let evaluation = judge::http(self, response, judge::JUDGE_TIMEOUT).await;
+            Ok((evaluation, 1, Some(status)))
+        })
+    }
+
+    fn secret_sources(&self) -> Vec<&crate::api::HeaderSource> {
+        super::kind::header_secrets(&self.headers)
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        let path = format!("{path}.http");
+        let mut out = lint::request_problems(
+            &path,
+            "http",
+            self.method,
+            self.body.is_some(),
+            &self.headers,
+        );
+        out.extend(lint::key_problems(
+            &path,
+            "expectJSON",
+            self.expect_json.keys(),
+        ));
+        out
+    }
+}
 
 /// What parsing a body may build: every node takes a byte of it and unescaping only shortens
 /// text, so these caps never bind; the budget is there for its cancel flag. A key repeated in a

@@ -5,7 +5,70 @@ use std::time::Duration;
 
 use crate::api::LatencyCheck;
 
+use super::kind::{Judged, Kind, Reach};
 use super::{Evaluation, either};
+use crate::api::HttpMethod;
+use crate::verify::budget::Round;
+use futures::future::BoxFuture;
+
+impl Kind for LatencyCheck {
+    /// Sends the requests one after another, within nine tenths of the check's time budget, so
+    /// it stops itself and says what it measured before the budget stops it.
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let request = reach.request(self.method, &self.path, &[], None, None)?;
+            let mut samples = Samples::new(self);
+            let budget = round.time_left().mul_f64(0.9);
+            let deadline = std::time::Instant::now() + budget;
+            let mut last = None;
+            while !samples.done() {
+                if std::time::Instant::now() > deadline {
+                    let message = format!(
+                        "stopped after {} s with {} of {} requests answered: too slow to measure",
+                        budget.as_secs(),
+                        samples.sent(),
+                        self.requests
+                    );
+                    return Ok((Evaluation::fail(message), samples.sent(), last));
+                }
+                match reach.send(request.clone(), round).await {
+                    Ok(response) => {
+                        last = Some(response.status);
+                        samples.record(response.status, response.latency);
+                    }
+                    Err(error) => {
+                        let attempt = samples.sent() + 1;
+                        let message = format!("request {attempt}: {error}");
+                        return Ok((Evaluation::fail(message), attempt, None));
+                    }
+                }
+            }
+            Ok((samples.evaluate(), samples.sent(), last))
+        })
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.p50_ms.is_none() && self.p95_ms.is_none() && self.p99_ms.is_none() {
+            out.push(format!(
+                "{path}.latency: latency needs at least one budget: p50Ms, p95Ms or p99Ms"
+            ));
+        }
+        if !matches!(
+            self.method,
+            HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
+        ) {
+            out.push(format!(
+                "{path}.latency.method: latency.method must be GET, HEAD or OPTIONS"
+            ));
+        }
+        out
+    }
+
+    fn measures(&self) -> bool {
+        true
+    }
+}
 
 /// One budget: the percentile and the slowest latency that passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,14 +1,33 @@
-//! The check kinds, each a pure judgement of responses: no client, no clock.
+//! The check kinds, one file each: the kind's judgement (pure: the answers it is given) and its
+//! [`Kind`](kind::Kind), which sends its requests through what the engine lends it and lints
+//! its spec. `kind` says what a kind is, and [`of`] registers each; `lint` holds the CRD rules several
+//! kinds share; `judge` runs a judgement off the runtime's workers under a deadline.
 
 pub mod headers;
 pub mod http;
+pub mod judge;
+pub mod kind;
 pub mod latency;
+pub mod lint;
 pub mod prometheus;
 pub mod prometheus_scope;
 pub mod rate_limit;
 pub mod redirect;
 
 use super::json::Dependency;
+use crate::api::verification::CheckRef;
+
+/// The behaviour of the kind `check` is: with the `mod` line above, the registration of a kind.
+pub fn of(check: CheckRef<'_>) -> &dyn kind::Kind {
+    match check {
+        CheckRef::Http(check) => check,
+        CheckRef::HttpsRedirect(check) => check,
+        CheckRef::SecurityHeaders(check) => check,
+        CheckRef::RateLimit(check) => check,
+        CheckRef::Latency(check) => check,
+        CheckRef::Prometheus(check) => check,
+    }
+}
 
 /// A check's judgement of what it saw.
 #[derive(Debug, Clone, PartialEq, Eq)]

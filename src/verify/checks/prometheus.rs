@@ -1,5 +1,5 @@
 //! `prometheus` checks: the query as sent (placeholders filled in), Prometheus's answer read
-//! within bounds, and the value judged against the condition. No client here: the engine sends.
+//! within bounds, and the value judged against the condition. The engine sends the query.
 
 use serde::Deserialize;
 
@@ -9,6 +9,73 @@ use crate::{
 };
 
 use super::Evaluation;
+use super::kind::{Judged, Kind, Problem, Reach};
+use super::lint::matches_url;
+use crate::verify::{budget::Round, client::BODY_LIMIT};
+use futures::future::BoxFuture;
+
+impl Kind for PrometheusCheck {
+    /// Runs the query (its placeholders filled in, confined when the operator says so) and
+    /// judges the answer.
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let condition = Condition::of(self).map_err(Problem::Spec)?;
+            let query = reach.prometheus_query(self).await?;
+            let request = reach.prometheus_request(self, &query)?;
+            let response = reach.fetch(request, round).await?;
+            let evaluation = if response.truncated {
+                Evaluation::fail(format!(
+                    "Prometheus's answer is larger than {} KiB: aggregate the query to fewer series",
+                    BODY_LIMIT / 1024
+                ))
+            } else {
+                match parse(response.status, &response.body) {
+                    Ok(series) => evaluate(self, condition, &series),
+                    Err(message) => Evaluation::fail(message),
+                }
+            };
+            Ok((evaluation, 1, Some(response.status)))
+        })
+    }
+
+    fn secret_sources(&self) -> Vec<&crate::api::HeaderSource> {
+        self.credentials().into_iter().collect()
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.below.is_none() && self.above.is_none() {
+            out.push(format!(
+                "{path}.prometheus: prometheus needs a condition: below, above, or both for a range"
+            ));
+        }
+        let number = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
+        if let (Some(above), Some(below)) = (number(&self.above), number(&self.below))
+            && above >= below
+        {
+            out.push(format!(
+                "{path}.prometheus: prometheus.above must be less than prometheus.below: no value can pass otherwise"
+            ));
+        }
+        if self.bearer_token_from.is_some() && self.basic_auth_from.is_some() {
+            out.push(format!(
+                "{path}.prometheus: prometheus takes bearerTokenFrom or basicAuthFrom, not both"
+            ));
+        }
+        if let Some(address) = &self.address
+            && !matches_url(address, "https?")
+        {
+            out.push(format!(
+                "{path}.prometheus.address: {address:?}: must be an absolute http:// or https:// URL without query or fragment"
+            ));
+        }
+        out
+    }
+
+    fn measures(&self) -> bool {
+        true
+    }
+}
 
 /// The most series of one answer that are judged; an answer with more fails the check, since a
 /// query meant as a gate should aggregate (sum, max) to a few series.

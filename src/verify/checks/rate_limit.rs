@@ -3,6 +3,73 @@
 use crate::api::RateLimitCheck;
 
 use super::Evaluation;
+use super::kind::{Judged, Kind, Reach};
+use super::lint;
+use crate::verify::budget::Round;
+use futures::future::BoxFuture;
+
+impl Kind for RateLimitCheck {
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let request = reach.request(
+                self.method,
+                &self.path,
+                &self.headers,
+                self.body.as_deref(),
+                self.content_type.as_deref(),
+            )?;
+            let mut tally = Tally::new(self);
+            let mut last = None;
+            while !tally.done() {
+                match reach.send(request.clone(), round).await {
+                    Ok(response) => {
+                        last = Some(response.status);
+                        tally.record(response.status);
+                    }
+                    Err(error) => {
+                        let attempt = tally.sent() + 1;
+                        let message = format!("attempt {attempt}: {error}");
+                        return Ok((Evaluation::fail(message), attempt, None));
+                    }
+                }
+            }
+            Ok((tally.evaluate(), tally.sent(), last))
+        })
+    }
+
+    fn secret_sources(&self) -> Vec<&crate::api::HeaderSource> {
+        super::kind::header_secrets(&self.headers)
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        let path = format!("{path}.rateLimit");
+        let mut out = lint::request_problems(
+            &path,
+            "rateLimit",
+            self.method,
+            self.body.is_some(),
+            &self.headers,
+        );
+        if self.within_attempts.is_some_and(|w| w > self.attempts) {
+            out.push(format!(
+                "{path}.withinAttempts: rateLimit.withinAttempts must not be greater than rateLimit.attempts"
+            ));
+        }
+        out
+    }
+
+    /// A burst of attempts runs after the other checks, so it neither slows them nor is counted
+    /// against them by the app.
+    fn runs_alone(&self) -> bool {
+        true
+    }
+
+    /// Not again after Ready: a burst of failed logins every interval would lock a real user
+    /// out.
+    fn runs_after_ready(&self) -> bool {
+        false
+    }
+}
 
 /// The running count of a rate-limit check: fed each status in order, it says when to stop
 /// (at the first limited answer, or after the last attempt) and what the verdict is.

@@ -5,7 +5,30 @@ use url::Url;
 use crate::api::HttpsRedirectCheck;
 use crate::verify::client::Response;
 
+use super::kind::{Judged, Kind, Problem, Reach};
+use super::lint::matches_url;
 use super::{Evaluation, either};
+use crate::verify::{budget::Round, client::Request};
+use futures::future::BoxFuture;
+
+impl Kind for HttpsRedirectCheck {
+    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+        Box::pin(async move {
+            let url = http_url(self, reach.base()).map_err(Problem::Spec)?;
+            let response = reach.fetch(Request::get(url.clone()), round).await?;
+            Ok((evaluate(self, &url, &response), 1, Some(response.status)))
+        })
+    }
+
+    fn lint(&self, path: &str) -> Vec<String> {
+        match &self.http_url {
+            Some(url) if !matches_url(url, "http") => vec![format!(
+                "{path}.httpsRedirect.httpURL: {url:?}: httpsRedirect.httpURL must be an absolute http:// URL, e.g. http://dialectic.example.com/"
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
 
 /// The plain-HTTP URL to request: `httpURL`, else the verification URL with scheme http and
 /// path `/` (the port is dropped: plain HTTP is served on its default port).

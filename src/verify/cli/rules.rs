@@ -8,13 +8,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{
-    CheckSpec, DeploymentChecklist, HttpHeader, HttpMethod, KEY_CHARACTERS_MESSAGE,
-    ONE_LINE_REFUSED, crd::MAX_NAME_LENGTH, verification::CheckRef,
+use crate::{
+    api::{CheckSpec, DeploymentChecklist, crd::MAX_NAME_LENGTH},
+    verify::checks::{self, lint::matches_url},
 };
-
-/// The longest key of `expectJSON` and `securityHeaders.values` (the CRD's CEL rule).
-const MAX_MAP_KEY: usize = 256;
 
 /// Fragments of the messages of the CRD's CEL rules checked here (a test holds them against the
 /// CRD, so a new rule must be placed in this list or the next).
@@ -101,158 +98,13 @@ pub fn problems(checklist: &DeploymentChecklist) -> Vec<String> {
 }
 
 fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
-    let Some(kind) = check.check() else {
-        return vec![format!(
+    match check.check() {
+        Some(kind) => checks::of(kind).lint(path),
+        None => vec![format!(
             "{path}: check {} must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
             check.name
-        )];
-    };
-    let mut out = Vec::new();
-    match kind {
-        CheckRef::Http(http) => {
-            let path = format!("{path}.http");
-            out.extend(body_problem(
-                &path,
-                "http",
-                http.method,
-                http.body.is_some(),
-            ));
-            out.extend(header_problems(&path, &http.headers));
-            out.extend(key_problems(&path, "expectJSON", http.expect_json.keys()));
-        }
-        CheckRef::HttpsRedirect(redirect) => {
-            if let Some(url) = &redirect.http_url
-                && !matches_url(url, "http")
-            {
-                out.push(format!(
-                    "{path}.httpsRedirect.httpURL: {url:?}: httpsRedirect.httpURL must be an absolute http:// URL, e.g. http://dialectic.example.com/"
-                ));
-            }
-        }
-        CheckRef::SecurityHeaders(headers) => {
-            let path = format!("{path}.securityHeaders");
-            out.extend(key_problems(&path, "values", headers.values.keys()));
-        }
-        CheckRef::Latency(latency) => {
-            if latency.p50_ms.is_none() && latency.p95_ms.is_none() && latency.p99_ms.is_none() {
-                out.push(format!(
-                    "{path}.latency: latency needs at least one budget: p50Ms, p95Ms or p99Ms"
-                ));
-            }
-            if !matches!(
-                latency.method,
-                HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
-            ) {
-                out.push(format!(
-                    "{path}.latency.method: latency.method must be GET, HEAD or OPTIONS"
-                ));
-            }
-        }
-        CheckRef::Prometheus(prometheus) => {
-            if prometheus.below.is_none() && prometheus.above.is_none() {
-                out.push(format!(
-                    "{path}.prometheus: prometheus needs a condition: below, above, or both for a range"
-                ));
-            }
-            let number =
-                |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<f64>().ok());
-            if let (Some(above), Some(below)) =
-                (number(&prometheus.above), number(&prometheus.below))
-                && above >= below
-            {
-                out.push(format!(
-                    "{path}.prometheus: prometheus.above must be less than prometheus.below: no value can pass otherwise"
-                ));
-            }
-            if prometheus.bearer_token_from.is_some() && prometheus.basic_auth_from.is_some() {
-                out.push(format!(
-                    "{path}.prometheus: prometheus takes bearerTokenFrom or basicAuthFrom, not both"
-                ));
-            }
-            if let Some(address) = &prometheus.address
-                && !matches_url(address, "https?")
-            {
-                out.push(format!(
-                    "{path}.prometheus.address: {address:?}: must be an absolute http:// or https:// URL without query or fragment"
-                ));
-            }
-        }
-        CheckRef::RateLimit(limit) => {
-            let path = format!("{path}.rateLimit");
-            out.extend(body_problem(
-                &path,
-                "rateLimit",
-                limit.method,
-                limit.body.is_some(),
-            ));
-            out.extend(header_problems(&path, &limit.headers));
-            if limit.within_attempts.is_some_and(|w| w > limit.attempts) {
-                out.push(format!(
-                    "{path}.withinAttempts: rateLimit.withinAttempts must not be greater than rateLimit.attempts"
-                ));
-            }
-        }
+        )],
     }
-    out
-}
-
-fn body_problem(path: &str, kind: &str, method: HttpMethod, has_body: bool) -> Option<String> {
-    (has_body && matches!(method, HttpMethod::Get | HttpMethod::Head)).then(|| {
-        format!(
-            "{path}.body: {kind}.body needs a method that sends a body (POST, PUT, PATCH, DELETE or OPTIONS), not GET or HEAD"
-        )
-    })
-}
-
-fn header_problems(path: &str, headers: &[HttpHeader]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut names = BTreeSet::new();
-    for (index, header) in headers.iter().enumerate() {
-        if header.value.is_some() == header.value_from.is_some() {
-            out.push(format!(
-                "{path}.headers[{index}]: a header must set exactly one of value or valueFrom"
-            ));
-        }
-        if crate::verify::reserved::reserved_header_name(&header.name) {
-            out.push(format!(
-                "{path}.headers[{index}].name: {}",
-                crate::verify::reserved::RESERVED_HEADER_MESSAGE
-            ));
-        }
-        if !names.insert(header.name.as_str()) {
-            out.push(format!(
-                "{path}.headers[{index}].name: the header {} is listed twice",
-                header.name
-            ));
-        }
-    }
-    out
-}
-
-/// The CRD's two rules on the keys of a map: at most [`MAX_MAP_KEY`] characters, none of them
-/// a control, format or line-separator character.
-fn key_problems<'k>(
-    path: &str,
-    field: &str,
-    keys: impl Iterator<Item = &'k String>,
-) -> Vec<String> {
-    let refused = regex::Regex::new(ONE_LINE_REFUSED).ok();
-    let mut out = Vec::new();
-    for key in keys {
-        let start: String = key.chars().take(40).collect();
-        let length = key.chars().count();
-        if length > MAX_MAP_KEY {
-            out.push(format!(
-                "{path}.{field}: the key {start:?}… is {length} characters long: {field}: every key must be at most {MAX_MAP_KEY} characters"
-            ));
-        }
-        if refused.as_ref().is_some_and(|r| r.is_match(key)) {
-            out.push(format!(
-                "{path}.{field}: the key {start:?}: {field}: {KEY_CHARACTERS_MESSAGE}"
-            ));
-        }
-    }
-    out
 }
 
 /// The CRD's rule on metadata.name: a DNS label starting with a letter, at most 40 characters.
@@ -265,20 +117,6 @@ fn is_checklist_name(name: &str) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-}
-
-/// The CRD's URL rules: `isURL(self) && self.matches(r'^SCHEME://[^/?#\s]+(/[^?#\s]*)?$')` for
-/// the verification URL (no query) and `…(/[^#\s]*)?$` with http only for httpURL. `\s` is
-/// spelled out as RE2 (the API server's engine) reads it: ASCII blanks only.
-fn matches_url(url: &str, scheme: &str) -> bool {
-    let rest = if scheme == "http" {
-        "[^#\\t\\n\\f\\r ]"
-    } else {
-        "[^?#\\t\\n\\f\\r ]"
-    };
-    let pattern = format!("^{scheme}://[^/?#\\t\\n\\f\\r ]+(/{rest}*)?$");
-    let matches = regex::Regex::new(&pattern).is_ok_and(|r| r.is_match(url));
-    matches && url::Url::parse(url).is_ok()
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub fn read(dir: &Path, checklist: &DeploymentChecklist) -> Result<SecretValues,
         .canonicalize()
         .map_err(|e| UsageError(format!("--secret-dir {}: {e}", dir.display())))?;
     let mut secrets = SecretValues::default();
-    for source in checklist.spec.verification.header_sources() {
+    for source in crate::verify::checks::kind::secret_sources(&checklist.spec.verification) {
         let (secret, key) = (&source.secret_key_ref.name, &source.secret_key_ref.key);
         if let Some(problem) = secret_name_problem(secret) {
             return Err(UsageError(format!("Secret name {secret:?} {problem}")));

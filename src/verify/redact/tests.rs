@@ -251,6 +251,7 @@ fn outcomes_are_masked_in_messages_and_dependencies() {
             healthy: false,
             state: "Bearer s3cr3t-t0k3n".into(),
         }],
+        measured: false,
     };
     let masked = redactor.outcome(outcome);
     assert_eq!(masked.message, "got [redacted]");

@@ -1,29 +1,23 @@
-//! The engine's measuring checks: `latency` (a burst of requests, percentiles) and `prometheus`
-//! (one instant query, with its credentials). The judgements are in `checks`.
-
-use std::time::Instant;
+//! What the engine lends a prometheus check: its query as sent (placeholders, the namespace
+//! confinement) and the instant query's request with its credentials. The judgement is in
+//! `checks::prometheus`.
 
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use crate::api::{LatencyCheck, PrometheusCheck};
+use crate::api::PrometheusCheck;
 
 use super::{
-    super::budget::Round,
     super::{
         checks::{
-            Evaluation,
-            latency::Samples,
-            prometheus::{self as promql, Condition},
+            kind::Problem,
+            prometheus as promql,
             prometheus_scope::{NamespaceLabel, Scope},
         },
-        client::{BODY_LIMIT, Header, Request},
+        client::{Header, Request},
     },
-    Engine, Problem,
+    Engine,
 };
-
-/// What a check's judgement returns: the evaluation, requests sent, the last status.
-type Judged = Result<(Evaluation, u32, Option<u16>), Problem>;
 
 impl Engine {
     /// The same engine, confining every prometheus query to the placeholders' namespace through
@@ -35,73 +29,25 @@ impl Engine {
         }
     }
 
-    /// Sends a latency check's requests one after another, within nine tenths of the check's
-    /// time budget, so it stops itself and says what it measured before the budget stops it.
-    pub(super) async fn judge_latency(&self, latency: &LatencyCheck, round: &Round) -> Judged {
-        let request = self.request(latency.method, &latency.path, &[], None, None)?;
-        let mut samples = Samples::new(latency);
-        let budget = round.time_left().mul_f64(0.9);
-        let deadline = Instant::now() + budget;
-        let mut last = None;
-        while !samples.done() {
-            if Instant::now() > deadline {
-                let message = format!(
-                    "stopped after {} s with {} of {} requests answered: too slow to measure",
-                    budget.as_secs(),
-                    samples.sent(),
-                    latency.requests
-                );
-                return Ok((Evaluation::fail(message), samples.sent(), last));
-            }
-            match self.send(request.clone(), round).await {
-                Ok(response) => {
-                    last = Some(response.status);
-                    samples.record(response.status, response.latency);
-                }
-                Err(error) => {
-                    let attempt = samples.sent() + 1;
-                    let message = format!("request {attempt}: {error}");
-                    return Ok((Evaluation::fail(message), attempt, None));
-                }
-            }
-        }
-        Ok((samples.evaluate(), samples.sent(), last))
-    }
-
-    /// Runs a prometheus check's query and judges the answer.
-    pub(super) async fn judge_prometheus(
+    /// A prometheus check's query, its placeholders filled in and confined to the placeholders'
+    /// namespace when the operator was given a namespace label.
+    pub(super) async fn prometheus_query(
         &self,
-        prometheus: &PrometheusCheck,
-        round: &Round,
-    ) -> Judged {
-        let condition = Condition::of(prometheus).map_err(Problem::Spec)?;
-        let query = promql::query(prometheus, &self.placeholders);
-        let query = match &self.prometheus_scope {
+        check: &PrometheusCheck,
+    ) -> Result<String, Problem> {
+        let query = promql::query(check, &self.placeholders);
+        match &self.prometheus_scope {
             Some(scope) => scope
                 .confine(&query, &self.placeholders.namespace)
                 .await
-                .map_err(Problem::Spec)?,
-            None => query,
-        };
-        let request = self.prometheus_request(prometheus, &query)?;
-        let response = self.fetch(request, round).await?;
-        let evaluation = if response.truncated {
-            Evaluation::fail(format!(
-                "Prometheus's answer is larger than {} KiB: aggregate the query to fewer series",
-                BODY_LIMIT / 1024
-            ))
-        } else {
-            match promql::parse(response.status, &response.body) {
-                Ok(series) => promql::evaluate(prometheus, condition, &series),
-                Err(message) => Evaluation::fail(message),
-            }
-        };
-        Ok((evaluation, 1, Some(response.status)))
+                .map_err(Problem::Spec),
+            None => Ok(query),
+        }
     }
 
     /// The instant query of a prometheus check: GET <address>/api/v1/query?query=<query>, with
     /// its credentials.
-    fn prometheus_request(
+    pub(super) fn prometheus_request(
         &self,
         check: &crate::api::PrometheusCheck,
         query: &str,

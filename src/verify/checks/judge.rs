@@ -1,7 +1,7 @@
 //! Judging an `http` check's response off the runtime's worker threads, under a time budget.
 //!
 //! The judgement parses a body the app chose and evaluates keys a tenant wrote; the caps of
-//! [`super::jsonpath`] keep it to milliseconds, but it is still CPU work that would otherwise
+//! [`crate::verify::json`] keep it to milliseconds, but it is still CPU work that would otherwise
 //! hold a runtime worker every other checklist's reconcile needs. On a blocking thread with a
 //! deadline, a judgement that somehow ran long costs one blocking thread, not the operator, and
 //! only until its deadline: a timeout alone would abandon the thread still working, so the
@@ -18,15 +18,15 @@ use std::{
 use crate::api::HttpCheck;
 
 use super::{
-    checks::{self, Evaluation},
-    client::{Response, humanize},
+    super::client::{Response, humanize},
+    Evaluation,
 };
 
 /// The longest the operator waits for one response's judgement. The caps make the real cost a
 /// few milliseconds; this is the backstop, generous so a busy machine does not fail a check.
 pub const JUDGE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// [`checks::http::evaluate_cancellable`] on a blocking thread, failing the check when it takes
+/// [`super::http::evaluate_cancellable`] on a blocking thread, failing the check when it takes
 /// longer than `timeout` or does not finish. The judgement is cancelled when this returns or is
 /// dropped, so it never outlives the wait for it.
 pub async fn http(check: &HttpCheck, response: Response, timeout: Duration) -> Evaluation {
@@ -34,7 +34,7 @@ pub async fn http(check: &HttpCheck, response: Response, timeout: Duration) -> E
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let flag = Arc::clone(&cancel.0);
     let task = tokio::task::spawn_blocking(move || {
-        checks::http::evaluate_cancellable(&check, &response, &flag)
+        super::http::evaluate_cancellable(&check, &response, &flag)
     });
     match tokio::time::timeout(timeout, task).await {
         Ok(Ok(evaluation)) => evaluation,
