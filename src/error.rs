@@ -234,25 +234,71 @@ impl ReconcileError {
         }
     }
 
-    /// A short, stable name for the kind of failure: the metric label and log field.
-    pub fn category(&self) -> &'static str {
+    /// The kind of failure: the metric label and log field.
+    pub fn category(&self) -> Category {
         match self {
-            Self::StoredSpec { .. } => "stored-spec",
-            Self::Serialize { .. } => "serialize",
-            Self::MissingField { .. } => "missing-field",
-            Self::NotOwned { .. } => "not-owned",
+            Self::StoredSpec { .. } => Category::StoredSpec,
+            Self::Serialize { .. } => Category::Serialize,
+            Self::MissingField { .. } => Category::MissingField,
+            Self::NotOwned { .. } => Category::NotOwned,
             _ => match self.api().and_then(ApiError::code) {
-                Some(401) => "unauthorized",
-                Some(403) => "forbidden",
-                Some(404) => "not-found",
-                Some(409) => "conflict",
-                Some(400 | 422) => "invalid",
-                Some(429) => "throttled",
-                Some(500..=599) => "server-error",
-                Some(_) => "api",
-                None => "unreachable",
+                Some(401) => Category::Unauthorized,
+                Some(403) => Category::Forbidden,
+                Some(404) => Category::NotFound,
+                Some(409) => Category::Conflict,
+                Some(400 | 422) => Category::Invalid,
+                Some(429) => Category::Throttled,
+                Some(500..=599) => Category::ServerError,
+                Some(_) => Category::Api,
+                None => Category::Unreachable,
             },
         }
+    }
+}
+
+/// The kind of a reconcile failure, a fixed set: the `category` label of
+/// `checklist_reconcile_failures_total` and the log field. Its names are derived (kebab-case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "kebab-case")]
+pub enum Category {
+    /// A stable revision's stored spec cannot be read.
+    StoredSpec,
+    /// An object could not be serialized.
+    Serialize,
+    /// An object lacks a field the operator needs.
+    MissingField,
+    /// An object in the way is not the operator's.
+    NotOwned,
+    /// The API server did not accept the operator's credentials (401).
+    Unauthorized,
+    /// RBAC refused the request (403).
+    Forbidden,
+    /// The object is not there (404).
+    NotFound,
+    /// Another writer got there first (409).
+    Conflict,
+    /// The API server refused the request's content (400, 422).
+    Invalid,
+    /// The API server asked the operator to slow down (429).
+    Throttled,
+    /// The API server failed (5xx).
+    ServerError,
+    /// Any other answer of the API server.
+    Api,
+    /// No answer from the API server.
+    Unreachable,
+}
+
+impl Category {
+    /// The label value, e.g. `server-error`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -390,16 +436,16 @@ mod tests {
             kube::Error::Service("connection reset".into()),
         );
         assert_eq!(no_answer.retry(), Retry::Backoff);
-        assert_eq!(no_answer.category(), "unreachable");
+        assert_eq!(no_answer.category().as_str(), "unreachable");
     }
 
     #[test]
     fn a_stalled_checklist_is_told_why_in_a_reason() {
         let by_code = |code| ReconcileError::change("x", answered(code, "R", "m"));
         assert_eq!(by_code(403).reason(), Reason::Forbidden);
-        assert_eq!(by_code(403).category(), "forbidden");
+        assert_eq!(by_code(403).category().as_str(), "forbidden");
         assert_eq!(by_code(422).reason(), Reason::Rejected);
-        assert_eq!(by_code(409).category(), "conflict");
+        assert_eq!(by_code(409).category().as_str(), "conflict");
         let missing = ReconcileError::MissingField {
             name: "web".into(),
             field: "metadata.namespace",

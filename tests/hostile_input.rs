@@ -138,15 +138,8 @@ fn http_check(path: &str, keys: &[(&str, &str)]) -> CheckSpec {
         dependencies: None,
         dependency_names: Vec::new(),
     };
-    CheckSpec {
-        name: "hostile".into(),
-        http: Some(check),
-        https_redirect: None,
-        security_headers: None,
-        rate_limit: None,
-        latency: None,
-        prometheus: None,
-    }
+    // From JSON, as the API server hands it over: only the kind that is set is named.
+    serde_json::from_value(serde_json::json!({"name": "hostile", "http": check})).unwrap()
 }
 
 fn prometheus_check(base: &str, prefix: &str) -> CheckSpec {

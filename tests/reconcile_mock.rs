@@ -1057,7 +1057,7 @@ async fn a_forbidden_request_stalls_the_checklist_names_it_once_and_waits() {
     let ctx = offline_context();
     for result in results {
         let error = result.expect_err("the Job create is refused");
-        assert_eq!(error.category(), "forbidden");
+        assert_eq!(error.category().as_str(), "forbidden");
         let object = Arc::new(guarded(&checklist));
         for _ in 0..3 {
             // However often it fails, the next look is the safety net's, not a few seconds.
@@ -1093,7 +1093,7 @@ async fn a_transient_failure_is_retried_with_growing_jittered_backoff() {
     };
     let (result, _api) = run(guarded(&checklist), serve).await;
     let error: ReconcileError = result.expect_err("the Job create fails");
-    assert_eq!(error.category(), "server-error");
+    assert_eq!(error.category().as_str(), "server-error");
 
     // With the jitter at its top the delays are the schedule itself: 1 s, doubling, 5 minutes
     // at most; a success starts it over.
@@ -1170,7 +1170,7 @@ async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes
         .next()
         .unwrap()
         .expect_err("the first status write is refused");
-    assert_eq!(error.category(), "conflict");
+    assert_eq!(error.category().as_str(), "conflict");
     assert_eq!(error.retry(), Retry::Backoff);
     let ctx = Arc::new(offline_context_with(|| 1.0));
     assert_eq!(

@@ -1,5 +1,7 @@
-//! The kinds of check a `spec.verification.checks` entry sets, one each: `http` (status, JSON
-//! fields, deep health, latency), `httpsRedirect`, `securityHeaders` and `rateLimit`.
+//! The kinds of check a `spec.verification.checks` entry sets, one each, that send requests to
+//! the app: `http` (status, JSON fields, deep health, latency), `httpsRedirect`,
+//! `securityHeaders` and `rateLimit`. The measuring kinds, `latency` and `prometheus`, are in
+//! `metric_checks`; what each kind does is in `verify/checks/`.
 
 use std::collections::BTreeMap;
 

@@ -165,7 +165,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action
     let result = reconcile_guarded(&object, &ctx).await;
     ctx.metrics.reconciled(
         started.elapsed(),
-        result.as_ref().err().map(ReconcileError::category),
+        result.as_ref().err().map(|e| e.category().as_str()),
     );
     if result.is_ok() {
         ctx.failures.clear(&key);
@@ -184,7 +184,7 @@ pub fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Conte
     tracing::warn!(
         namespace = %key.0,
         checklist = %key.1,
-        category = error.category(),
+        category = error.category().as_str(),
         retry = ?error.retry(),
         retry_in_seconds = delay.as_secs_f64(),
         error = %chain(error),
@@ -299,11 +299,8 @@ async fn failed(
     Err(error)
 }
 
-async fn observe_plan_act_record(
-    checklist: &DeploymentChecklist,
-    ctx: &Context,
-) -> std::result::Result<Action, Unfinished> {
-    let name = checklist.name_any();
+/// Observe and plan: what the cluster holds for `checklist`, and what to do about it.
+async fn observe_and_plan(checklist: &DeploymentChecklist, ctx: &Context) -> Result<(World, Plan)> {
     let revision = observe::revision(checklist);
     let world = World::read(
         &ctx.client,
@@ -317,13 +314,13 @@ async fn observe_plan_act_record(
         &observe::verification_target(checklist, &revision.hash),
     );
     let observed = observe::observation(checklist, &world, revision, report);
-
-    let previous = checklist.status.clone().unwrap_or_default();
+    let name = checklist.name_any();
     let subject = Subject {
         name: &name,
         generation: checklist.meta().generation.unwrap_or_default(),
         spec: &checklist.spec,
     };
+    let previous = checklist.status.clone().unwrap_or_default();
     let planned = plan::plan(subject, &ctx.policy, &previous, &observed, &clock::now());
     if !planned.changes.is_empty() {
         tracing::info!(
@@ -332,7 +329,15 @@ async fn observe_plan_act_record(
             "plan"
         );
     }
+    Ok((world, planned))
+}
 
+async fn observe_plan_act_record(
+    checklist: &DeploymentChecklist,
+    ctx: &Context,
+) -> std::result::Result<Action, Unfinished> {
+    let (world, planned) = observe_and_plan(checklist, ctx).await?;
+    let previous = checklist.status.clone().unwrap_or_default();
     let actor = Actor {
         client: &ctx.client,
         checklist,

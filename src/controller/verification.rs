@@ -247,6 +247,8 @@ struct Shared {
 /// healthy app costs no status writes. Each round waits for its namespace's turn at a permit of
 /// `in_flight` first, and the engine (its HTTP client) is built once the first is granted, so a
 /// waiting task holds little more than its assignment.
+// Long (about 80 lines) on purpose: the task's whole life as one loop (wait, run, judge,
+// report, stop or sleep); the decisions in it are the pure functions below.
 async fn rounds(
     key: Key,
     assignment: Assignment,
@@ -266,40 +268,9 @@ async fn rounds(
         // The receiver is gone only while the operator shuts down.
         let _ = reconcile.send(key.clone());
     };
-    let build = || {
-        Engine::new(
-            spec,
-            &assignment.base_url,
-            (*shared.egress).clone(),
-            assignment.secrets.clone(),
-        )
-        .map(|engine| {
-            engine
-                .with_limits(shared.limits)
-                .with_pace(shared.pacer.clone(), key.0.clone())
-                .with_prometheus(shared.prometheus.clone())
-                .with_prometheus_namespace_label(shared.prometheus_namespace_label.clone())
-                .with_placeholders(QueryPlaceholders {
-                    // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
-                    revision: assignment
-                        .revision
-                        .split('@')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                    namespace: key.0.clone(),
-                    name: key.1.clone(),
-                })
-        })
-    };
     let mut engine: Option<Engine> = None;
     let mut verified = assignment.verified;
-    let continuous_checks: Vec<CheckSpec> = spec
-        .checks
-        .iter()
-        .filter(|c| c.check().is_some_and(|k| checks::of(k).runs_after_ready()))
-        .cloned()
-        .collect();
+    let continuous_checks = after_ready(&spec.checks);
     if !verified {
         tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
     }
@@ -315,7 +286,7 @@ async fn rounds(
         let permit = shared.in_flight.acquire(&key.0).await;
         let built = match engine.take() {
             Some(built) => built,
-            None => match build() {
+            None => match engine_for(&key, &assignment, &shared) {
                 Ok(built) => built,
                 Err(error) => {
                     publish(VerificationObservation::Failed(error.to_string()), None);
@@ -327,7 +298,7 @@ async fn rounds(
         engine = Some(built);
         drop(permit);
         let verdict = tracker.record(&outcomes);
-        metrics.round(&format!("{verdict:?}"));
+        metrics.round(verdict.into());
         let state = judge(verdict, &outcomes);
         tracing::info!(
             namespace = %key.0, checklist = %key.1, revision = %assignment.revision,
@@ -342,12 +313,7 @@ async fn rounds(
         if let Some((_, previous)) = &last {
             current = current.over(previous);
         }
-        let news = match &last {
-            None => true,
-            Some(_) if !verified => true,
-            Some((state_before, before)) => *state_before != state || !before.same_as(&current),
-        };
-        if news {
+        if is_news(last.as_ref(), verified, &state, &current) {
             publish(state.clone(), Some(current.clone()));
         } else {
             let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
@@ -361,6 +327,61 @@ async fn rounds(
             Verdict::Failed => {}
         }
         tokio::time::sleep(seconds(spec.interval_seconds)).await;
+    }
+}
+
+/// The engine of one revision's rounds: its checks' budgets, its namespace's pace, the
+/// operator's Prometheus and the query placeholders of this checklist and revision.
+fn engine_for(
+    key: &Key,
+    assignment: &Assignment,
+    shared: &Shared,
+) -> Result<Engine, crate::verify::engine::EngineError> {
+    let engine = Engine::new(
+        &assignment.spec,
+        &assignment.base_url,
+        (*shared.egress).clone(),
+        assignment.secrets.clone(),
+    )?;
+    Ok(engine
+        .with_limits(shared.limits)
+        .with_pace(shared.pacer.clone(), key.0.clone())
+        .with_prometheus(shared.prometheus.clone())
+        .with_prometheus_namespace_label(shared.prometheus_namespace_label.clone())
+        .with_placeholders(QueryPlaceholders {
+            // The target is `<hash>` or `<hash>@<stage>`: the query names the revision.
+            revision: assignment
+                .revision
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            namespace: key.0.clone(),
+            name: key.1.clone(),
+        }))
+}
+
+/// The checks that run again in the rounds after Ready (each kind says whether it does).
+fn after_ready(checks: &[CheckSpec]) -> Vec<CheckSpec> {
+    checks
+        .iter()
+        .filter(|c| c.check().is_some_and(|k| checks::of(k).runs_after_ready()))
+        .cloned()
+        .collect()
+}
+
+/// Whether a round's state and results are worth a reconcile: always until the revision
+/// passed; after it, only a changed verdict or result, so a healthy app costs no writes.
+fn is_news(
+    last: Option<&(VerificationObservation, VerificationResults)>,
+    verified: bool,
+    state: &VerificationObservation,
+    current: &VerificationResults,
+) -> bool {
+    match last {
+        None => true,
+        Some(_) if !verified => true,
+        Some((state_before, before)) => state_before != state || !before.same_as(current),
     }
 }
 

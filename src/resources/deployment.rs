@@ -1,9 +1,9 @@
 //! The app's Deployment: one container running a revision of the spec, with its probes, port,
 //! environment and injected secrets.
 //!
-//! Every strategy builds a RollingUpdate Deployment for now. BlueGreen and Canary will run the
-//! new revision beside the stable one and move the Service between them; they come in a later
-//! issue and will add builders here rather than change this one.
+//! RollingUpdate changes one Deployment named like the checklist ([`deployment`]). BlueGreen and
+//! Canary run each revision in a Deployment of its own, named by its revision
+//! ([`revision_deployment`]), beside the stable one; the Services decide which one serves.
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,

@@ -13,23 +13,26 @@ use prometheus_client::{
     registry::Registry,
 };
 
-/// A failure's category (`Error::category`).
+// Label values are `&'static str`: names from fixed sets (a category, a reason, a verdict, a
+// target kind, an outcome), never text a tenant or an app wrote, and never unbounded.
+
+/// A failure's category (`ReconcileError::category`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CategoryLabels {
-    category: String,
+    category: &'static str,
 }
 
 /// A transition: the Event's reason and type.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TransitionLabels {
-    reason: String,
-    event_type: String,
+    reason: &'static str,
+    event_type: &'static str,
 }
 
 /// A verification round's verdict.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VerdictLabels {
-    verdict: String,
+    verdict: &'static str,
 }
 
 /// An API request the operator sent: its verb and resource.
@@ -42,8 +45,8 @@ struct ApiRequestLabels {
 /// A notification's outcome: the target's kind and how the delivery ended.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NotificationLabels {
-    kind: String,
-    result: String,
+    kind: &'static str,
+    result: &'static str,
 }
 
 /// Every metric the operator exports, registered once at start.
@@ -154,36 +157,28 @@ impl Metrics {
     }
 
     /// A reconcile finished after `took`; `failure` is the error's category if it failed.
-    pub(crate) fn reconciled(&self, took: Duration, failure: Option<&str>) {
+    pub(crate) fn reconciled(&self, took: Duration, failure: Option<&'static str>) {
         self.reconciles.inc();
         self.duration.observe(took.as_secs_f64());
         if let Some(category) = failure {
             self.failures
-                .get_or_create(&CategoryLabels {
-                    category: category.to_owned(),
-                })
+                .get_or_create(&CategoryLabels { category })
                 .inc();
         }
     }
 
     /// A transition was recorded as an Event.
-    pub(crate) fn transition(&self, reason: &str, warning: bool) {
+    pub(crate) fn transition(&self, reason: &'static str, warning: bool) {
         let event_type = if warning { "Warning" } else { "Normal" };
         self.transitions
-            .get_or_create(&TransitionLabels {
-                reason: reason.to_owned(),
-                event_type: event_type.to_owned(),
-            })
+            .get_or_create(&TransitionLabels { reason, event_type })
             .inc();
     }
 
     /// A notification to a target of `kind` ended with `result`.
-    pub(crate) fn notification(&self, kind: &str, result: &str) {
+    pub(crate) fn notification(&self, kind: &'static str, result: &'static str) {
         self.notifications
-            .get_or_create(&NotificationLabels {
-                kind: kind.to_owned(),
-                result: result.to_owned(),
-            })
+            .get_or_create(&NotificationLabels { kind, result })
             .inc();
     }
 
@@ -203,12 +198,8 @@ impl Metrics {
     }
 
     /// A verification round ended with `verdict` (Pending, Passed or Failed).
-    pub(crate) fn round(&self, verdict: &str) {
-        self.rounds
-            .get_or_create(&VerdictLabels {
-                verdict: verdict.to_owned(),
-            })
-            .inc();
+    pub(crate) fn round(&self, verdict: &'static str) {
+        self.rounds.get_or_create(&VerdictLabels { verdict }).inc();
     }
 
     /// A request was sent to the API server.

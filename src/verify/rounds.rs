@@ -3,8 +3,8 @@
 
 use super::outcome::CheckOutcome;
 
-/// Where verification stands after the rounds so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where verification stands after the rounds so far; its name is the metric's label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Verdict {
     /// Not decided: no round yet, or failed rounds below the threshold.
     Pending,

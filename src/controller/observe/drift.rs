@@ -19,6 +19,8 @@ use super::{
 /// compared on the fields it sets. A Deployment's replicas count only for RollingUpdate with
 /// spec.app.replicas set (BlueGreen and Canary change them per stage and compare them
 /// themselves). Nothing is compared for another revision, whose spec is not at hand.
+// Long (about 70 lines) on purpose: one short block per kind of owned object, in the order
+// they are applied.
 pub(super) fn drift(
     checklist: &DeploymentChecklist,
     world: &World,

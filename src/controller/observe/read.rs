@@ -93,6 +93,8 @@ impl World {
     ///
     /// The reads are independent, so they go out together: a reconcile costs one round trip of
     /// reads (two when a Deployment exists and its pods are listed), not one per object.
+    // Long (about 80 lines) on purpose: every read of a reconcile is started in this one
+    // function so they can be joined into one round trip.
     pub async fn read(
         client: &Client,
         checklist: &DeploymentChecklist,

@@ -75,6 +75,9 @@ impl Planner<'_> {
 
     /// After a failure: restore the stable revision when the policy allows and one exists,
     /// else stop in Failed with nothing deleted.
+    // Long (about 80 lines) on purpose: the rollback policy in the order a person reads it
+    // (no stable revision, automatic off or trigger not listed, stored spec gone, restore,
+    // down-migration), each case ending the walk.
     pub(super) fn roll_back(&mut self, strategy: &dyn Strategy, failure: Failure) {
         let stable = self
             .status

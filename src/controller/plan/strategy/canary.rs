@@ -40,6 +40,9 @@ impl Strategy for Canary {
 }
 
 /// The step status.rollout.step names: its pods, its checks, its pause.
+// Long (about 110 lines) on purpose: one step read top to bottom, scale → route → verify →
+// pause → next, each stage a few lines that share the step's numbers; split, they would pass
+// the same half-dozen values around.
 fn step(planner: &mut Planner<'_>) -> Step {
     let steps = planner
         .spec
