@@ -20,6 +20,7 @@ pub mod kubectl;
 pub mod operator;
 pub mod process;
 pub mod prometheus;
+pub mod scene;
 pub mod stats;
 pub mod wait;
 pub mod watch;
@@ -31,6 +32,7 @@ pub use kubectl::{
 };
 pub use operator::{LogLine, Operator};
 pub use prometheus::Prometheus;
+pub use scene::Scene;
 pub use wait::{wait_for, wait_phase};
 
 /// Runs a benchmark's body to its end on a runtime with two worker threads, as many as the

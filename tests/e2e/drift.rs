@@ -101,14 +101,13 @@ async fn an_image_set_by_hand_is_put_back_for_a_canary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn defaults_the_api_server_leaves_out_are_not_drift() {
-    use checklist_testkit::{
-        Operator, TestNamespace, apply, checklist, client, ensure_crd, start_app, valid_secret,
-    };
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "drift-probes").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    use checklist_testkit::{Scene, apply, checklist, valid_secret};
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("drift-probes").await;
     let mut web = checklist("example.com/web:1.0.0", &app);
     // Dialectic's probes: readiness and startup start at once (initialDelaySeconds 0).
     web["spec"]["probes"] = json!({

@@ -10,9 +10,7 @@ use checklist_testapp::{Mode, RunningApp};
 use kube::Api;
 use serde_json::{Value, json};
 
-use checklist_testkit::{
-    Operator, TestNamespace, apply, checklist, client, ensure_crd, secret, start_app, valid_secret,
-};
+use checklist_testkit::{Operator, Scene, apply, checklist, secret, valid_secret};
 
 use crate::web::{deployed_image, event_list, job_names, kubectl_wait, wait_phase};
 
@@ -45,31 +43,9 @@ async fn outcomes(client: &kube::Client, namespace: &str) -> Vec<RevisionOutcome
     status.history.iter().map(|h| h.outcome).collect()
 }
 
-/// A namespace, the test app and an operator for it.
-struct Scene {
-    client: kube::Client,
-    ns: TestNamespace,
-    app: RunningApp,
-    operator: Operator,
-}
-
-async fn scene(prefix: &str) -> Scene {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, prefix).await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
-    Scene {
-        client,
-        ns,
-        app,
-        operator,
-    }
-}
-
-/// [`scene`] with `web` Ready on `image`.
+/// A [`Scene`] with `web` Ready on `image`.
 async fn ready_scene(prefix: &str, image: &str) -> Scene {
-    let scene = scene(prefix).await;
+    let scene = Scene::start(prefix).await;
     apply(
         scene.ns.name(),
         &[&valid_secret(), &checklist(image, &scene.app)],
@@ -94,7 +70,7 @@ async fn an_operator_killed_while_checking_secrets_applies_nothing_until_they_ar
         ns,
         app,
         mut operator,
-    } = scene("killsec").await;
+    } = Scene::start("killsec").await;
 
     let short = secret(json!({"SECRET_KEY_BASE": "short", "DATABASE_URL": "ecto://db/web"}));
     apply(
@@ -133,7 +109,7 @@ async fn an_operator_killed_while_migrating_creates_one_job_after_restart() {
         ns,
         app,
         mut operator,
-    } = scene("killmig").await;
+    } = Scene::start("killmig").await;
 
     apply(
         ns.name(),
@@ -165,7 +141,7 @@ async fn an_operator_killed_while_rolling_out_finishes_the_same_rollout() {
         ns,
         app,
         mut operator,
-    } = scene("killroll").await;
+    } = Scene::start("killroll").await;
 
     let image = "example.com/web:1.0.0-chaos-slow-start";
     apply(ns.name(), &[&valid_secret(), &checklist(image, &app)]);
@@ -250,7 +226,7 @@ async fn an_operator_killed_while_rolling_back_rolls_back_once() {
         ns,
         app,
         mut operator,
-    } = scene("killback").await;
+    } = Scene::start("killback").await;
     // A stable version that boots slowly, so restoring it takes a while.
     let stable = "example.com/web:1.0.0-chaos-slow-start";
     apply(ns.name(), &[&valid_secret(), &checklist(stable, &app)]);

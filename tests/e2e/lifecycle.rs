@@ -16,8 +16,8 @@ use kube::{Api, api::ListParams};
 use serde_json::json;
 
 use checklist_testkit::{
-    Operator, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, secret, start_app,
-    valid_secret,
+    Operator, Scene, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, secret,
+    start_app, valid_secret,
 };
 
 use crate::web::{
@@ -54,11 +54,12 @@ async fn pod_uids(namespace: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_happy_path_ends_ready_with_a_full_score() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "happy").await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator,
+    } = Scene::start("happy").await;
 
     apply(
         ns.name(),
@@ -155,11 +156,12 @@ async fn a_happy_path_ends_ready_with_a_full_score() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_failed_migration_leaves_the_running_pods_untouched_and_rolls_back() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "migfail").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client: _,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("migfail").await;
     let pods_before = ready_on_v1(ns.name(), &app).await;
 
     apply(
@@ -188,11 +190,12 @@ async fn a_failed_migration_leaves_the_running_pods_untouched_and_rolls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_failed_first_migration_without_a_stable_revision_is_failed_and_deletes_nothing() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "firstfail").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client: _,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("firstfail").await;
 
     apply(
         ns.name(),
@@ -214,11 +217,12 @@ async fn a_failed_first_migration_without_a_stable_revision_is_failed_and_delete
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_crash_looping_release_is_rolled_back_before_the_progress_deadline() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "crash").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("crash").await;
     ready_on_v1(ns.name(), &app).await;
 
     // The release's migration runs fine (its own image); the app dies on start.
@@ -244,11 +248,12 @@ async fn a_crash_looping_release_is_rolled_back_before_the_progress_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn failed_verification_rolls_back_and_runs_the_down_migration() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "verifail").await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator,
+    } = Scene::start("verifail").await;
     ready_on_v1(ns.name(), &app).await;
 
     app.set_mode(Mode::Unhealthy);
@@ -368,11 +373,12 @@ async fn failed_verification_rolls_back_and_runs_the_down_migration() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn an_invalid_secret_names_the_key_and_applies_nothing_until_fixed() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "secrets").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client: _,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("secrets").await;
 
     apply(
         ns.name(),
@@ -412,11 +418,12 @@ async fn an_invalid_secret_names_the_key_and_applies_nothing_until_fixed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_suspended_checklist_changes_nothing() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "suspend").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("suspend").await;
     let pods_before = ready_on_v1(ns.name(), &app).await;
     let jobs_before = job_names(ns.name());
 
@@ -449,11 +456,12 @@ async fn a_suspended_checklist_changes_nothing() {
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
     const PLANTED: &str = "planted-4f1c2b9e-value";
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "leak").await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
+    let Scene {
+        client: _,
+        ns,
+        app,
+        operator,
+    } = Scene::start("leak").await;
 
     // The planted value fails its pattern (so messages are written about it), and is also sent
     // as a header by a check.
@@ -526,11 +534,12 @@ async fn a_planted_secret_value_appears_in_no_log_event_or_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn continuous_verification_degrades_a_ready_app_without_rolling_it_back() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "continuous").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("continuous").await;
 
     let mut continuous = checklist("example.com/web:1.0.0", &app);
     continuous["spec"]["verification"]["continuous"] = json!(true);
@@ -578,11 +587,12 @@ async fn continuous_verification_degrades_a_ready_app_without_rolling_it_back() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn revision_history_is_bounded_in_status_records_and_jobs() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "history").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("history").await;
 
     apply(ns.name(), &[&valid_secret()]);
     for minor in 0..4 {

@@ -10,9 +10,7 @@ use std::{
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use checklist_testapp::Mode;
-use checklist_testkit::{
-    Operator, TestNamespace, apply, checklist, client, ensure_crd, secret, start_app, valid_secret,
-};
+use checklist_testkit::{Scene, apply, checklist, secret, valid_secret};
 use serde_json::{Value, json};
 
 use crate::progressive::eventually;
@@ -56,11 +54,12 @@ async fn receiver() -> (SocketAddr, Shared) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_rollback_is_notified_once_to_each_target_and_a_blocked_url_is_reported() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "notify").await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator,
+    } = Scene::start("notify").await;
     let (addr, received) = receiver().await;
 
     let mut urls = secret(json!({

@@ -11,8 +11,8 @@ use std::{
 use checklist_operator::api::{DeploymentChecklist, Phase};
 use checklist_testapp::Mode;
 use checklist_testkit::{
-    Operator, PluginRun, TestNamespace, apply, checklist, client, ensure_crd, kubectl_checklist,
-    kubectl_with_plugin, start_app, valid_secret,
+    Operator, PluginRun, Scene, TestNamespace, apply, checklist, client, ensure_crd,
+    kubectl_checklist, kubectl_with_plugin, start_app, valid_secret,
 };
 use kube::Api;
 use serde_json::Value;
@@ -54,11 +54,12 @@ fn refuses(namespace: &str, args: &[&str], what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn the_plugin_shows_a_checklist_and_steers_set_image_rollback_and_retry() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "plugin").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("plugin").await;
     apply(
         ns.name(),
         &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],

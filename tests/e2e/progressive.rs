@@ -16,10 +16,7 @@ use k8s_openapi::api::{
 use kube::{Api, Client, api::ListParams};
 use serde_json::{Value, json};
 
-use checklist_testkit::{
-    Operator, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, start_app,
-    valid_secret,
-};
+use checklist_testkit::{Scene, apply, checklist, kubectl_in, start_app, valid_secret};
 
 use crate::web::{describe_shows, event_list, get_dcl, job_names, kubectl_wait};
 
@@ -53,38 +50,27 @@ pub(crate) fn canary(steps: Value) -> Value {
     json!({"strategy": "Canary", "canary": {"steps": steps}})
 }
 
-/// A test namespace with its operator, the stable version's test app and the new version's.
+/// A [`Scene`] whose app plays the stable version, and a second test app for the new one.
 pub(crate) struct Bench {
-    client: Client,
-    ns: TestNamespace,
-    stable: RunningApp,
+    scene: Scene,
     new: RunningApp,
-    operator: Operator,
 }
 
 impl Bench {
     pub(crate) async fn start(prefix: &str) -> Self {
-        let client = client().await;
-        ensure_crd(&client).await;
-        let ns = TestNamespace::create(&client, prefix).await;
-        let (stable, new) = (start_app().await, start_app().await);
-        let operator = Operator::start(ns.name());
         Self {
-            client,
-            ns,
-            stable,
-            new,
-            operator,
+            scene: Scene::start(prefix).await,
+            new: start_app().await,
         }
     }
 
     pub(crate) fn name(&self) -> &str {
-        self.ns.name()
+        self.scene.ns.name()
     }
 
     /// Applies `web` at `image` with `rollout`.
     pub(crate) fn release(&self, image: &str, rollout: &Value) {
-        let spec = progressive(image, &self.stable, &self.new, rollout.clone());
+        let spec = progressive(image, &self.scene.app, &self.new, rollout.clone());
         apply(self.name(), &[&valid_secret(), &spec]);
     }
 
@@ -100,23 +86,23 @@ impl Bench {
     }
 
     async fn status(&self) -> DeploymentChecklistStatus {
-        status(&self.client, self.name()).await
+        status(&self.scene.client, self.name()).await
     }
 
     async fn selects(&self, service: &str) -> String {
-        selects(&self.client, self.name(), service).await
+        selects(&self.scene.client, self.name(), service).await
     }
 
     async fn pods(&self) -> BTreeMap<String, String> {
-        app_pods(&self.client, self.name()).await
+        app_pods(&self.scene.client, self.name()).await
     }
 
     pub(crate) async fn deployments(&self) -> BTreeMap<String, (String, i32)> {
-        deployments(&self.client, self.name()).await
+        deployments(&self.scene.client, self.name()).await
     }
 
     pub(crate) async fn finish(self) {
-        self.ns.finish(&self.client).await;
+        self.scene.ns.finish(&self.scene.client).await;
     }
 }
 
@@ -294,7 +280,7 @@ async fn blue_green_failing_its_preview_never_touches_the_service_or_the_blue_po
     let rollout = blue_green(json!({"previewService": "web-preview", "scaleDownDelaySeconds": 5}));
     let blue = bench.first_release(&rollout).await;
     let blue_pods = bench.pods().await;
-    let services: Api<Service> = Api::namespaced(bench.client.clone(), bench.name());
+    let services: Api<Service> = Api::namespaced(bench.scene.client.clone(), bench.name());
     let version_before = services.get("web").await.unwrap().metadata.resource_version;
 
     bench.new.set_mode(Mode::Unhealthy);
@@ -408,8 +394,8 @@ async fn a_pause_survives_a_restart_then_promote_and_abort_act_once_each() {
     let paused = bench.status().await.rollout.unwrap();
 
     // Killed mid-pause and started again: same step, same end of pause, no second Job.
-    bench.operator.kill();
-    bench.operator.restart();
+    bench.scene.operator.kill();
+    bench.scene.operator.restart();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let resumed = bench.status().await.rollout.unwrap();
     assert_eq!(resumed.step, paused.step);

@@ -2,7 +2,7 @@
 //! operator creates are admitted where the restricted Pod Security Standard is enforced.
 
 use checklist_testkit::{
-    Operator, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, start_app,
+    Operator, Scene, TestNamespace, apply, checklist, client, ensure_crd, kubectl_in, start_app,
     valid_secret,
 };
 use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
@@ -78,11 +78,12 @@ async fn a_release_goes_ready_where_the_restricted_standard_is_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn checks_cannot_reach_the_control_plane_or_choose_their_host() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "egress").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("egress").await;
 
     // Where the API server really is: the address it publishes for itself, not the Service.
     let (ok, endpoint) = kubectl_in(
@@ -152,11 +153,12 @@ fn kubectl_stdin_in(namespace: &str, object: &serde_json::Value) -> (bool, Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 async fn a_hostile_checklist_fails_alone_and_the_operator_stays_small_and_responsive() {
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "hostile").await;
-    let app = start_app().await;
-    let operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator,
+    } = Scene::start("hostile").await;
 
     // A key that took 49 s and 2 GB before evaluation was bounded, a filter that would walk the
     // body quadratically, and an endless body, all against the same app.
@@ -218,11 +220,12 @@ async fn a_request_annotation_of_any_length_cannot_wedge_the_status() {
     use checklist_testkit::wait_phase;
     use std::time::Duration;
 
-    let client = client().await;
-    ensure_crd(&client).await;
-    let ns = TestNamespace::create(&client, "longtoken").await;
-    let app = start_app().await;
-    let _operator = Operator::start(ns.name());
+    let Scene {
+        client,
+        ns,
+        app,
+        operator: _operator,
+    } = Scene::start("longtoken").await;
     apply(
         ns.name(),
         &[&valid_secret(), &checklist("example.com/web:1.0.0", &app)],
