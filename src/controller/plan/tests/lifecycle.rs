@@ -26,19 +26,13 @@ fn transitions_follow_the_lifecycle() {
         },
         Row {
             name: "migration running: wait",
-            observation: Observation {
-                migration: JobState::Running,
-                ..observed()
-            },
+            observation: observed().migrated(JobState::Running),
             phase: Phase::Migrating,
             changes: vec![started(NEW)],
         },
         Row {
             name: "migration done: save the revision and apply it",
-            observation: Observation {
-                migration: JobState::Succeeded,
-                ..observed()
-            },
+            observation: observed().migrated(JobState::Succeeded),
             phase: Phase::RollingOut,
             changes: vec![
                 started(NEW),
@@ -73,10 +67,8 @@ fn transitions_follow_the_lifecycle() {
         },
         Row {
             name: "verification passed: ready",
-            observation: Observation {
-                verification: VerificationObservation::Passed,
-                ..deployed_new(RolloutProgress::Complete)
-            },
+            observation: deployed_new(RolloutProgress::Complete)
+                .verifying(VerificationObservation::Passed),
             phase: Phase::Ready,
             changes: vec![started(NEW)],
         },
@@ -98,10 +90,7 @@ fn transitions_follow_the_lifecycle() {
         },
         Row {
             name: "migration failed: nothing running changed, rolled back at once",
-            observation: Observation {
-                migration: JobState::Failed("BackoffLimitExceeded".into()),
-                ..observed()
-            },
+            observation: observed().migrated(JobState::Failed("BackoffLimitExceeded".into())),
             phase: Phase::RolledBack,
             changes: vec![started(NEW)],
         },

@@ -7,10 +7,8 @@ use crate::api::requests::{RollbackRefusal, RollbackTarget};
 
 /// NEW passed after OLD: both Succeeded in the history, NEW stable and serving.
 fn ready_on_new() -> (DeploymentChecklistStatus, Observation) {
-    let serving = Observation {
-        verification: VerificationObservation::Passed,
-        ..deployed_new(RolloutProgress::Complete)
-    };
+    let serving =
+        deployed_new(RolloutProgress::Complete).verifying(VerificationObservation::Passed);
     let mut status = ready_on_old();
     for _ in 0..4 {
         status = run(&spec(), &status, &serving).status;
@@ -58,15 +56,10 @@ fn a_ready_revision_is_rolled_back_to_an_earlier_one_on_request() {
 
     // OLD's pods are back and NEW's down-migration ran (the example's policy): RolledBack,
     // recorded as a manual rollback, and it stays so.
-    let restored = Observation {
-        rollback_migration: JobState::Succeeded,
-        rollout: RolloutObservation {
-            deployed: Some(OLD.into()),
-            progress: RolloutProgress::Complete,
-        },
-        verification: VerificationObservation::NotStarted,
-        ..serving
-    };
+    let restored = serving
+        .down_migrated(JobState::Succeeded)
+        .deployed(OLD, RolloutProgress::Complete)
+        .verifying(VerificationObservation::NotStarted);
     let done = run(&spec(), &plan.status, &restored);
     assert_eq!(done.status.phase, Some(Phase::RolledBack));
     assert_eq!(

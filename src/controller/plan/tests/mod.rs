@@ -78,16 +78,50 @@ fn observed() -> Observation {
     }
 }
 
+/// The builder of the worlds the tests plan in: start from [`observed`], [`deployed_new`] or
+/// [`steady_on_old`] and change what the test is about.
+impl Observation {
+    /// The Deployment runs `revision`, its rollout at `progress`.
+    fn deployed(self, revision: &str, progress: RolloutProgress) -> Self {
+        Self {
+            rollout: RolloutObservation {
+                deployed: Some(revision.into()),
+                progress,
+            },
+            ..self
+        }
+    }
+
+    /// The migration Job is in `state`.
+    fn migrated(self, state: JobState) -> Self {
+        Self {
+            migration: state,
+            ..self
+        }
+    }
+
+    /// The down-migration Job is in `state`.
+    fn down_migrated(self, state: JobState) -> Self {
+        Self {
+            rollback_migration: state,
+            ..self
+        }
+    }
+
+    /// The verification task reports `state`.
+    fn verifying(self, state: VerificationObservation) -> Self {
+        Self {
+            verification: state,
+            ..self
+        }
+    }
+}
+
 /// NEW migrated and deployed, its rollout at `progress`.
 fn deployed_new(progress: RolloutProgress) -> Observation {
-    Observation {
-        migration: JobState::Succeeded,
-        rollout: RolloutObservation {
-            deployed: Some(NEW.into()),
-            progress,
-        },
-        ..observed()
-    }
+    observed()
+        .migrated(JobState::Succeeded)
+        .deployed(NEW, progress)
 }
 
 /// OLD is current, migrated, rolled out and verified: the world at rest after its release.

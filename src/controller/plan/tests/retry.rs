@@ -4,10 +4,7 @@ use super::*;
 
 #[test]
 fn a_new_retry_token_tries_the_failed_revision_once_more() {
-    let failed = Observation {
-        migration: JobState::Failed("BackoffLimitExceeded".into()),
-        ..observed()
-    };
+    let failed = observed().migrated(JobState::Failed("BackoffLimitExceeded".into()));
     let rolled_back = run(&spec(), &with_failed_attempt(&failed), &failed).status;
     assert_eq!(rolled_back.phase, Some(Phase::RolledBack));
 
@@ -26,10 +23,7 @@ fn a_new_retry_token_tries_the_failed_revision_once_more() {
     let same = run(
         &spec(),
         &plan.status,
-        &Observation {
-            migration: JobState::Failed("again".into()),
-            ..retried
-        },
+        &retried.migrated(JobState::Failed("again".into())),
     );
     assert_eq!(same.status.phase, Some(Phase::RolledBack));
     assert_eq!(
@@ -44,10 +38,7 @@ fn a_new_retry_token_tries_the_failed_revision_once_more() {
 
 #[test]
 fn a_retry_removes_the_failed_attempts_jobs_before_running_them_again() {
-    let failed = Observation {
-        migration: JobState::Failed("BackoffLimitExceeded".into()),
-        ..observed()
-    };
+    let failed = observed().migrated(JobState::Failed("BackoffLimitExceeded".into()));
     let rolled_back = run(&spec(), &with_failed_attempt(&failed), &failed).status;
     let retried = Observation {
         retry_token: Some("1".into()),
@@ -67,10 +58,7 @@ fn a_retry_removes_the_failed_attempts_jobs_before_running_them_again() {
     assert_eq!(condition(&plan, Cond::Reconciling).0, "True");
 
     // Next reconcile: the Job is gone, the token already acted on: the migration runs again.
-    let gone = Observation {
-        migration: JobState::Absent,
-        ..retried
-    };
+    let gone = retried.migrated(JobState::Absent);
     let next = run(&spec(), &plan.status, &gone);
     assert!(next.changes.contains(&Change::CreateMigrationJob {
         revision: NEW.into()

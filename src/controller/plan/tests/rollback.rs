@@ -20,14 +20,10 @@ fn a_rollback_ends_rolled_back_with_the_stable_version_serving_and_does_not_loop
     );
 
     // The stable template is back and the down-migration finished: RolledBack, nothing to do.
-    let restored = Observation {
-        rollout: RolloutObservation {
-            deployed: Some(OLD.into()),
-            progress: RolloutProgress::Complete,
-        },
-        rollback_migration: JobState::Succeeded,
-        ..failed.clone()
-    };
+    let restored = failed
+        .clone()
+        .deployed(OLD, RolloutProgress::Complete)
+        .down_migrated(JobState::Succeeded);
     let plan = run(&spec(), &after_failure, &restored);
     assert_eq!(plan.status.phase, Some(Phase::RolledBack));
     assert!(
@@ -125,10 +121,7 @@ fn automatic_rollback_off_or_trigger_not_listed_stops_in_failed() {
 
 #[test]
 fn a_failed_migration_never_runs_the_down_migration() {
-    let failed = Observation {
-        migration: JobState::Failed("DeadlineExceeded".into()),
-        ..observed()
-    };
+    let failed = observed().migrated(JobState::Failed("DeadlineExceeded".into()));
     let plan = run(&spec(), &ready_on_old(), &failed);
     assert!(
         !plan
@@ -163,10 +156,8 @@ fn the_trigger_is_read_from_the_history_entry_not_from_its_text() {
 
 #[test]
 fn an_entry_without_a_trigger_keeps_the_decision_its_phase_shows() {
-    let failing = Observation {
-        verification: VerificationObservation::Failed("health: got 503".into()),
-        ..deployed_new(RolloutProgress::Complete)
-    };
+    let failing = deployed_new(RolloutProgress::Complete)
+        .verifying(VerificationObservation::Failed("health: got 503".into()));
     let mut legacy = with_failed_attempt(&failing);
     assert_eq!(legacy.phase, Some(Phase::RollingBack));
     // As an earlier version wrote it: the trigger only in the reason's text.
@@ -174,14 +165,9 @@ fn an_entry_without_a_trigger_keeps_the_decision_its_phase_shows() {
     last.trigger = None;
     last.message = None;
     last.reason = Some("VerificationFailed: verification failed: health: got 503".into());
-    let restored = Observation {
-        rollout: RolloutObservation {
-            deployed: Some(OLD.into()),
-            progress: RolloutProgress::Complete,
-        },
-        rollback_migration: JobState::Succeeded,
-        ..failing
-    };
+    let restored = failing
+        .deployed(OLD, RolloutProgress::Complete)
+        .down_migrated(JobState::Succeeded);
 
     // It was rolling back: it finishes the rollback and says why in the old words.
     let plan = run(&spec(), &legacy, &restored);

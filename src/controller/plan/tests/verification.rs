@@ -50,13 +50,10 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
 
 #[test]
 fn a_ready_revision_that_starts_crash_looping_is_degraded_once_not_rolled_back() {
-    let crashing = Observation {
-        rollout: RolloutObservation {
-            deployed: Some(OLD.into()),
-            progress: RolloutProgress::CrashLoop("pod a container app restarted 4 times".into()),
-        },
-        ..steady_on_old()
-    };
+    let crashing = steady_on_old().deployed(
+        OLD,
+        RolloutProgress::CrashLoop("pod a container app restarted 4 times".into()),
+    );
     let plan = run(&spec(), &ready_on_old(), &crashing);
     assert_eq!(plan.status.phase, Some(Phase::Degraded));
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
@@ -75,23 +72,14 @@ fn a_ready_revision_that_starts_crash_looping_is_degraded_once_not_rolled_back()
         &again.status
     ));
     // Recovered pods make it Ready again.
-    let recovered = Observation {
-        rollout: RolloutObservation {
-            deployed: Some(OLD.into()),
-            progress: RolloutProgress::Complete,
-        },
-        ..crashing
-    };
+    let recovered = crashing.deployed(OLD, RolloutProgress::Complete);
     let healed = run(&spec(), &again.status, &recovered);
     assert_eq!(healed.status.phase, Some(Phase::Ready));
 }
 
 /// OLD, Ready, as observed after a restart: no verification task runs.
 fn ready_old_without_a_task() -> Observation {
-    Observation {
-        verification: VerificationObservation::NotStarted,
-        ..steady_on_old()
-    }
+    steady_on_old().verifying(VerificationObservation::NotStarted)
 }
 
 fn continuous_spec() -> DeploymentChecklistSpec {
@@ -166,10 +154,8 @@ fn a_ready_revision_is_not_verified_again_unless_continuous() {
 #[test]
 fn continuous_verification_degrades_a_ready_revision_and_recovers_it() {
     let continuous = continuous_spec();
-    let failing = Observation {
-        verification: VerificationObservation::Failed("health: status 503".into()),
-        ..ready_old_without_a_task()
-    };
+    let failing = ready_old_without_a_task()
+        .verifying(VerificationObservation::Failed("health: status 503".into()));
     let degraded = run(&continuous, &ready_on_old(), &failing);
     assert_eq!(degraded.status.phase, Some(Phase::Degraded));
     assert!(degraded.changes.is_empty(), "{:?}", degraded.changes);
@@ -177,10 +163,7 @@ fn continuous_verification_degrades_a_ready_revision_and_recovers_it() {
     assert_eq!(condition(&degraded, Cond::Verified).0, "False");
     assert_eq!(degraded.notes.len(), 1);
     assert_eq!(degraded.notes[0].reason, Reason::VerificationFailed);
-    let passing = Observation {
-        verification: VerificationObservation::Passed,
-        ..ready_old_without_a_task()
-    };
+    let passing = ready_old_without_a_task().verifying(VerificationObservation::Passed);
     let recovered = run(&continuous, &degraded.status, &passing);
     assert_eq!(recovered.status.phase, Some(Phase::Ready));
     assert_eq!(recovered.notes[0].reason, Reason::Ready);
