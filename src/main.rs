@@ -144,8 +144,8 @@ struct BudgetArgs {
 }
 
 impl BudgetArgs {
-    fn capacity(self, rounds_in_flight: u16) -> controller::verification::Capacity {
-        controller::verification::Capacity {
+    fn capacity(self, rounds_in_flight: u16) -> controller::Capacity {
+        controller::Capacity {
             rounds_in_flight: usize::from(rounds_in_flight),
             namespace_share: usize::from(self.verification_namespace_share),
             namespace_rps: self.verification_namespace_rps,

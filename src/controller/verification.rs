@@ -85,7 +85,7 @@ impl Default for Capacity {
 
 /// The running verification tasks, one per checklist at most.
 #[derive(Clone)]
-pub struct Verifier {
+pub(crate) struct Verifier {
     tasks: Arc<Mutex<HashMap<Key, Task>>>,
     /// A permit per round in flight, granted to namespaces in turn, none above its share.
     in_flight: FairShare,

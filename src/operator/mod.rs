@@ -44,7 +44,7 @@ pub(crate) use shutdown::Shutdown;
 use crate::{
     controller::{
         CachedReads, Caches, Context, FIELD_MANAGER, Guarded, Policy, Verifier, WatchBackoff,
-        error_policy, reconcile, trim, verification,
+        error_policy, reconcile, trim,
     },
     error::StartupError,
     notify::Notifier,
@@ -65,7 +65,7 @@ pub struct RunConfig {
     /// The most of those one namespace may run at once; the rest are left to the others.
     pub reconcile_namespace_share: u16,
     /// How verification rounds share the operator: in flight, per namespace, budgets.
-    pub verification: verification::Capacity,
+    pub verification: crate::controller::Capacity,
     /// Watch only this namespace (a namespace-scoped install); None watches every namespace.
     pub namespace: Option<String>,
     /// Reconcile only the checklists this label selector matches (one shard of several).

@@ -9,13 +9,11 @@
 
 use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
-use checklist_operator::{
+use super::{Context, Guarded, error_policy, reconcile};
+use crate::{
     ReconcileError,
     api::DeploymentChecklist,
-    controller::{
-        reconcile::{Context, Guarded, error_policy, reconcile},
-        verification::Verifier,
-    },
+    controller::verification::Verifier,
     error::Retry,
     resources::{migration_job_name, revision_hash, rollback_migration_job_name},
     verify::guard::EgressPolicy,
@@ -386,7 +384,7 @@ impl ApiServer {
 
 /// Runs one reconcile of `object` against `serve`, which answers the requests in order; returns
 /// what reconcile returned and the server once it saw the client go with no further request.
-async fn run<S, F>(object: Guarded, serve: S) -> (checklist_operator::Result<Action>, ApiServer)
+async fn run<S, F>(object: Guarded, serve: S) -> (crate::Result<Action>, ApiServer)
 where
     S: FnOnce(ApiServer) -> F,
     F: Future<Output = ApiServer> + Send + 'static,
@@ -429,10 +427,7 @@ fn safety_net() -> Duration {
 
 /// Runs one reconcile of each of `objects` in turn with one context, as the controller would
 /// over time, against `serve`.
-async fn run_all<S, F>(
-    objects: Vec<Guarded>,
-    serve: S,
-) -> (Vec<checklist_operator::Result<Action>>, ApiServer)
+async fn run_all<S, F>(objects: Vec<Guarded>, serve: S) -> (Vec<crate::Result<Action>>, ApiServer)
 where
     S: FnOnce(ApiServer) -> F,
     F: Future<Output = ApiServer> + Send + 'static,

@@ -31,7 +31,7 @@ use super::{
 };
 
 /// What every reconcile shares.
-pub struct Context {
+pub(crate) struct Context {
     /// The API client.
     pub(crate) client: Client,
     /// Who publishes the Events.
@@ -76,7 +76,7 @@ impl Context {
     }
 
     /// What reconciles share, with nothing remembered yet.
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         reporter: Reporter,
         verifier: Verifier,
@@ -100,13 +100,13 @@ impl Context {
     }
 
     /// The same, holding every checklist to `policy` (the operator's `run` settings).
-    pub fn with_policy(self, policy: plan::Policy) -> Self {
+    pub(crate) fn with_policy(self, policy: plan::Policy) -> Self {
         Self { policy, ..self }
     }
 
     /// The same, letting one namespace run at most `share` of the `concurrency` reconciles
     /// running at once.
-    pub fn with_namespace_share(self, concurrency: usize, share: usize) -> Self {
+    pub(crate) fn with_namespace_share(self, concurrency: usize, share: usize) -> Self {
         Self {
             shares: Some(crate::fair::FairShare::new(concurrency, share)),
             ..self
@@ -114,7 +114,7 @@ impl Context {
     }
 
     /// The same, notifying through `notifier`, with `defaults` for checklists naming no target.
-    pub fn with_notifier(
+    pub(crate) fn with_notifier(
         self,
         notifier: crate::notify::Notifier,
         defaults: crate::notify::Defaults,
@@ -135,21 +135,22 @@ impl Context {
     }
 
     /// The same, with the backoff's jitter from `jitter` (a test's fixed value).
-    pub fn with_jitter(self, jitter: fn() -> f64) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_jitter(self, jitter: fn() -> f64) -> Self {
         Self { jitter, ..self }
     }
 }
 
 /// The checklist type as the controller watches it: one that fails to parse arrives as an error
 /// instead of stopping the watch for every other checklist.
-pub type Guarded = DeserializeGuard<DeploymentChecklist>;
+pub(crate) type Guarded = DeserializeGuard<DeploymentChecklist>;
 
 /// How soon a reconcile deferred for its namespace's share comes back.
 const DEFERRED: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Reconciles one checklist, if its namespace has not taken its share of the reconciles running
 /// now; otherwise it comes back in [`DEFERRED`] (spread), leaving the slot to other namespaces.
-pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+pub(crate) async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     let key = key_of(&object);
     let _share = match &ctx.shares {
         None => None,
@@ -175,7 +176,7 @@ pub async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action
 
 /// What to do after a failed reconcile: back off on a failure that heals by itself; wait for a
 /// change (or the 5-minute safety net) on one that does not, which the status already names.
-pub fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let key = key_of(&object);
     let delay = match error.retry() {
         Retry::WaitForChange => spread(AT_REST, (ctx.jitter)()),
@@ -498,3 +499,6 @@ async fn report_blocked(checklist: &DeploymentChecklist, error: &ReconcileError,
         tracing::debug!(error = %chain(&failed), "cannot say in the status why the reconcile failed");
     }
 }
+
+#[cfg(test)]
+mod tests;
