@@ -361,11 +361,12 @@ fn engine_for(
         }))
 }
 
-/// The checks that run again in the rounds after Ready (each kind says whether it does).
+/// The checks that run again in the rounds after Ready (each kind says whether it does; a
+/// check of no kind stays, to fail there as it did before).
 fn after_ready(checks: &[CheckSpec]) -> Vec<CheckSpec> {
     checks
         .iter()
-        .filter(|c| c.check().is_some_and(|k| checks::of(k).runs_after_ready()))
+        .filter(|c| c.check().is_none_or(|k| checks::of(k).runs_after_ready()))
         .cloned()
         .collect()
 }

@@ -186,7 +186,7 @@ impl Engine {
                 attempts: 0,
                 status: None,
                 dependencies: Vec::new(),
-                measured: false,
+                measured: check.check().is_some_and(|k| checks::of(k).measures()),
             },
         };
         // Masked before it is cut: a secret cut in half would no longer match its mask.
