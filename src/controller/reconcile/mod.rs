@@ -176,7 +176,11 @@ pub(crate) async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result
 
 /// What to do after a failed reconcile: back off on a failure that heals by itself; wait for a
 /// change (or the 5-minute safety net) on one that does not, which the status already names.
-pub(crate) fn error_policy(object: Arc<Guarded>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy(
+    object: Arc<Guarded>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
     let key = key_of(&object);
     let delay = match error.retry() {
         Retry::WaitForChange => spread(AT_REST, (ctx.jitter)()),

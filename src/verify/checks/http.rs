@@ -1,6 +1,9 @@
 //! `http` checks: status, JSON values, body text, latency and deep-health dependencies.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use crate::api::HttpCheck;
 use crate::verify::{
@@ -31,7 +34,7 @@ impl Kind for HttpCheck {
             )?;
             let response = reach.fetch(request, round).await?;
             let status = response.status;
-            let evaluation = judge::http(self, response, judge::JUDGE_TIMEOUT).await;
+            let evaluation = judged(self, response, judge::JUDGE_TIMEOUT).await;
             Ok((evaluation, 1, Some(status)))
         })
     }
@@ -67,6 +70,15 @@ const BODY_LIMITS: Limits = Limits {
     refuse_duplicates: false,
     note: "",
 };
+
+/// [`evaluate_cancellable`] off the runtime's workers, within `timeout` (see [`judge`]).
+pub async fn judged(check: &HttpCheck, response: Response, timeout: Duration) -> Evaluation {
+    let check = check.clone();
+    judge::off_runtime(timeout, move |cancel| {
+        evaluate_cancellable(&check, &response, cancel)
+    })
+    .await
+}
 
 /// [`evaluate_cancellable`] that nobody cancels.
 #[cfg(test)]
@@ -286,6 +298,84 @@ mod tests {
             truncated: false,
             latency: Duration::from_millis(latency_ms),
         }
+    }
+
+    #[tokio::test]
+    async fn judged_off_the_runtime_it_comes_back_with_what_it_refused() {
+        let passed = judged(
+            &check(),
+            response(200, r#"{"status":"ok"}"#, 1),
+            judge::JUDGE_TIMEOUT,
+        )
+        .await;
+        assert!(passed.passed, "{}", passed.message);
+        let costly = HttpCheck {
+            expect_json: std::collections::BTreeMap::from([(
+                "$..*..*..*".to_string(),
+                "ok".to_string(),
+            )]),
+            ..check()
+        };
+        let failed = judged(&costly, response(200, "{}", 1), judge::JUDGE_TIMEOUT).await;
+        assert_eq!(
+            failed.message,
+            "$..*..*..* has 3 descendant (..) segments, over the limit of 2"
+        );
+    }
+
+    /// A 200 whose body is `body`.
+    fn raw(body: &'static str) -> Response {
+        Response {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+            truncated: false,
+            latency: Duration::from_millis(1),
+        }
+    }
+
+    #[test]
+    fn a_judgement_past_its_deadline_stops_walking_the_body() {
+        // One blocking thread: the task queued after the judgement runs only once the
+        // judgement's thread is free, so its wait is how long the judgement outlived its deadline.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let items: Vec<String> = (0..5000).map(|i| format!(r#"{{"v":{i}}}"#)).collect();
+        let body: &'static str = Box::leak(format!("[{}]", items.join(",")).into_boxed_str());
+        // 200 keys, each spending its whole step budget: seconds of work if nobody stops it.
+        let keys = (1..=200)
+            .map(|i| {
+                (
+                    format!("$[?$[?@.v == -{i}] || @.v == 4999].v"),
+                    "4999".to_string(),
+                )
+            })
+            .collect();
+        let costly = HttpCheck {
+            expect_json: keys,
+            ..health_check()
+        };
+        let waited = runtime.block_on(async {
+            let judged = judged(&costly, raw(body), Duration::from_millis(20)).await;
+            assert!(
+                judged.message.contains("took longer than"),
+                "{}",
+                judged.message
+            );
+            let gave_up = std::time::Instant::now();
+            tokio::task::spawn_blocking(move || gave_up.elapsed())
+                .await
+                .unwrap()
+        });
+        println!("the judgement's thread was free {waited:?} after its deadline");
+        assert!(
+            waited < Duration::from_millis(500),
+            "the judgement ran {waited:?} on"
+        );
     }
 
     #[test]
