@@ -351,6 +351,8 @@ async fn observe_plan_act_record(
         revision_number: planned.status.history.last().map_or(1, |h| h.revision),
         caches: ctx.caches.as_deref(),
     };
+    // A release moving forward acts first, so its status says only what was done; a verdict is
+    // recorded before anything acts on it (see `Plan::records_first`).
     if !planned.records_first() {
         actor.act(&planned.changes).await?;
         record_status(checklist, &previous, &planned, ctx).await?;
