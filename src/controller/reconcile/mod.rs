@@ -305,7 +305,11 @@ async fn failed(
 }
 
 /// Observe and plan: what the cluster holds for `checklist`, and what to do about it.
-async fn observe_and_plan(checklist: &DeploymentChecklist, ctx: &Context) -> Result<(World, Plan)> {
+async fn observe_and_plan(
+    checklist: &DeploymentChecklist,
+    previous: &DeploymentChecklistStatus,
+    ctx: &Context,
+) -> Result<(World, Plan)> {
     let revision = observe::revision(checklist);
     let world = World::read(
         &ctx.client,
@@ -325,8 +329,7 @@ async fn observe_and_plan(checklist: &DeploymentChecklist, ctx: &Context) -> Res
         generation: checklist.meta().generation.unwrap_or_default(),
         spec: &checklist.spec,
     };
-    let previous = checklist.status.clone().unwrap_or_default();
-    let planned = plan::plan(subject, &ctx.policy, &previous, &observed, &clock::now());
+    let planned = plan::plan(subject, &ctx.policy, previous, &observed, &clock::now());
     if !planned.changes.is_empty() {
         tracing::info!(
             changes = ?planned.changes,
@@ -341,8 +344,8 @@ async fn observe_plan_act_record(
     checklist: &DeploymentChecklist,
     ctx: &Context,
 ) -> std::result::Result<Action, Unfinished> {
-    let (world, planned) = observe_and_plan(checklist, ctx).await?;
     let previous = checklist.status.clone().unwrap_or_default();
+    let (world, planned) = observe_and_plan(checklist, &previous, ctx).await?;
     let actor = Actor {
         client: &ctx.client,
         checklist,

@@ -51,6 +51,30 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Runs `judging` (a judgement given a short deadline) on a runtime with one blocking thread and
+/// returns what it said and how long its thread stayed busy after the deadline: the task queued
+/// after it runs only once that thread is free.
+#[cfg(test)]
+pub(super) fn busy_after_deadline<F>(judging: F) -> (Evaluation, Duration)
+where
+    F: std::future::Future<Output = Evaluation>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let judged = judging.await;
+        let gave_up = std::time::Instant::now();
+        let waited = tokio::task::spawn_blocking(move || gave_up.elapsed())
+            .await
+            .expect("the queued task runs");
+        (judged, waited)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,17 +87,9 @@ mod tests {
 
     #[test]
     fn a_judgement_past_its_deadline_is_told_to_stop() {
-        // One blocking thread: the task queued after the judgement runs only once the
-        // judgement's thread is free, so its wait is how long the judgement outlived its deadline.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .max_blocking_threads(1)
-            .enable_time()
-            .build()
-            .unwrap();
-        let waited = runtime.block_on(async {
-            // Seconds of work if nobody stops it; it looks at its flag between steps.
-            let judged = off_runtime(Duration::from_millis(20), |cancel| {
+        // Seconds of work if nobody stops it; it looks at its flag between steps.
+        let (judged, waited) =
+            busy_after_deadline(off_runtime(Duration::from_millis(20), |cancel| {
                 let started = std::time::Instant::now();
                 while started.elapsed() < Duration::from_secs(5) {
                     if cancel.load(Ordering::Relaxed) {
@@ -82,18 +98,12 @@ mod tests {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Evaluation::pass("ran to the end")
-            })
-            .await;
-            assert!(
-                judged.message.contains("took longer than"),
-                "{}",
-                judged.message
-            );
-            let gave_up = std::time::Instant::now();
-            tokio::task::spawn_blocking(move || gave_up.elapsed())
-                .await
-                .unwrap()
-        });
+            }));
+        assert!(
+            judged.message.contains("took longer than"),
+            "{}",
+            judged.message
+        );
         assert!(
             waited < Duration::from_millis(500),
             "the judgement ran {waited:?} on"
