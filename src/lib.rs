@@ -9,6 +9,7 @@
 //! - `events`: a transition's note and its Event. `error`: every failure, with a category and a
 //!   retry policy.
 //! - `verify`: the HTTP and Prometheus checks, run within budgets, and the `verify` command.
+//!   `traffic`: where users' requests go during a release, and the router that sends them.
 //! - `resources`: pure builders of the owned objects. `secrets`: the secret contract.
 //! - `api`: the `DeploymentChecklist` types and the CRD.
 //! - `text`: the one sanitizer of tenant text. `fair`: fair shares per namespace.
@@ -26,6 +27,7 @@ pub mod resources;
 pub mod secrets;
 pub mod telemetry;
 pub mod text;
+pub mod traffic;
 pub mod verify;
 
 pub use error::{ReconcileError, Result, StartupError};

@@ -15,7 +15,7 @@ const FLOORS: &[&[&str]] = &[
     &["text", "fair", "telemetry"],
     &["api"],
     &["resources", "secrets"],
-    &["verify"],
+    &["verify", "traffic"],
     &["error"],
     &["events"],
     &["notify"],

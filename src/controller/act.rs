@@ -18,6 +18,7 @@ use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistSpec, RolloutStrategy},
     resources::{self, RecordError, labels, stamp::stamped},
+    traffic::{self, Live, Write},
     verify::engine::SecretValues,
 };
 
@@ -110,18 +111,24 @@ impl Actor<'_> {
                 };
                 self.apply(stamped(deployment)).await?;
             }
-            Change::RouteApp { revision } => {
-                self.apply(stamped(resources::service_selecting(
-                    checklist,
-                    &name,
-                    revision.as_deref(),
-                )))
-                .await?;
+            Change::Route { routing } => {
+                let router = traffic::router(spec);
+                let live = Live::read(
+                    self.world.service.as_ref(),
+                    self.world.side_service.as_ref(),
+                );
+                for write in router.writes(checklist, routing, &live) {
+                    self.write(write).await?;
+                }
             }
-            Change::RouteSide { revision } => {
+            Change::PutBackAppService { revision } => {
+                let service = resources::service_selecting(checklist, &name, revision.as_deref());
+                self.write(Write::AppService(service)).await?;
+            }
+            Change::PutBackSideService { revision } => {
                 let side = self.side_service()?;
-                self.apply(stamped(resources::side_service(checklist, &side, revision)))
-                    .await?;
+                let service = resources::side_service(checklist, &side, revision);
+                self.write(Write::SideService(service)).await?;
             }
             Change::RemoveDeployments { keep } => {
                 for deployment in &self.world.revision_deployments {
@@ -163,6 +170,21 @@ impl Actor<'_> {
             }
             Change::StopVerification => {
                 self.verifier.stop(&key(checklist)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// One write a router asked for.
+    async fn write(&self, write: Write) -> Result<()> {
+        match write {
+            Write::AppService(service) => {
+                self.apply(stamped(service)).await?;
+            }
+            Write::SideService(service) => {
+                // Refused before any write when a Service of that name is someone else's.
+                self.side_service()?;
+                self.apply(stamped(service)).await?;
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ pub(crate) mod stamp;
 
 mod env;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod meta;
 
 pub(crate) use deployment::{deployment, revision_deployment};

@@ -71,11 +71,8 @@ pub struct RevisionPods {
 pub struct TrafficObservation {
     /// Every app Deployment of the checklist.
     pub deployments: Vec<RevisionPods>,
-    /// The app's Service: None when it does not exist; Some(None) when it selects the pods of
-    /// every revision; Some(Some(r)) when it selects revision r only.
-    pub service: Option<Option<String>>,
-    /// The preview or canary Service, read the same way.
-    pub side_service: Option<Option<String>>,
+    /// What the router's objects send where.
+    pub routes: crate::traffic::Live,
 }
 
 impl TrafficObservation {

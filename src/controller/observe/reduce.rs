@@ -9,8 +9,9 @@ use crate::{
         DeploymentChecklist,
         requests::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION},
     },
-    resources::{self, deployed_revision, labels, selected_revision},
+    resources::{self, deployed_revision, labels},
     secrets,
+    traffic::Live,
 };
 
 use super::{
@@ -107,8 +108,7 @@ pub fn traffic(world: &World, current: &str, max_restarts: i32) -> TrafficObserv
         .collect();
     TrafficObservation {
         deployments,
-        service: world.service.as_ref().map(selected_revision),
-        side_service: world.side_service.as_ref().map(selected_revision),
+        routes: Live::read(world.service.as_ref(), world.side_service.as_ref()),
     }
 }
 

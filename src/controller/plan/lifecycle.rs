@@ -103,10 +103,10 @@ impl Planner<'_> {
                     revision: revision.clone(),
                     replicas: *replicas,
                 },
-                Owned::AppService { revision } => Change::RouteApp {
+                Owned::AppService { revision } => Change::PutBackAppService {
                     revision: revision.clone(),
                 },
-                Owned::SideService { revision } => Change::RouteSide {
+                Owned::SideService { revision } => Change::PutBackSideService {
                     revision: revision.clone(),
                 },
             });

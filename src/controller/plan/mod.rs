@@ -92,13 +92,20 @@ pub enum Change {
         /// Its pods.
         replicas: i32,
     },
-    /// Point the app's Service at the pods of `revision` only, or of every revision when None.
-    RouteApp {
+    /// Send users' requests as `routing` says, through the checklist's router.
+    Route {
+        /// Which revision takes what share.
+        routing: crate::traffic::Routing,
+    },
+    /// Put the app's Service back as it was applied (it drifted), selecting the pods of
+    /// `revision` only, or of every revision when None.
+    PutBackAppService {
         /// The revision selected, if one only.
         revision: Option<String>,
     },
-    /// Point the preview (BlueGreen) or canary Service at the pods of `revision`.
-    RouteSide {
+    /// Put the preview (BlueGreen) or canary Service back as it was applied, selecting the pods
+    /// of `revision`.
+    PutBackSideService {
         /// The revision selected.
         revision: String,
     },

@@ -4,6 +4,7 @@
 //! checks now running against the app, and a failure then switches back at once.
 
 use crate::api::{Phase, Reason, RolloutStage};
+use crate::traffic::Routing;
 
 use super::super::{Endpoint, Planner};
 use super::{Progress, Step, Strategy, progress_step, sides};
@@ -20,7 +21,7 @@ impl Strategy for BlueGreen {
             RolloutStage::Deploying
             | RolloutStage::Verifying
             | RolloutStage::WaitingForPromotion => preview(planner, &stable),
-            RolloutStage::Promoted => promoted(planner),
+            RolloutStage::Promoted => promoted(planner, &stable),
             RolloutStage::Paused
             | RolloutStage::Completing
             | RolloutStage::Complete
@@ -39,9 +40,8 @@ impl Strategy for BlueGreen {
 fn preview(planner: &mut Planner<'_>, stable: &str) -> Step {
     let revision = planner.observed.revision.hash.clone();
     let image = planner.observed.revision.image.clone();
-    // Pinned before any new pod exists: until the switch, the app's Service never sees them.
-    planner.route_app(Some(stable));
-    planner.route_side(&revision);
+    // Routed before any new pod exists: until the switch, users never reach them.
+    planner.route(Routing::trying(stable, &revision, 0));
     let coming = format!(
         "blue-green: {image} coming up beside the stable version, behind the preview Service"
     );
@@ -73,14 +73,14 @@ fn preview(planner: &mut Planner<'_>, stable: &str) -> Step {
         ));
         return Step::Wait;
     }
-    switch(planner, &revision, &image)
+    switch(planner, stable, &revision, &image)
 }
 
-/// The switch: the app's Service selects the new pods in one write.
-fn switch(planner: &mut Planner<'_>, revision: &str, image: &str) -> Step {
+/// The switch: every request goes to the new pods in one write.
+fn switch(planner: &mut Planner<'_>, stable: &str, revision: &str, image: &str) -> Step {
     let delay = scale_down_delay(planner);
     let now = planner.now.clone();
-    planner.route_app(Some(revision));
+    planner.route(Routing::trying(stable, revision, 100));
     planner.new_verification_stage();
     planner.edit_rollout(|r| {
         r.stage = RolloutStage::Promoted;
@@ -93,15 +93,14 @@ fn switch(planner: &mut Planner<'_>, revision: &str, image: &str) -> Step {
              against the app meanwhile"
         ),
     );
-    promoted(planner)
+    promoted(planner, stable)
 }
 
 /// After the switch: the old pods wait out scaleDownDelaySeconds while the checks run against the
 /// app; a failure switches back (the rollback), the end of the delay removes them.
-fn promoted(planner: &mut Planner<'_>) -> Step {
+fn promoted(planner: &mut Planner<'_>, stable: &str) -> Step {
     let revision = planner.observed.revision.hash.clone();
-    planner.route_app(Some(&revision));
-    planner.route_side(&revision);
+    planner.route(Routing::trying(stable, &revision, 100));
     if let Some(pods) = planner.observed.traffic.of(&revision)
         && let failed @ Step::Failed(_) = progress_step(&pods.progress)
     {

@@ -9,6 +9,7 @@
 //! canary / (canary + stable), a little under the step's weight.
 
 use crate::api::{ConditionStatus, ConditionType as Cond, Phase, Reason, RolloutStage};
+use crate::traffic::Routing;
 
 use super::super::{Endpoint, Planner};
 use super::{Progress, Step, Strategy, progress_step, sides};
@@ -18,14 +19,14 @@ pub(in crate::controller::plan) struct Canary;
 
 impl Strategy for Canary {
     fn release(&self, planner: &mut Planner<'_>) -> Step {
-        if planner.stable_running().is_none() {
+        let Some(stable) = planner.stable_running() else {
             return planner.settle();
-        }
+        };
         match planner.stage() {
             RolloutStage::Deploying
             | RolloutStage::Verifying
             | RolloutStage::Paused
-            | RolloutStage::WaitingForPromotion => step(planner),
+            | RolloutStage::WaitingForPromotion => step(planner, &stable),
             RolloutStage::Completing => complete(planner),
             RolloutStage::Promoted
             | RolloutStage::Complete
@@ -43,7 +44,7 @@ impl Strategy for Canary {
 // Long (about 110 lines) on purpose: one step read top to bottom, scale → route → verify →
 // pause → next, each stage a few lines that share the step's numbers; split, they would pass
 // the same half-dozen values around.
-fn step(planner: &mut Planner<'_>) -> Step {
+fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
     let steps = planner
         .spec
         .rollout
@@ -84,12 +85,12 @@ fn step(planner: &mut Planner<'_>) -> Step {
         &what,
     );
 
-    planner.route_side(&revision);
+    // The canary takes its share once its Deployment exists (while it scales between steps too);
+    // until then only its checks reach it.
+    let deployed = planner.observed.traffic.of(&revision).is_some();
     let pods = planner.ensure_revision(&revision, pods_wanted);
-    if pods.is_some() {
-        // The canary pods serve beside the stable ones once they exist.
-        planner.route_app(None);
-    }
+    let weight = if deployed { current.weight } else { 0 };
+    planner.route(Routing::trying(stable, &revision, weight));
     let coming = pods.map_or(Step::Wait, |p| progress_step(&p.progress));
     match coming {
         Step::Done => {}
@@ -150,11 +151,11 @@ fn step(planner: &mut Planner<'_>) -> Step {
     if index == last {
         return finish_steps(planner);
     }
-    next_step(planner, number + 1)
+    next_step(planner, stable, number + 1)
 }
 
 /// On to step `number`: its pods, then its own checks.
-fn next_step(planner: &mut Planner<'_>, number: usize) -> Step {
+fn next_step(planner: &mut Planner<'_>, stable: &str, number: usize) -> Step {
     planner.new_verification_stage();
     planner.edit_rollout(|r| {
         r.step = i32::try_from(number).ok();
@@ -172,7 +173,7 @@ fn next_step(planner: &mut Planner<'_>, number: usize) -> Step {
         Reason::StepStarted,
         format!("canary step {number}: {weight}% of the pods run the new version"),
     );
-    step(planner)
+    step(planner, stable)
 }
 
 /// Every step passed: the new revision scales to every replica.
@@ -202,8 +203,7 @@ fn complete(planner: &mut Planner<'_>) -> Step {
         Step::Done => {}
         stopped => return stopped,
     }
-    planner.route_app(Some(&revision));
-    planner.route_side(&revision);
+    planner.route(Routing::settled(&revision));
     planner.remove_others(&revision);
     planner.set_stage(RolloutStage::Complete);
     Step::Done

@@ -11,6 +11,7 @@ use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
 use crate::api::{Phase, Reason, RolloutStage, RolloutStatus, RolloutStrategy};
 use crate::controller::observe::{RevisionPods, RolloutProgress};
+use crate::traffic::Routing;
 
 use super::super::{
     Change, Endpoint, Note, Planner, status::Kstatus, step::Failure, verification::Gate,
@@ -204,28 +205,10 @@ impl Planner<'_> {
         None
     }
 
-    /// Points the app's Service at `revision` only (every revision when None), unless it does.
-    pub(super) fn route_app(&mut self, revision: Option<&str>) {
-        if self.observed.traffic.service.as_ref().map(Option::as_deref) != Some(revision) {
-            self.changes.push(Change::RouteApp {
-                revision: revision.map(str::to_string),
-            });
-        }
-    }
-
-    /// Points the preview or canary Service at `revision`, unless it does.
-    pub(super) fn route_side(&mut self, revision: &str) {
-        if self
-            .observed
-            .traffic
-            .side_service
-            .as_ref()
-            .map(Option::as_deref)
-            != Some(Some(revision))
-        {
-            self.changes.push(Change::RouteSide {
-                revision: revision.to_string(),
-            });
+    /// Sends users' requests as `routing` says, unless the router's objects already do.
+    pub(super) fn route(&mut self, routing: Routing) {
+        if let Some(change) = route(self, routing) {
+            self.changes.push(change);
         }
     }
 
@@ -270,8 +253,7 @@ impl Planner<'_> {
         // Nothing stable runs beside it: its checks are the revision's own, through the app.
         self.edit_rollout(|r| r.stable_revision = None);
         let revision = self.observed.revision.hash.clone();
-        self.route_app(Some(&revision));
-        self.route_side(&revision);
+        self.route(Routing::settled(&revision));
         match self.bring_up(self.full_replicas(), "rolling out the new version") {
             Step::Done => {}
             stopped => return stopped,
@@ -305,10 +287,17 @@ impl Planner<'_> {
     }
 }
 
+/// The change that sends users' requests as `routing` says, unless the router's objects already
+/// do.
+fn route(planner: &Planner<'_>, routing: Routing) -> Option<Change> {
+    let router = crate::traffic::router(planner.spec);
+    (!router.holds(&routing, &planner.observed.traffic.routes)).then_some(Change::Route { routing })
+}
+
 /// Brings `stable` back after a failure: its Deployment (rebuilt from its stored spec if it is
-/// gone), the app's Service on it first, then the other revisions' Deployments deleted. The
+/// gone), every request routed to it first, then the other revisions' Deployments deleted. The
 /// stable pods were never touched while the new revision was tried, so usually this is one
-/// Service write and one delete.
+/// routing change and one delete.
 pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
     let traffic = &planner.observed.traffic;
     let mut changes = Vec::new();
@@ -319,11 +308,7 @@ pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
             replicas: full_replicas(planner, Some(stable)),
         });
     }
-    if traffic.service.as_ref().map(Option::as_deref) != Some(Some(stable)) {
-        changes.push(Change::RouteApp {
-            revision: Some(stable.to_string()),
-        });
-    }
+    changes.extend(route(planner, Routing::settled(stable)));
     let serving = running.is_some_and(|p| p.progress == RolloutProgress::Complete);
     // A stable Deployment being rebuilt serves nothing yet: the failed pods go only after it.
     let others = traffic.deployments.iter().any(|d| d.revision != stable);

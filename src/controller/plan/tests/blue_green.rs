@@ -4,6 +4,7 @@
 use super::sides::*;
 use super::*;
 use crate::api::RolloutStage;
+use crate::traffic::Router;
 
 fn cgraph() -> DeploymentChecklistSpec {
     example(include_str!("../../../../examples/cgraph.yaml"))
@@ -36,7 +37,7 @@ fn the_migration_runs_before_any_new_pod() {
         !plan
             .changes
             .iter()
-            .any(|c| matches!(c, Change::ApplyRevision { .. } | Change::RouteSide { .. })),
+            .any(|c| matches!(c, Change::ApplyRevision { .. }) || routes(c)),
         "{:?}",
         plan.changes
     );
@@ -47,18 +48,13 @@ fn green_starts_beside_blue_with_the_app_service_pinned_to_blue() {
     let spec = cgraph();
     let mut world = release(&spec);
     // After a RollingUpdate release the app's Service selected every revision.
-    world.traffic.service = Some(None);
+    world.traffic.routes.app = Some(None);
     let plan = at(&spec, &ready_on(&spec), &world, 10);
     assert_eq!(
         plan.changes,
         [
             Change::StopVerification,
-            Change::RouteApp {
-                revision: Some(OLD.into())
-            },
-            Change::RouteSide {
-                revision: NEW.into()
-            },
+            trying(0),
             Change::SaveRevision {
                 revision: NEW.into()
             },
@@ -104,11 +100,9 @@ fn a_pass_switches_the_service_in_one_write_and_keeps_blue_for_the_delay() {
         switched
             .changes
             .iter()
-            .filter(|c| matches!(c, Change::RouteApp { .. }))
+            .filter(|c| routes(c))
             .collect::<Vec<_>>(),
-        [&Change::RouteApp {
-            revision: Some(NEW.into())
-        }]
+        [&trying(100)]
     );
     assert!(!touches_old(&switched), "blue stays for the delay");
     assert_eq!(stage(&switched), RolloutStage::Promoted);
@@ -124,7 +118,7 @@ fn a_pass_switches_the_service_in_one_write_and_keeps_blue_for_the_delay() {
     assert!(switched.requeue_after.as_secs() <= 300);
 
     // The next reconcile sees the Service switched: no second switch.
-    world.traffic.service = Some(Some(NEW.into()));
+    world.traffic.routes.app = Some(Some(NEW.into()));
     world.verification = VerificationObservation::Running;
     let waiting = at(&spec, &switched.status, &world, 200);
     assert!(waiting.changes.is_empty(), "{:?}", waiting.changes);
@@ -138,20 +132,24 @@ fn a_pass_switches_the_service_in_one_write_and_keeps_blue_for_the_delay() {
 }
 
 #[test]
-fn a_failure_before_the_switch_removes_green_and_never_touches_the_service() {
+fn a_failure_before_the_switch_removes_green_and_never_touches_the_apps_service() {
     let spec = cgraph();
     let (status, mut world) = verifying(&spec);
     world.verification = VerificationObservation::Failed("health: got 503".into());
     let failed = at(&spec, &status, &world, 60);
-    assert!(
-        !failed
-            .changes
-            .iter()
-            .any(|c| matches!(c, Change::RouteApp { .. })),
-        "the app's Service already selects blue: {:?}",
-        failed.changes
+    assert_eq!(failed.changes, back_to_old());
+    // The app's Service already selects blue: only the preview Service is pointed back at it.
+    let mut checklist = crate::resources::fixtures::example("cgraph.yaml");
+    checklist.metadata.name = Some(NAME.into());
+    let writes = crate::traffic::ServiceSelector.writes(
+        &checklist,
+        &crate::traffic::Routing::settled(OLD),
+        &world.traffic.routes,
     );
-    assert!(failed.changes.contains(&keep_only(OLD)));
+    assert!(
+        matches!(writes.as_slice(), [crate::traffic::Write::SideService(_)]),
+        "{writes:?}"
+    );
     assert!(!touches_old(&failed));
     assert_eq!(failed.status.phase, Some(Phase::RollingBack));
 }
@@ -162,7 +160,7 @@ fn a_failure_during_the_delay_switches_back_at_once() {
     let (status, mut world) = verifying(&spec);
     world.verification = VerificationObservation::Passed;
     let switched = at(&spec, &status, &world, 100);
-    world.traffic.service = Some(Some(NEW.into()));
+    world.traffic.routes.app = Some(Some(NEW.into()));
     world.verification = VerificationObservation::Failed("health: got 500".into());
     let failed = at(&spec, &switched.status, &world, 150);
     assert_eq!(failed.changes, back_to_old());
@@ -177,18 +175,11 @@ fn without_auto_promotion_a_passed_preview_waits_for_a_person() {
     world.verification = VerificationObservation::Passed;
     let waiting = at(&spec, &status, &world, 100);
     assert_eq!(stage(&waiting), RolloutStage::WaitingForPromotion);
-    assert!(
-        !waiting
-            .changes
-            .iter()
-            .any(|c| matches!(c, Change::RouteApp { .. }))
-    );
+    assert!(!waiting.changes.iter().any(routes));
     assert_eq!(condition(&waiting, Cond::Ready).1, "WaitingForPromotion");
     world.promote_token = Some("1".into());
     let promoted = at(&spec, &waiting.status, &world, 150);
-    assert!(promoted.changes.contains(&Change::RouteApp {
-        revision: Some(NEW.into())
-    }));
+    assert!(promoted.changes.contains(&trying(100)));
     assert_eq!(stage(&promoted), RolloutStage::Promoted);
 }
 
@@ -202,9 +193,7 @@ fn a_first_release_has_no_preview_stage() {
         revision: NEW.into(),
         replicas: 4
     }));
-    assert!(plan.changes.contains(&Change::RouteApp {
-        revision: Some(NEW.into())
-    }));
+    assert!(plan.changes.contains(&settled(NEW)));
     assert_eq!(rollout(&plan).stable_revision, None);
 }
 

@@ -12,7 +12,7 @@ fn vel_tutor() -> DeploymentChecklistSpec {
 /// Step 1's canary pod is up and serving beside the stable pods.
 fn step1_up(spec: &DeploymentChecklistSpec) -> Observation {
     let mut world = new_up(spec, 1);
-    world.traffic.service = Some(None);
+    world.traffic.routes.app = Some(None);
     world
 }
 
@@ -35,9 +35,6 @@ fn step_one_starts_ceil_ten_percent_of_the_replicas_beside_every_stable_pod() {
         plan.changes,
         [
             Change::StopVerification,
-            Change::RouteSide {
-                revision: NEW.into()
-            },
             Change::SaveRevision {
                 revision: NEW.into()
             },
@@ -45,6 +42,7 @@ fn step_one_starts_ceil_ten_percent_of_the_replicas_beside_every_stable_pod() {
                 revision: NEW.into(),
                 replicas: 1
             },
+            trying(0),
         ]
     );
     assert!(!touches_old(&plan), "the stable pods are left alone");
@@ -62,9 +60,9 @@ fn the_ready_canary_pod_joins_the_app_service_and_is_verified_through_the_canary
     let spec = vel_tutor();
     let started = at(&spec, &ready_on(&spec), &release(&spec), 10);
     let mut world = step1_up(&spec);
-    world.traffic.service = Some(Some(OLD.into()));
+    world.traffic.routes.app = Some(Some(OLD.into()));
     let plan = at(&spec, &started.status, &world, 20);
-    assert!(plan.changes.contains(&Change::RouteApp { revision: None }));
+    assert!(plan.changes.contains(&trying(10)));
     assert!(plan.changes.contains(&Change::StartVerification {
         revision: NEW.into(),
         stage: Some("step1".into()),
@@ -129,9 +127,7 @@ fn the_end_of_the_pause_starts_the_last_step_then_the_new_version_takes_over() {
     }));
     full.verification = VerificationObservation::Passed;
     let done = at(&spec, &verifying.status, &full, 1950);
-    assert!(done.changes.contains(&Change::RouteApp {
-        revision: Some(NEW.into())
-    }));
+    assert!(done.changes.contains(&settled(NEW)));
     assert!(done.changes.contains(&keep_only(NEW)));
     assert_eq!(done.status.phase, Some(Phase::Ready));
     assert_eq!(stage(&done), RolloutStage::Complete);
@@ -158,8 +154,9 @@ fn a_failure_at_step_one_removes_the_canary_and_leaves_the_stable_pods_alone() {
     assert_eq!(failed.status.phase, Some(Phase::RollingBack));
     assert_eq!(stage(&failed), RolloutStage::RolledBack);
     assert_eq!(rollout(&failed).summary, "rolled back");
-    // The world after: only OLD runs, the app's Service on it.
+    // The world after: only OLD runs, both Services on it.
     let mut after = release(&spec);
+    after.traffic.routes.side = Some(Some(OLD.into()));
     after.verification = VerificationObservation::NotStarted;
     let rolled_back = at(&spec, &failed.status, &after, 70);
     assert!(rolled_back.changes.is_empty(), "{:?}", rolled_back.changes);
@@ -274,7 +271,7 @@ fn a_restart_resumes_the_pause_where_it_was() {
     assert_eq!(rollout(&resumed).paused_until, Some(now(1900)));
     assert!(!resumed.changes.iter().any(|c| matches!(
         c,
-        Change::ApplyRevision { .. } | Change::RouteApp { .. } | Change::SaveRevision { .. }
+        Change::ApplyRevision { .. } | Change::Route { .. } | Change::SaveRevision { .. }
     )));
 }
 

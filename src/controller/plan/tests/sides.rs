@@ -4,6 +4,7 @@
 use super::*;
 use crate::api::{RolloutStage, RolloutStatus};
 use crate::controller::observe::{RevisionPods, TrafficObservation};
+use crate::traffic::{Live, Routing};
 
 /// The spec of a seed example.
 pub(super) fn example(text: &str) -> DeploymentChecklistSpec {
@@ -38,8 +39,10 @@ pub(super) fn release(spec: &DeploymentChecklistSpec) -> Observation {
                 spec.app.replicas.unwrap_or(1),
                 RolloutProgress::Complete,
             )],
-            service: Some(Some(OLD.into())),
-            side_service: None,
+            routes: Live {
+                app: Some(Some(OLD.into())),
+                side: None,
+            },
         },
         ..observed()
     }
@@ -52,7 +55,7 @@ pub(super) fn new_up(spec: &DeploymentChecklistSpec, replicas: i32) -> Observati
         .traffic
         .deployments
         .push(pods(NEW, replicas, RolloutProgress::Complete));
-    world.traffic.side_service = Some(Some(NEW.into()));
+    world.traffic.routes.side = Some(Some(NEW.into()));
     world
 }
 
@@ -64,7 +67,7 @@ pub(super) fn ready_on(spec: &DeploymentChecklistSpec) -> DeploymentChecklistSta
         image: "old:1".into(),
     };
     at_rest.verification = VerificationObservation::Passed;
-    at_rest.traffic.side_service = Some(Some(OLD.into()));
+    at_rest.traffic.routes.side = Some(Some(OLD.into()));
     let plan = at(spec, &DeploymentChecklistStatus::default(), &at_rest, 0);
     assert_eq!(plan.status.phase, Some(Phase::Ready), "{:?}", plan.status);
     plan.status
@@ -118,14 +121,27 @@ pub(super) fn keep_only(revision: &str) -> Change {
     }
 }
 
-/// The restore after a failure with OLD's pods untouched: the rounds stopped, the app's Service
-/// back on OLD, every other Deployment removed.
+/// The restore after a failure with OLD's pods untouched: the rounds stopped, every request
+/// routed to OLD, every other Deployment removed.
 pub(super) fn back_to_old() -> Vec<Change> {
-    vec![
-        Change::StopVerification,
-        Change::RouteApp {
-            revision: Some(OLD.into()),
-        },
-        keep_only(OLD),
-    ]
+    vec![Change::StopVerification, settled(OLD), keep_only(OLD)]
+}
+
+/// Every request routed to `revision`.
+pub(super) fn settled(revision: &str) -> Change {
+    Change::Route {
+        routing: Routing::settled(revision),
+    }
+}
+
+/// `weight` percent of the requests routed to NEW, the rest to OLD.
+pub(super) fn trying(weight: i32) -> Change {
+    Change::Route {
+        routing: Routing::trying(OLD, NEW, weight),
+    }
+}
+
+/// Whether a change routes requests.
+pub(super) fn routes(change: &Change) -> bool {
+    matches!(change, Change::Route { .. })
 }
