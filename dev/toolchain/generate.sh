@@ -5,7 +5,7 @@
 #
 #   dev/toolchain/generate.sh              all of them
 #   dev/toolchain/generate.sh helm kwok    only these (kubernetes, etcd, kwok, helm, prometheus,
-#                                          argo-rollouts)
+#                                          argo-rollouts, traefik)
 #
 # Run it only when a pinned version changes; its output (go.mod, go.sum) is committed so every
 # machine builds exactly the same binaries. Each pinned Kubernetes release has its own module,
@@ -228,13 +228,20 @@ gen_argo_rollouts() {
     github.com/argoproj/argo-rollouts/cmd/rollouts-controller
 }
 
+# Traefik, the Gateway API implementation the traffic-routing tests send requests through
+# (dev/traefik). Its release's replaces and excludes are copied like Prometheus's.
+gen_traefik() {
+  gen_release traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
+    github.com/traefik/traefik/v3/cmd/traefik
+}
+
 components=("$@")
-((${#components[@]})) || components=(kubernetes etcd kwok helm prometheus argo-rollouts)
+((${#components[@]})) || components=(kubernetes etcd kwok helm prometheus argo-rollouts traefik)
 for component in "${components[@]}"; do
   case "$component" in
-    kubernetes | etcd | kwok | helm | prometheus) "gen_$component" ;;
+    kubernetes | etcd | kwok | helm | prometheus | traefik) "gen_$component" ;;
     argo-rollouts) gen_argo_rollouts ;;
-    *) echo "generate: unknown component '$component' (kubernetes, etcd, kwok, helm, prometheus, argo-rollouts)" >&2; exit 2 ;;
+    *) echo "generate: unknown component '$component' (kubernetes, etcd, kwok, helm, prometheus, argo-rollouts, traefik)" >&2; exit 2 ;;
   esac
 done
-echo "generate: toolchain modules written (${components[*]}) for Kubernetes ${K8S_VERSION} and ${K8S_OLDEST_VERSION}, etcd ${ETCD_VERSION} and ${ETCD_OLDEST_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, prometheus ${PROMETHEUS_VERSION}, argo-rollouts ${ARGO_ROLLOUTS_VERSION}"
+echo "generate: toolchain modules written (${components[*]}) for Kubernetes ${K8S_VERSION} and ${K8S_OLDEST_VERSION}, etcd ${ETCD_VERSION} and ${ETCD_OLDEST_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, prometheus ${PROMETHEUS_VERSION}, argo-rollouts ${ARGO_ROLLOUTS_VERSION}, traefik ${TRAEFIK_VERSION}"

@@ -50,7 +50,10 @@ pub use migration::{MigrationRollback, MigrationSpec};
 pub use probes::{ProbeSpec, Probes};
 pub use reason::Reason;
 pub use rollback::{RollbackMigration, RollbackSpec, RollbackTrigger};
-pub use rollout::{BlueGreenSpec, CanarySpec, CanaryStep, RolloutSpec, RolloutStrategy};
+pub use rollout::{
+    BlueGreenSpec, CanarySpec, CanaryStep, GatewayApiRouting, RolloutSpec, RolloutStrategy,
+    TrafficRoutingSpec,
+};
 pub use rollout_status::{RolloutStage, RolloutStatus};
 pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};

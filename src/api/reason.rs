@@ -59,6 +59,11 @@ pub enum Reason {
     Aborted,
     /// A field of an object the operator owns was changed by hand and was put back.
     Drift,
+    /// The HTTPRoute of spec.rollout.trafficRouting is missing or cannot carry a release (no
+    /// rule sends to the app's Service, the preview or canary Service is not one of its
+    /// backends, no room for the revision header's rule); the message says which. Nothing
+    /// moves users until it is fixed.
+    RouteUnusable,
     /// The revision passed its checklist and serves traffic.
     Ready,
     /// The stable revision stopped working (continuous checks fail, its pods crash-loop); there
@@ -136,6 +141,7 @@ impl Reason {
                 | Reason::NotificationFailed
                 | Reason::StatusRefused
                 | Reason::Drift
+                | Reason::RouteUnusable
                 | Reason::InvalidSpec
                 | Reason::PolicyRefused
                 | Reason::Forbidden
@@ -168,7 +174,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 36);
+        assert_eq!(Reason::all().count(), 37);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -29,6 +29,18 @@ use super::schema;
         "reason": "FieldValueRequired"
     },
     {
+        "rule": "self.strategy != 'RollingUpdate' || !has(self.trafficRouting)",
+        "message": "spec.rollout.trafficRouting is only allowed when spec.rollout.strategy is BlueGreen or Canary",
+        "fieldPath": ".trafficRouting",
+        "reason": "FieldValueForbidden"
+    },
+    {
+        "rule": "!has(self.canary) || !has(self.canary.canaryReplicas) || has(self.trafficRouting)",
+        "message": "spec.rollout.canary.canaryReplicas needs spec.rollout.trafficRouting: without a router the step's weight is the share of the pods",
+        "fieldPath": ".canary.canaryReplicas",
+        "reason": "FieldValueForbidden"
+    },
+    {
         "rule": "!((type(self.maxSurge) == int ? self.maxSurge == 0 : self.maxSurge == '0%') && (type(self.maxUnavailable) == int ? self.maxUnavailable == 0 : self.maxUnavailable == '0%'))",
         "message": "spec.rollout.maxSurge and spec.rollout.maxUnavailable must not both be 0: the rollout could never progress",
         "fieldPath": ".maxUnavailable"
@@ -76,6 +88,12 @@ pub struct RolloutSpec {
     /// Settings of the Canary strategy; required when strategy is Canary and only allowed then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySpec>,
+
+    /// BlueGreen and Canary: the router that moves users' requests between the stable and the
+    /// new version. Left out, the app's Service selects the pods, so a canary's share of the
+    /// requests is its share of the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_routing: Option<TrafficRoutingSpec>,
 }
 
 impl Default for RolloutSpec {
@@ -88,6 +106,7 @@ impl Default for RolloutSpec {
             max_restarts: 3,
             blue_green: None,
             canary: None,
+            traffic_routing: None,
         }
     }
 }
@@ -98,6 +117,50 @@ fn default_max_surge() -> IntOrString {
 
 fn default_max_unavailable() -> IntOrString {
     IntOrString::Int(0)
+}
+
+/// The router that moves users' requests between versions during a release.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficRoutingSpec {
+    /// A Gateway API HTTPRoute that sends users to the app. Required.
+    #[serde(rename = "gatewayAPI")]
+    pub gateway_api: GatewayApiRouting,
+}
+
+/// The HTTPRoute whose weights a release sets.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayApiRouting {
+    /// The name of the HTTPRoute (gateway.networking.k8s.io/v1) in the checklist's namespace
+    /// that sends users to the app. The operator changes only the weights of the app's Service
+    /// and the preview or canary Service in one rule, and adds (then removes) one rule of its
+    /// own that sends requests carrying the revision header to the new version. Its rule must
+    /// name both Services in backendRefs. Required. Example: web.
+    #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
+    pub http_route: String,
+
+    /// The name of the rule (spec.rules[].name) whose weights the operator sets. Default: the one
+    /// rule whose backendRefs name the app's Service. Example: api.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub rule: Option<String>,
+
+    /// The request header that reaches the new version while it is under test, set to its
+    /// revision hash (status.rollout.revision): the checks of the new version go through the
+    /// route with it, and so may a person. Default: x-checklist-revision.
+    #[serde(default = "default_revision_header")]
+    #[schemars(length(min = 1, max = 100))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"))]
+    pub header: String,
+}
+
+fn default_revision_header() -> String {
+    "x-checklist-revision".into()
 }
 
 /// The rollout strategy.
@@ -182,6 +245,15 @@ pub struct CanarySpec {
     #[schemars(length(min = 1, max = 63))]
     #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
     pub canary_service: Option<String>,
+
+    /// With spec.rollout.trafficRouting: how many pods run the new version during the steps, as
+    /// a number or a percentage of spec.app.replicas (rounded up, at least 1); the step's weight
+    /// sets the share of requests. Default: the step's weight as a share of spec.app.replicas.
+    /// Without trafficRouting the weight is the share of the pods, and this is not allowed.
+    /// Example: 1 or 25%.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minimum" = 1, "maxLength" = 4, "pattern" = "^([1-9][0-9]?|100)%$"))]
+    pub canary_replicas: Option<IntOrString>,
 }
 
 /// One step of a canary rollout.
@@ -195,9 +267,10 @@ pub struct CanarySpec {
     }
 ]))]
 pub struct CanaryStep {
-    /// The share of the app's replicas, in percent (1-100), that run the new version at this
-    /// step: ceil(weight × spec.app.replicas / 100) pods, at least 1, beside all the stable
-    /// pods. Required. Example: 10.
+    /// The share of users' requests, in percent (1-100), the new version takes at this step.
+    /// With spec.rollout.trafficRouting, the route sends exactly this share. Without it, the
+    /// weight is the share of pods: ceil(weight × spec.app.replicas / 100) new pods, at least
+    /// 1, beside all the stable pods. Required. Example: 10.
     #[schemars(range(min = 1, max = 100))]
     pub weight: i32,
 

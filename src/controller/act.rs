@@ -112,11 +112,14 @@ impl Actor<'_> {
                 self.apply(stamped(deployment)).await?;
             }
             Change::Route { routing } => {
-                let router = traffic::router(spec);
-                let live = Live::read(
-                    self.world.service.as_ref(),
-                    self.world.side_service.as_ref(),
-                );
+                let router = traffic::router(&name, spec);
+                let live = Live {
+                    route: self.world.route.clone(),
+                    ..Live::read(
+                        self.world.service.as_ref(),
+                        self.world.side_service.as_ref(),
+                    )
+                };
                 for write in router.writes(checklist, routing, &live) {
                     self.write(write).await?;
                 }
@@ -154,9 +157,16 @@ impl Actor<'_> {
                 failed_rounds,
             } => {
                 let key = key(checklist)?;
-                let base_url = match endpoint {
-                    Endpoint::App => base_url(checklist, &key.0),
-                    Endpoint::Side => side_url(checklist, &key.0),
+                let router = traffic::router(&name, spec);
+                // Through the users' front door with the revision header where the router has
+                // one; else through the preview or canary Service (or its URL).
+                let pin = match endpoint {
+                    Endpoint::App => None,
+                    Endpoint::Side => router.pin(revision),
+                };
+                let base_url = match (endpoint, &pin) {
+                    (Endpoint::App, _) | (Endpoint::Side, Some(_)) => base_url(checklist, &key.0),
+                    (Endpoint::Side, None) => side_url(checklist, &key.0),
                 };
                 let assignment = Assignment {
                     revision: observe::target(revision, stage.as_deref()),
@@ -165,6 +175,7 @@ impl Actor<'_> {
                     spec: spec.verification.clone(),
                     base_url,
                     secrets: self.header_values(),
+                    pin,
                 };
                 self.verifier.start(key, assignment);
             }
@@ -186,7 +197,35 @@ impl Actor<'_> {
                 self.side_service()?;
                 self.apply(stamped(service)).await?;
             }
+            Write::Route { name, patch } => self.patch_route(&name, patch).await?,
         }
+        Ok(())
+    }
+
+    /// Patches the HTTPRoute `name` with a JSON Patch. Its first operation tests the
+    /// resourceVersion observe read: a route changed since fails the test (422) and is read
+    /// again by the next reconcile instead of being overwritten.
+    async fn patch_route(&self, name: &str, patch: Vec<serde_json::Value>) -> Result<()> {
+        let what = || format!("patch HTTPRoute {name}");
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(patch))
+            .map_err(|source| ReconcileError::Serialize {
+                what: what(),
+                source,
+            })?;
+        let routes: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &observe::namespace(self.checklist)?,
+            &traffic::http_route_resource(),
+        );
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        routes
+            .patch(name, &params, &Patch::Json::<()>(patch))
+            .await
+            .map_err(|e| ReconcileError::change(what(), e))?;
+        tracing::info!(route = %name, "patched HTTPRoute weights");
         Ok(())
     }
 

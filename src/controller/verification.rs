@@ -49,6 +49,9 @@ pub(crate) struct Assignment {
     pub(crate) base_url: String,
     /// Header values read from Secrets.
     pub(crate) secrets: SecretValues,
+    /// A header (name, value) every request carries: a gateway's revision header, so checks
+    /// through the users' front door reach the version under test.
+    pub(crate) pin: Option<(String, String)>,
 }
 
 struct Task {
@@ -337,12 +340,15 @@ fn engine_for(
     assignment: &Assignment,
     shared: &Shared,
 ) -> Result<Engine, crate::verify::engine::EngineError> {
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         &assignment.spec,
         &assignment.base_url,
         (*shared.egress).clone(),
         assignment.secrets.clone(),
     )?;
+    if let Some((name, value)) = &assignment.pin {
+        engine = engine.with_pin(name, value)?;
+    }
     Ok(engine
         .with_limits(shared.limits)
         .with_pace(shared.pacer.clone(), key.0.clone())

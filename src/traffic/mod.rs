@@ -3,15 +3,21 @@
 //! and which writes make them do so. Act and observe call the router the checklist's spec picks
 //! without knowing which one it is.
 //!
-//! One router today, `services`: the app's Service and the preview or canary Service choose
-//! between revisions by the revision label, so a canary's share is its share of the pods.
+//! Two routers: `services` (the default), where the app's Service and the preview or canary
+//! Service choose between revisions by the revision label, so a canary's share is its share of
+//! the pods; and `gateway`, where a Gateway API HTTPRoute splits requests by weight
+//! (spec.rollout.trafficRouting), its JSON read and patched in `route`.
 
+mod gateway;
+mod route;
 mod services;
 
 use k8s_openapi::api::core::v1::Service;
+use serde_json::Value;
 
 use crate::api::{DeploymentChecklist, DeploymentChecklistSpec};
 
+pub use gateway::GatewayRoute;
 pub use services::ServiceSelector;
 
 /// The traffic a plan wants: `stable` takes every request the trial does not.
@@ -67,6 +73,9 @@ pub struct Live {
     pub app: Option<Option<String>>,
     /// The preview or canary Service, read the same way.
     pub side: Option<Option<String>>,
+    /// The router's HTTPRoute as the API server returned it: None when the router has none;
+    /// Some(None) when it does not exist.
+    pub route: Option<Option<Value>>,
 }
 
 impl Live {
@@ -75,8 +84,60 @@ impl Live {
         Live {
             app: app.map(crate::resources::selected_revision),
             side: side.map(crate::resources::selected_revision),
+            route: None,
         }
     }
+}
+
+/// Why requests do not go as routed yet, for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotYet {
+    /// On their way: the route is being written, or a gateway has not taken its new spec.
+    Settling(String),
+    /// They cannot until someone fixes the route (missing, no usable rule, no room).
+    Unusable(String),
+}
+
+impl Live {
+    /// Whether the app's Service exists and selects `revision` (every revision when None).
+    fn app_selects(&self, revision: Option<&str>) -> bool {
+        self.app.as_ref().map(Option::as_deref) == Some(revision)
+    }
+
+    /// Whether the side Service exists and selects `routing`'s side revision.
+    fn side_selects(&self, routing: &Routing) -> bool {
+        self.side.as_ref().map(Option::as_deref) == Some(Some(routing.side()))
+    }
+}
+
+/// The Service writes both routers make: the app's Service selecting `app_selects` and the side
+/// Service `side` (if the strategy has one) selecting the side revision, each unless it does.
+fn service_writes(
+    checklist: &DeploymentChecklist,
+    app_selects: Option<&str>,
+    side: Option<&str>,
+    routing: &Routing,
+    live: &Live,
+) -> Vec<Write> {
+    let name = checklist.metadata.name.as_deref().unwrap_or_default();
+    let mut writes = Vec::new();
+    if !live.app_selects(app_selects) {
+        writes.push(Write::AppService(crate::resources::service_selecting(
+            checklist,
+            name,
+            app_selects,
+        )));
+    }
+    if let Some(side) = side
+        && !live.side_selects(routing)
+    {
+        writes.push(Write::SideService(crate::resources::side_service(
+            checklist,
+            side,
+            routing.side(),
+        )));
+    }
+    writes
 }
 
 /// One write a router asks for, in the order given.
@@ -87,10 +148,18 @@ pub enum Write {
     /// Apply the preview or canary Service (refused when a Service of that name is not the
     /// checklist's).
     SideService(Service),
+    /// Patch the HTTPRoute `name` with a JSON Patch (RFC 6902) whose first operation tests the
+    /// resourceVersion that was read.
+    Route {
+        /// The HTTPRoute's name.
+        name: String,
+        /// The operations.
+        patch: Vec<Value>,
+    },
 }
 
 /// A way of sending users' requests to revisions.
-pub trait Router: Sync {
+pub trait Router: Send + Sync {
     /// Whether the live objects already send requests as `routing` says.
     fn holds(&self, routing: &Routing, live: &Live) -> bool;
 
@@ -98,9 +167,53 @@ pub trait Router: Sync {
     /// rollback's first write is the one that takes users off the failed revision.
     fn writes(&self, checklist: &DeploymentChecklist, routing: &Routing, live: &Live)
     -> Vec<Write>;
+
+    /// Why `routing` cannot be made to hold with what is live (a route that is missing or has
+    /// no usable rule), for a person; None when it can.
+    fn problem(&self, _routing: &Routing, _live: &Live) -> Option<String> {
+        None
+    }
+
+    /// Whether requests go as `routing` says by now, or why not yet: checks sent through the
+    /// users' front door wait for it.
+    fn in_force(&self, _routing: &Routing, _live: &Live) -> Result<(), NotYet> {
+        Ok(())
+    }
+
+    /// The request header (name, value) that reaches `revision` through the users' front door
+    /// while it is under test, when the router has one.
+    fn pin(&self, _revision: &str) -> Option<(String, String)> {
+        None
+    }
+
+    /// The HTTPRoute observe reads for this router, if any.
+    fn route_name(&self) -> Option<&str> {
+        None
+    }
 }
 
-/// The router a checklist's `spec` asks for.
-pub fn router(_spec: &DeploymentChecklistSpec) -> &'static dyn Router {
-    &ServiceSelector
+/// The HTTPRoute resource (gateway.networking.k8s.io/v1), read and patched untyped: the operator
+/// touches two weights and one rule of it.
+pub fn http_route_resource() -> kube::discovery::ApiResource {
+    kube::discovery::ApiResource {
+        group: "gateway.networking.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "gateway.networking.k8s.io/v1".into(),
+        kind: "HTTPRoute".into(),
+        plural: "httproutes".into(),
+    }
+}
+
+/// The router the checklist `name`'s `spec` asks for.
+pub fn router(name: &str, spec: &DeploymentChecklistSpec) -> Box<dyn Router> {
+    let gateway = spec
+        .rollout
+        .traffic_routing
+        .as_ref()
+        .map(|t| &t.gateway_api);
+    let side = crate::resources::side_service_name_of(name, &spec.rollout);
+    match (gateway, side) {
+        (Some(gateway), Some(side)) => Box::new(GatewayRoute::new(name, gateway, side)),
+        _ => Box::new(ServiceSelector),
+    }
 }

@@ -5,7 +5,7 @@
 use crate::api::DeploymentChecklist;
 use crate::resources;
 
-use super::{Live, Router, Routing, Write};
+use super::{Live, Router, Routing, Write, service_writes};
 
 /// Routes by Service selectors.
 pub struct ServiceSelector;
@@ -23,19 +23,9 @@ impl ServiceSelector {
     }
 }
 
-/// Whether the app's Service exists and selects as `routing` says.
-fn app_holds(routing: &Routing, live: &Live) -> bool {
-    live.app.as_ref().map(Option::as_deref) == Some(ServiceSelector::app_selects(routing))
-}
-
-/// Whether the side Service exists and selects the side's revision.
-fn side_holds(routing: &Routing, live: &Live) -> bool {
-    live.side.as_ref().map(Option::as_deref) == Some(Some(routing.side()))
-}
-
 impl Router for ServiceSelector {
     fn holds(&self, routing: &Routing, live: &Live) -> bool {
-        app_holds(routing, live) && side_holds(routing, live)
+        live.app_selects(Self::app_selects(routing)) && live.side_selects(routing)
     }
 
     fn writes(
@@ -44,25 +34,9 @@ impl Router for ServiceSelector {
         routing: &Routing,
         live: &Live,
     ) -> Vec<Write> {
-        let name = checklist.metadata.name.clone().unwrap_or_default();
-        let mut writes = Vec::new();
-        if !app_holds(routing, live) {
-            writes.push(Write::AppService(resources::service_selecting(
-                checklist,
-                &name,
-                Self::app_selects(routing),
-            )));
-        }
-        if let Some(side) = resources::side_service_name(checklist)
-            && !side_holds(routing, live)
-        {
-            writes.push(Write::SideService(resources::side_service(
-                checklist,
-                &side,
-                routing.side(),
-            )));
-        }
-        writes
+        let side = resources::side_service_name(checklist);
+        let app = Self::app_selects(routing);
+        service_writes(checklist, app, side.as_deref(), routing, live)
     }
 }
 
@@ -74,6 +48,7 @@ mod tests {
         Live {
             app: Some(app.map(str::to_string)),
             side: Some(Some(side.to_string())),
+            route: None,
         }
     }
 
@@ -101,6 +76,7 @@ mod tests {
         let missing = Live {
             app: Some(Some("a".into())),
             side: None,
+            route: None,
         };
         assert!(!ServiceSelector.holds(&routing, &missing));
         assert!(!ServiceSelector.holds(&Routing::settled("a"), &Live::default()));

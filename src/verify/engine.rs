@@ -53,6 +53,9 @@ pub struct Engine {
     limits: Limits,
     /// The namespace's request rate, shared with its other checklists; None: unpaced (`verify`).
     pace: Option<(Pacer, String)>,
+    /// A header every request carries (a gateway's revision header, so requests through the
+    /// users' front door reach the version under test); it replaces a check's own of that name.
+    pin: Option<Header>,
 }
 
 /// Why an engine could not be built.
@@ -69,6 +72,9 @@ pub enum EngineError {
     /// The HTTP client could not be built.
     #[error(transparent)]
     Client(#[from] FetchError),
+    /// The revision header a router asked for is unusable.
+    #[error("revision header {0}")]
+    Pin(String),
 }
 
 impl Engine {
@@ -105,6 +111,21 @@ impl Engine {
             prometheus_scope: None,
             limits: Limits::default(),
             pace: None,
+            pin: None,
+        })
+    }
+
+    /// The same engine, sending header `name: value` with every request.
+    pub fn with_pin(self, name: &str, value: &str) -> Result<Self, EngineError> {
+        let bad = |what: &str| EngineError::Pin(format!("{what} {name:?}"));
+        let pin = Header {
+            name: HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| bad("not a valid header name:"))?,
+            value: HeaderValue::from_str(value).map_err(|_| bad("not a valid value for"))?,
+        };
+        Ok(Self {
+            pin: Some(pin),
+            ..self
         })
     }
 
@@ -294,10 +315,14 @@ impl Reach for Engine {
         body: Option<&str>,
         content_type: Option<&str>,
     ) -> Result<Request, Problem> {
-        let mut built = Vec::with_capacity(headers.len() + 1);
+        let mut built = Vec::with_capacity(headers.len() + 2);
         for header in headers {
-            built.push(self.header(header)?);
+            let header = self.header(header)?;
+            if self.pin.as_ref().is_none_or(|pin| pin.name != header.name) {
+                built.push(header);
+            }
         }
+        built.extend(self.pin.clone());
         if let Some(content_type) = content_type {
             let value = HeaderValue::from_str(content_type).map_err(|_| {
                 Problem::Spec(format!(

@@ -85,6 +85,11 @@ part of the reconcile needs it (README.md has the same as a table).
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# spec.rollout.trafficRouting: the user's HTTPRoute, read, and patched in two weights and one
+# rule of the operator's own (never created or deleted).
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "patch"]
 # Crash-loop detection: the deployed revision's pods, listed, and watched by metadata.
 - apiGroups: [""]
   resources: ["pods"]

@@ -12,13 +12,14 @@ use k8s_openapi::api::{
 };
 use kube::{
     Api, Client, ResourceExt,
-    api::{ListParams, ObjectList},
+    api::{DynamicObject, ListParams, ObjectList},
 };
 
 use crate::{
     ReconcileError, Result,
     api::DeploymentChecklist,
     resources::{self, labels},
+    traffic,
 };
 
 use super::{CachedReads, Caches};
@@ -47,6 +48,9 @@ pub struct World {
     pub service: Option<Service>,
     /// BlueGreen and Canary: the preview or canary Service.
     pub side_service: Option<Service>,
+    /// The HTTPRoute of spec.rollout.trafficRouting: None without one; Some(None) when it does
+    /// not exist.
+    pub route: Option<Option<serde_json::Value>>,
 }
 
 impl std::fmt::Debug for World {
@@ -173,6 +177,7 @@ impl World {
             revision_deployments: app.deployments,
             service: app.service,
             side_service: app.side_service,
+            route: app.route,
         })
     }
 }
@@ -186,6 +191,7 @@ struct Sides {
     deployments: Vec<Deployment>,
     service: Option<Service>,
     side_service: Option<Service>,
+    route: Option<Option<serde_json::Value>>,
 }
 
 /// BlueGreen and Canary: every app Deployment of the checklist, the current revision's pods and
@@ -203,7 +209,10 @@ async fn read_sides(
     let owned = labels::selector_query(&name);
     let revision_pods = format!("{owned},{}={revision}", labels::REVISION);
     let side_name = resources::side_service_name(checklist);
-    let (deployment_list, pod_list, service, side_service) = tokio::try_join!(
+    let router = traffic::router(&name, &checklist.spec);
+    let routes: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &traffic::http_route_resource());
+    let (deployment_list, pod_list, service, side_service, route) = tokio::try_join!(
         // Consistent, unlike the pods: a Deployment just written or deleted must be seen as it
         // is now, or the plan would apply, delete or report it a second time.
         async {
@@ -224,6 +233,13 @@ async fn read_sides(
                 None => Ok(None),
             }
         },
+        async {
+            let Some(route) = router.route_name() else {
+                return Ok(None);
+            };
+            let found = get_opt(&routes, route, "HTTPRoute").await?;
+            Ok(Some(found.and_then(|r| serde_json::to_value(r).ok())))
+        },
     )?;
     Ok(Sides {
         deployment: None,
@@ -231,6 +247,7 @@ async fn read_sides(
         deployments: deployment_list.items,
         service,
         side_service,
+        route,
     })
 }
 

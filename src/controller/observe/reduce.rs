@@ -108,7 +108,10 @@ pub fn traffic(world: &World, current: &str, max_restarts: i32) -> TrafficObserv
         .collect();
     TrafficObservation {
         deployments,
-        routes: Live::read(world.service.as_ref(), world.side_service.as_ref()),
+        routes: Live {
+            route: world.route.clone(),
+            ..Live::read(world.service.as_ref(), world.side_service.as_ref())
+        },
     }
 }
 

@@ -41,13 +41,16 @@ fn preview(planner: &mut Planner<'_>, stable: &str) -> Step {
     let revision = planner.observed.revision.hash.clone();
     let image = planner.observed.revision.image.clone();
     // Routed before any new pod exists: until the switch, users never reach them.
-    planner.route(Routing::trying(stable, &revision, 0));
+    let routed = planner.route(Routing::trying(stable, &revision, 0));
     let coming = format!(
         "blue-green: {image} coming up beside the stable version, behind the preview Service"
     );
     match planner.bring_up(planner.full_replicas(), &coming) {
         Step::Done => {}
         stopped => return stopped,
+    }
+    if let Err(why) = routed {
+        return planner.wait_for_traffic(&why);
     }
     if planner.stage() == RolloutStage::Deploying {
         planner.set_stage(RolloutStage::Verifying);
@@ -80,7 +83,8 @@ fn preview(planner: &mut Planner<'_>, stable: &str) -> Step {
 fn switch(planner: &mut Planner<'_>, stable: &str, revision: &str, image: &str) -> Step {
     let delay = scale_down_delay(planner);
     let now = planner.now.clone();
-    planner.route(Routing::trying(stable, revision, 100));
+    // Whether the switch is in force is promoted's to wait for, before its checks.
+    let _ = planner.route(Routing::trying(stable, revision, 100));
     planner.new_verification_stage();
     planner.edit_rollout(|r| {
         r.stage = RolloutStage::Promoted;
@@ -100,11 +104,14 @@ fn switch(planner: &mut Planner<'_>, stable: &str, revision: &str, image: &str) 
 /// app; a failure switches back (the rollback), the end of the delay removes them.
 fn promoted(planner: &mut Planner<'_>, stable: &str) -> Step {
     let revision = planner.observed.revision.hash.clone();
-    planner.route(Routing::trying(stable, &revision, 100));
+    let routed = planner.route(Routing::trying(stable, &revision, 100));
     if let Some(pods) = planner.observed.traffic.of(&revision)
         && let failed @ Step::Failed(_) = progress_step(&pods.progress)
     {
         return failed;
+    }
+    if let Err(why) = routed {
+        return planner.wait_for_traffic(&why);
     }
     let gate = planner.gate(Endpoint::App);
     if let failed @ Step::Failed(_) = planner.verify(

@@ -66,7 +66,13 @@ fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
     let index = number - 1;
     let current = &steps[index];
     let replicas = planner.full_replicas();
-    let pods_wanted = sides::canary_replicas(current.weight, replicas);
+    let fixed = planner
+        .spec
+        .rollout
+        .canary
+        .as_ref()
+        .and_then(|c| c.canary_replicas.as_ref());
+    let pods_wanted = sides::canary_pods(fixed, current.weight, replicas);
     let revision = planner.observed.revision.hash.clone();
     let what = format!(
         "canary step {number}/{} ({}%, {pods_wanted} of {replicas} pods)",
@@ -90,12 +96,15 @@ fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
     let deployed = planner.observed.traffic.of(&revision).is_some();
     let pods = planner.ensure_revision(&revision, pods_wanted);
     let weight = if deployed { current.weight } else { 0 };
-    planner.route(Routing::trying(stable, &revision, weight));
+    let routed = planner.route(Routing::trying(stable, &revision, weight));
     let coming = pods.map_or(Step::Wait, |p| progress_step(&p.progress));
     match coming {
         Step::Done => {}
         Step::Wait => return planner.deploying(&format!("{what}: the new pods are coming up")),
         failed => return failed,
+    }
+    if let Err(why) = routed {
+        return planner.wait_for_traffic(&why);
     }
     if planner.stage() == RolloutStage::Deploying {
         planner.set_stage(RolloutStage::Verifying);
@@ -203,7 +212,8 @@ fn complete(planner: &mut Planner<'_>) -> Step {
         Step::Done => {}
         stopped => return stopped,
     }
-    planner.route(Routing::settled(&revision));
+    // At rest the checks go through the app: nothing waits for the route here.
+    let _ = planner.route(Routing::settled(&revision));
     planner.remove_others(&revision);
     planner.set_stage(RolloutStage::Complete);
     Step::Done

@@ -7,11 +7,14 @@
 
 use std::time::Duration;
 
-use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use k8s_openapi::{
+    apimachinery::pkg::{apis::meta::v1::Time, util::intstr::IntOrString},
+    jiff::Timestamp,
+};
 
 use crate::api::{Phase, Reason, RolloutStage, RolloutStatus, RolloutStrategy};
 use crate::controller::observe::{RevisionPods, RolloutProgress};
-use crate::traffic::Routing;
+use crate::traffic::{NotYet, Routing};
 
 use super::super::{
     Change, Endpoint, Note, Planner, status::Kstatus, step::Failure, verification::Gate,
@@ -205,11 +208,39 @@ impl Planner<'_> {
         None
     }
 
-    /// Sends users' requests as `routing` says, unless the router's objects already do.
-    pub(super) fn route(&mut self, routing: Routing) {
+    /// Sends users' requests as `routing` says, unless the router's objects already do; a route
+    /// that cannot carry it is reported in a Warning Event (once per message). Then whether the
+    /// requests go so by now, or why not yet: checks sent through the users' front door wait.
+    pub(super) fn route(&mut self, routing: Routing) -> Result<(), NotYet> {
+        let router = crate::traffic::router(self.name, self.spec);
+        let live = &self.observed.traffic.routes;
+        let in_force = router.in_force(&routing, live);
+        if let Some(problem) = router.problem(&routing, live)
+            && self.status.message.as_deref() != Some(problem.as_str())
+        {
+            self.notes.push(Note {
+                reason: Reason::RouteUnusable,
+                message: problem,
+            });
+        }
         if let Some(change) = route(self, routing) {
             self.changes.push(change);
         }
+        in_force
+    }
+
+    /// A stage whose checks go through the users' front door waits until the router's requests
+    /// go as routed (`why`: a gateway has not taken the route yet, or the route cannot carry
+    /// the release): RollingOut with the reason, looked at again within a second.
+    pub(super) fn wait_for_traffic(&mut self, why: &NotYet) -> Step {
+        let (reason, why) = match why {
+            NotYet::Settling(why) => (Reason::RollingOut, why),
+            NotYet::Unusable(why) => (Reason::RouteUnusable, why),
+        };
+        self.progress(Phase::RollingOut, reason, why);
+        let soon = Duration::from_secs(1);
+        self.wake_after = Some(self.wake_after.map_or(soon, |w| w.min(soon)));
+        Step::Wait
     }
 
     /// Every replica of the app: spec.app.replicas, or, when an autoscaler owns the count, what
@@ -253,7 +284,8 @@ impl Planner<'_> {
         // Nothing stable runs beside it: its checks are the revision's own, through the app.
         self.edit_rollout(|r| r.stable_revision = None);
         let revision = self.observed.revision.hash.clone();
-        self.route(Routing::settled(&revision));
+        // At rest the checks go through the app: nothing waits for the route here.
+        let _ = self.route(Routing::settled(&revision));
         match self.bring_up(self.full_replicas(), "rolling out the new version") {
             Step::Done => {}
             stopped => return stopped,
@@ -290,7 +322,7 @@ impl Planner<'_> {
 /// The change that sends users' requests as `routing` says, unless the router's objects already
 /// do.
 fn route(planner: &Planner<'_>, routing: Routing) -> Option<Change> {
-    let router = crate::traffic::router(planner.spec);
+    let router = crate::traffic::router(planner.name, planner.spec);
     (!router.holds(&routing, &planner.observed.traffic.routes)).then_some(Change::Route { routing })
 }
 
@@ -345,6 +377,22 @@ pub(super) fn canary_replicas(weight: i32, replicas: i32) -> i32 {
     i32::try_from(pods.clamp(1, replicas)).unwrap_or(1)
 }
 
+/// The canary's pods at a step of `weight` percent of `replicas`: canaryReplicas when set (a
+/// number, at most replicas, or a percentage of replicas rounded up), else the weight's share.
+pub(super) fn canary_pods(fixed: Option<&IntOrString>, weight: i32, replicas: i32) -> i32 {
+    match fixed {
+        Some(IntOrString::Int(pods)) => (*pods).clamp(1, replicas.max(1)),
+        Some(IntOrString::String(share)) => share
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<i32>().ok())
+            .map_or_else(
+                || canary_replicas(weight, replicas),
+                |p| canary_replicas(p, replicas),
+            ),
+        None => canary_replicas(weight, replicas),
+    }
+}
+
 /// The one line `kubectl get` shows in the Rollout column.
 pub(super) fn summary(rollout: &RolloutStatus) -> String {
     let stage = match rollout.stage {
@@ -383,6 +431,17 @@ pub(super) fn summary(rollout: &RolloutStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canary_replicas_set_the_pods_whatever_the_weight() {
+        let fixed = IntOrString::Int(1);
+        assert_eq!(canary_pods(Some(&fixed), 50, 10), 1);
+        assert_eq!(canary_pods(Some(&IntOrString::Int(20)), 5, 10), 10);
+        let share = IntOrString::String("25%".into());
+        assert_eq!(canary_pods(Some(&share), 5, 10), 3);
+        assert_eq!(canary_pods(None, 5, 10), 1);
+        assert_eq!(canary_pods(None, 50, 10), 5);
+    }
 
     #[test]
     fn canary_pods_are_the_ceiling_of_the_share_at_least_one_at_most_all() {

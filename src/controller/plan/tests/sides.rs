@@ -42,6 +42,7 @@ pub(super) fn release(spec: &DeploymentChecklistSpec) -> Observation {
             routes: Live {
                 app: Some(Some(OLD.into())),
                 side: None,
+                route: None,
             },
         },
         ..observed()

@@ -1,0 +1,293 @@
+//! The Gateway API router: the app's Service always selects the stable revision and the side
+//! Service the new one; the user's HTTPRoute splits requests between the two Services by weight,
+//! whatever the pod counts, and the operator's pin rule sends requests with the revision header
+//! to the new version while it is under test.
+
+use crate::api::{DeploymentChecklist, GatewayApiRouting};
+
+use super::route::{self, Names, RouteView, Wanted};
+use super::{Live, NotYet, Router, Routing, Write, service_writes};
+
+/// Routes by the weights of one rule of the user's HTTPRoute.
+pub struct GatewayRoute {
+    /// spec.rollout.trafficRouting.gatewayAPI.
+    spec: GatewayApiRouting,
+    /// The app's Service (the checklist's name).
+    app: String,
+    /// The preview or canary Service.
+    side: String,
+    /// The name of the operator's pin rule in the route.
+    pin_rule: String,
+}
+
+impl GatewayRoute {
+    /// The router for the checklist `name` with `spec` and the side Service `side`.
+    pub fn new(name: &str, spec: &GatewayApiRouting, side: String) -> Self {
+        GatewayRoute {
+            spec: spec.clone(),
+            app: name.to_string(),
+            side,
+            pin_rule: pin_rule_name(name),
+        }
+    }
+
+    fn names(&self) -> Names<'_> {
+        Names {
+            route: &self.spec.http_route,
+            rule: self.spec.rule.as_deref(),
+            app: &self.app,
+            side: &self.side,
+            pin_rule: &self.pin_rule,
+            header: &self.spec.header,
+        }
+    }
+
+    fn view(&self, live: &Live) -> RouteView {
+        route::view(live.route.as_ref().and_then(Option::as_ref), &self.names())
+    }
+}
+
+/// What `routing` asks of the route.
+fn wanted(routing: &Routing) -> Wanted {
+    let trial = routing
+        .trial
+        .as_ref()
+        .filter(|t| t.revision != routing.stable);
+    Wanted {
+        side_weight: trial.map_or(0, |t| t.weight),
+        pinned: trial.map(|t| t.revision.clone()),
+    }
+}
+
+/// The name of the checklist `name`'s pin rule: a rule name (a DNS label) of at most 63.
+fn pin_rule_name(name: &str) -> String {
+    let mut rule = format!("checklist-{name}");
+    rule.truncate(63);
+    rule.trim_end_matches('-').to_string()
+}
+
+impl Router for GatewayRoute {
+    fn holds(&self, routing: &Routing, live: &Live) -> bool {
+        let route_holds = match self.view(live) {
+            RouteView::Usable(state) => state.holds(&wanted(routing)),
+            RouteView::Missing | RouteView::Unusable(_) => false,
+        };
+        route_holds && live.app_selects(Some(&routing.stable)) && live.side_selects(routing)
+    }
+
+    fn problem(&self, routing: &Routing, live: &Live) -> Option<String> {
+        let name = &self.spec.http_route;
+        match self.view(live) {
+            RouteView::Missing => Some(format!(
+                "HTTPRoute {name} (spec.rollout.trafficRouting.gatewayAPI.httpRoute) does not \
+                 exist in this namespace"
+            )),
+            RouteView::Unusable(why) => Some(why),
+            RouteView::Usable(state) => {
+                let wanted = wanted(routing);
+                let route = live.route.as_ref().and_then(Option::as_ref)?;
+                state.patch(route, &wanted, &self.names()).err()
+            }
+        }
+    }
+
+    fn writes(
+        &self,
+        checklist: &DeploymentChecklist,
+        routing: &Routing,
+        live: &Live,
+    ) -> Vec<Write> {
+        let stable = Some(routing.stable.as_str());
+        let services = service_writes(checklist, stable, Some(&self.side), routing, live);
+        let wanted = wanted(routing);
+        let (RouteView::Usable(state), Some(Some(route))) = (self.view(live), live.route.as_ref())
+        else {
+            // The plan reports the problem; the Services are still put right.
+            return services;
+        };
+        if state.holds(&wanted) {
+            return services;
+        }
+        let Ok(patch) = state.patch(route, &wanted, &self.names()) else {
+            return services;
+        };
+        let write = Write::Route {
+            name: self.spec.http_route.clone(),
+            patch,
+        };
+        // Traffic leaves a revision in the first write (a rollback's weights go back before
+        // anything else); it reaches one only once the Services that carry it select it.
+        let leaving = live.app_selects(stable) && wanted.side_weight <= state.side.1;
+        if leaving {
+            std::iter::once(write).chain(services).collect()
+        } else {
+            services.into_iter().chain(std::iter::once(write)).collect()
+        }
+    }
+
+    fn in_force(&self, routing: &Routing, live: &Live) -> Result<(), NotYet> {
+        if let Some(problem) = self.problem(routing, live) {
+            return Err(NotYet::Unusable(problem));
+        }
+        let name = &self.spec.http_route;
+        match self.view(live) {
+            RouteView::Usable(_) if !self.holds(routing, live) => Err(NotYet::Settling(format!(
+                "moving requests: HTTPRoute {name} is being set to {}% for the new version",
+                wanted(routing).side_weight
+            ))),
+            RouteView::Usable(state) => state.pending.map_or(Ok(()), |p| Err(NotYet::Settling(p))),
+            RouteView::Missing | RouteView::Unusable(_) => Err(NotYet::Unusable(format!(
+                "HTTPRoute {name} cannot carry the release"
+            ))),
+        }
+    }
+
+    fn pin(&self, revision: &str) -> Option<(String, String)> {
+        Some((self.spec.header.clone(), revision.to_string()))
+    }
+
+    fn route_name(&self) -> Option<&str> {
+        Some(&self.spec.http_route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::RolloutStrategy;
+    use crate::resources;
+    use serde_json::{Value, json};
+
+    fn router() -> GatewayRoute {
+        let spec = GatewayApiRouting {
+            http_route: "web".into(),
+            rule: None,
+            header: "x-checklist-revision".into(),
+        };
+        GatewayRoute::new("dialectic", &spec, "dialectic-canary".into())
+    }
+
+    fn checklist() -> DeploymentChecklist {
+        let mut checklist = crate::resources::fixtures::dialectic();
+        checklist.spec.rollout.strategy = RolloutStrategy::Canary;
+        checklist
+    }
+
+    fn route(app: i32, side: i32, pin: Option<&str>) -> Value {
+        let mut rules = vec![json!({
+            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "backendRefs": [
+                {"name": "dialectic", "port": 80, "weight": app},
+                {"name": "dialectic-canary", "port": 80, "weight": side},
+            ],
+        })];
+        if let Some(revision) = pin {
+            rules.push(json!({
+                "name": "checklist-dialectic",
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"},
+                    "headers": [{"type": "Exact", "name": "x-checklist-revision", "value": revision}]}],
+                "backendRefs": [{"name": "dialectic-canary", "port": 80, "weight": 1}],
+            }));
+        }
+        json!({"metadata": {"name": "web", "resourceVersion": "7"}, "spec": {"rules": rules}})
+    }
+
+    fn live(app: &str, side: &str, route: Option<Value>) -> Live {
+        Live {
+            app: Some(Some(app.into())),
+            side: Some(Some(side.into())),
+            route: Some(route),
+        }
+    }
+
+    #[test]
+    fn a_step_holds_when_the_weights_and_the_pin_are_as_it_says() {
+        let routing = Routing::trying("a", "b", 10);
+        assert!(router().holds(&routing, &live("a", "b", Some(route(90, 10, Some("b"))))));
+        assert!(!router().holds(&routing, &live("a", "b", Some(route(90, 10, None)))));
+        assert!(!router().holds(&routing, &live("a", "b", Some(route(100, 0, Some("b"))))));
+        assert!(!router().holds(&routing, &live("a", "a", Some(route(90, 10, Some("b"))))));
+        let settled = Routing::settled("a");
+        assert!(router().holds(&settled, &live("a", "a", Some(route(100, 0, None)))));
+        assert!(!router().holds(&settled, &live("a", "a", Some(route(100, 0, Some("b"))))));
+    }
+
+    #[test]
+    fn a_step_selects_the_services_before_it_sends_requests_to_them() {
+        let routing = Routing::trying("a", "b", 10);
+        let writes = router().writes(
+            &checklist(),
+            &routing,
+            &live("a", "a", Some(route(100, 0, None))),
+        );
+        let [Write::SideService(side), Write::Route { patch, .. }] = writes.as_slice() else {
+            panic!("the side Service, then the route: {writes:?}");
+        };
+        assert_eq!(resources::selected_revision(side).as_deref(), Some("b"));
+        assert_eq!(patch[0]["op"], "test");
+        assert_eq!(patch[1]["value"], 90);
+        assert_eq!(patch[2]["value"], 10);
+        assert_eq!(patch[3]["op"], "add");
+        assert_eq!(
+            patch[3]["value"]["matches"][0]["headers"][0]["value"], "b",
+            "{patch:?}"
+        );
+    }
+
+    #[test]
+    fn a_rollback_moves_the_weights_back_in_its_first_write() {
+        let routing = Routing::settled("a");
+        let writes = router().writes(
+            &checklist(),
+            &routing,
+            &live("a", "b", Some(route(90, 10, Some("b")))),
+        );
+        let [Write::Route { patch, .. }, Write::SideService(_)] = writes.as_slice() else {
+            panic!("the route first: {writes:?}");
+        };
+        assert_eq!(patch[1]["value"], 100);
+        assert_eq!(patch[2]["value"], 0);
+        assert_eq!(patch[3], json!({"op": "remove", "path": "/spec/rules/1"}));
+    }
+
+    #[test]
+    fn the_end_of_a_canary_moves_the_apps_service_before_the_weights() {
+        let routing = Routing::settled("b");
+        let writes = router().writes(
+            &checklist(),
+            &routing,
+            &live("a", "b", Some(route(50, 50, Some("b")))),
+        );
+        let [Write::AppService(app), Write::Route { .. }] = writes.as_slice() else {
+            panic!("the app's Service first: {writes:?}");
+        };
+        assert_eq!(resources::selected_revision(app).as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_missing_or_unusable_route_is_a_problem_named_for_a_person() {
+        let routing = Routing::trying("a", "b", 10);
+        let missing = router().problem(&routing, &live("a", "b", None)).unwrap();
+        assert!(missing.contains("HTTPRoute web"), "{missing}");
+        let mut no_side = route(100, 0, None);
+        no_side["spec"]["rules"][0]["backendRefs"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let why = router()
+            .problem(&routing, &live("a", "b", Some(no_side)))
+            .unwrap();
+        assert!(why.contains("dialectic-canary"), "{why}");
+        assert_eq!(
+            router().problem(&routing, &live("a", "b", Some(route(100, 0, None)))),
+            None
+        );
+    }
+
+    #[test]
+    fn pin_rule_names_are_dns_labels() {
+        assert_eq!(pin_rule_name("web"), "checklist-web");
+        let long = pin_rule_name(&"a".repeat(80));
+        assert_eq!(long.len(), 63);
+    }
+}
