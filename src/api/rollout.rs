@@ -157,6 +157,14 @@ pub struct GatewayApiRouting {
     #[schemars(length(min = 1, max = 100))]
     #[schemars(regex(pattern = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"))]
     pub header: String,
+
+    /// Seconds a route change is given to reach the gateways before checks go through it
+    /// (0-300). Gateway API reports a route Accepted when a gateway has read it, not when it
+    /// serves it (Traefik applies changes up to 2 seconds later), so without this wait a step's
+    /// first checks could reach the stable version. Default 5.
+    #[serde(default = "schema::int::<5>")]
+    #[schemars(range(min = 0, max = 300))]
+    pub settle_seconds: i32,
 }
 
 fn default_revision_header() -> String {

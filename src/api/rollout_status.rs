@@ -40,6 +40,19 @@ pub struct RolloutStatus {
     #[schemars(range(min = 0, max = 100))]
     pub weight: Option<i32>,
 
+    /// Canary without spec.rollout.trafficRouting: the share of requests, in percent, the new
+    /// version really gets at this step, which is its share of the pods (canary pods over
+    /// canary and stable pods), when it differs from the weight asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub pod_share: Option<i32>,
+
+    /// How requests are split now, in words: `10% of requests through HTTPRoute web` or
+    /// `10% asked; 1 of 5 pods, about 20% of requests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub traffic: Option<String>,
+
     /// Pods the new version runs with at this stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]

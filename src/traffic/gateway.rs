@@ -125,7 +125,7 @@ impl Router for GatewayRoute {
         }
     }
 
-    fn in_force(&self, routing: &Routing, live: &Live) -> Result<(), NotYet> {
+    fn in_force(&self, routing: &Routing, live: &Live, now: i64) -> Result<(), NotYet> {
         if let Some(problem) = self.problem(routing, live) {
             return Err(NotYet::Unusable(problem));
         }
@@ -135,7 +135,19 @@ impl Router for GatewayRoute {
                 "moving requests: HTTPRoute {name} is being set to {}% for the new version",
                 wanted(routing).side_weight
             ))),
-            RouteView::Usable(state) => state.pending.map_or(Ok(()), |p| Err(NotYet::Settling(p))),
+            RouteView::Usable(state) => {
+                if let Some(pending) = state.pending {
+                    return Err(NotYet::Settling(pending));
+                }
+                let settle = i64::from(self.spec.settle_seconds);
+                match state.changed_at {
+                    Some(at) if now < at + settle => Err(NotYet::Settling(format!(
+                        "giving HTTPRoute {name} {settle}s to reach the gateways \
+                         (spec.rollout.trafficRouting.gatewayAPI.settleSeconds)"
+                    ))),
+                    _ => Ok(()),
+                }
+            }
             RouteView::Missing | RouteView::Unusable(_) => Err(NotYet::Unusable(format!(
                 "HTTPRoute {name} cannot carry the release"
             ))),
@@ -163,6 +175,7 @@ mod tests {
             http_route: "web".into(),
             rule: None,
             header: "x-checklist-revision".into(),
+            settle_seconds: 5,
         };
         GatewayRoute::new("dialectic", &spec, "dialectic-canary".into())
     }
@@ -189,7 +202,16 @@ mod tests {
                 "backendRefs": [{"name": "dialectic-canary", "port": 80, "weight": 1}],
             }));
         }
-        json!({"metadata": {"name": "web", "resourceVersion": "7"}, "spec": {"rules": rules}})
+        json!({
+            "metadata": {"name": "web", "resourceVersion": "7", "generation": 3, "managedFields": [
+                {"manager": "kubectl", "time": "2026-12-06T10:00:00Z"},
+                {"manager": "checklist-operator", "time": "2026-12-06T10:00:20Z"},
+            ]},
+            "spec": {"rules": rules},
+            "status": {"parents": [{"parentRef": {"name": "front"}, "conditions": [
+                {"type": "Accepted", "status": "True", "observedGeneration": 3},
+            ]}]},
+        })
     }
 
     fn live(app: &str, side: &str, route: Option<Value>) -> Live {
@@ -282,6 +304,48 @@ mod tests {
             router().problem(&routing, &live("a", "b", Some(route(100, 0, None)))),
             None
         );
+    }
+
+    #[test]
+    fn checks_wait_until_the_gateways_took_the_route_and_it_had_time_to_settle() {
+        let routing = Routing::trying("a", "b", 10);
+        let changed = "2026-12-06T10:00:20Z"
+            .parse::<k8s_openapi::jiff::Timestamp>()
+            .unwrap()
+            .as_second();
+        let live_route = live("a", "b", Some(route(90, 10, Some("b"))));
+        assert_eq!(
+            router().in_force(&routing, &live_route, changed + 5),
+            Ok(())
+        );
+        let Err(NotYet::Settling(why)) = router().in_force(&routing, &live_route, changed + 4)
+        else {
+            panic!("settling")
+        };
+        assert!(why.contains("settleSeconds"), "{why}");
+        let mut older = route(90, 10, Some("b"));
+        older["status"]["parents"][0]["conditions"][0]["observedGeneration"] = json!(2);
+        let Err(NotYet::Settling(why)) =
+            router().in_force(&routing, &live("a", "b", Some(older)), changed + 60)
+        else {
+            panic!("not yet taken")
+        };
+        assert!(why.contains("generation 3"), "{why}");
+        let mut refused = route(90, 10, Some("b"));
+        refused["status"]["parents"][0]["conditions"][0] = json!({"type": "Accepted", "status": "False", "observedGeneration": 3, "message": "no listener"});
+        let Err(NotYet::Settling(why)) =
+            router().in_force(&routing, &live("a", "b", Some(refused)), changed + 60)
+        else {
+            panic!("refused")
+        };
+        assert!(
+            why.contains("does not accept") && why.contains("no listener"),
+            "{why}"
+        );
+        let Err(NotYet::Unusable(_)) = router().in_force(&routing, &live("a", "b", None), changed)
+        else {
+            panic!("missing")
+        };
     }
 
     #[test]

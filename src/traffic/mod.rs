@@ -174,9 +174,9 @@ pub trait Router: Send + Sync {
         None
     }
 
-    /// Whether requests go as `routing` says by now, or why not yet: checks sent through the
-    /// users' front door wait for it.
-    fn in_force(&self, _routing: &Routing, _live: &Live) -> Result<(), NotYet> {
+    /// Whether requests go as `routing` says by `now` (Unix seconds), or why not yet: checks
+    /// sent through the users' front door wait for it.
+    fn in_force(&self, _routing: &Routing, _live: &Live, _now: i64) -> Result<(), NotYet> {
         Ok(())
     }
 

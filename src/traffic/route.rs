@@ -45,6 +45,8 @@ pub struct RouteState {
     /// Why the gateways have not all taken the route's current spec (status.parents, each
     /// Accepted at metadata.generation), or None when they have.
     pub pending: Option<String>,
+    /// When the route last changed, in Unix seconds: the latest time in metadata.managedFields.
+    pub changed_at: Option<i64>,
 }
 
 /// What the router needs to find its rule and write its own.
@@ -111,6 +113,14 @@ fn state(route: &Value, names: &Names<'_>) -> Result<RouteState, String> {
     })?;
     let count = |rule: &Value| rule["matches"].as_array().map_or(1, Vec::len);
     let pending = pending(route, name);
+    let changed_at = route["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["time"].as_str())
+        .filter_map(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .max();
     Ok(RouteState {
         resource_version,
         rule,
@@ -120,6 +130,7 @@ fn state(route: &Value, names: &Names<'_>) -> Result<RouteState, String> {
         rules: rules.len(),
         matches: (rules.iter().map(count).sum(), count(&rules[rule])),
         pending,
+        changed_at,
     })
 }
 

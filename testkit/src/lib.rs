@@ -22,6 +22,7 @@ pub mod process;
 pub mod prometheus;
 pub mod scene;
 pub mod stats;
+pub mod traefik;
 pub mod wait;
 pub mod watch;
 
@@ -33,6 +34,7 @@ pub use kubectl::{
 pub use operator::{LogLine, Operator};
 pub use prometheus::Prometheus;
 pub use scene::Scene;
+pub use traefik::Traefik;
 pub use wait::{wait_for, wait_phase};
 
 /// Runs a benchmark's body to its end on a runtime with two worker threads, as many as the

@@ -63,7 +63,7 @@ pub fn prometheus_version() -> String {
 
 /// The toolchain cache, as the dev/ scripts find it: `CHECKLIST_CACHE`, else
 /// `$XDG_CACHE_HOME/checklist-operator`, else `~/.cache/checklist-operator`.
-fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
     if let Some(cache) = set("CHECKLIST_CACHE") {
         return cache.into();

@@ -16,6 +16,7 @@ mod chart_sharding;
 mod drift;
 mod fairness;
 mod faults;
+mod gateway;
 mod gitops;
 mod lifecycle;
 mod notifications;

@@ -74,14 +74,13 @@ fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
         .and_then(|c| c.canary_replicas.as_ref());
     let pods_wanted = sides::canary_pods(fixed, current.weight, replicas);
     let revision = planner.observed.revision.hash.clone();
-    let what = format!(
-        "canary step {number}/{} ({}%, {pods_wanted} of {replicas} pods)",
-        steps.len(),
-        current.weight
-    );
+    let (traffic, pod_share) = split(planner, current.weight, pods_wanted, replicas);
+    let what = format!("canary step {number}/{} ({traffic})", steps.len());
     planner.edit_rollout(|r| {
         r.step = i32::try_from(number).ok();
         r.weight = Some(current.weight);
+        r.pod_share = pod_share;
+        r.traffic = Some(traffic);
     });
     // Every replica runs the new version only once the steps are done.
     planner.set(
@@ -161,6 +160,33 @@ fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
         return finish_steps(planner);
     }
     next_step(planner, stable, number + 1)
+}
+
+/// How a step of `weight` with `pods` canary pods beside `replicas` stable ones splits requests,
+/// in words, and the share of the pods when no router sets the weight: then the pods are the
+/// split, and the words say so.
+fn split(planner: &Planner<'_>, weight: i32, pods: i32, replicas: i32) -> (String, Option<i32>) {
+    match &planner.spec.rollout.traffic_routing {
+        Some(routing) => (
+            format!(
+                "{weight}% of requests through HTTPRoute {}; {pods} of {replicas} pods",
+                routing.gateway_api.http_route
+            ),
+            None,
+        ),
+        None => {
+            let total = replicas.saturating_add(pods).max(1);
+            // Rounded to the nearest percent.
+            let share = (i64::from(pods) * 100 + i64::from(total) / 2) / i64::from(total);
+            let share = i32::try_from(share).unwrap_or(100);
+            (
+                format!(
+                    "{weight}% asked; {pods} of {total} pods, about {share}% of requests                      (spec.rollout.trafficRouting sets the share exactly)"
+                ),
+                Some(share),
+            )
+        }
+    }
 }
 
 /// On to step `number`: its pods, then its own checks.

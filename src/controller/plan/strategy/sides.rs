@@ -65,6 +65,8 @@ impl Planner<'_> {
             step: canary.map(|_| 1),
             steps: canary.and_then(|c| i32::try_from(c.steps.len()).ok()),
             weight: canary.and_then(|c| c.steps.first()).map(|s| s.weight),
+            pod_share: None,
+            traffic: None,
             new_replicas: None,
             service: crate::resources::side_service_name_of(self.name, &self.spec.rollout),
             stable_revision,
@@ -208,21 +210,13 @@ impl Planner<'_> {
         None
     }
 
-    /// Sends users' requests as `routing` says, unless the router's objects already do; a route
-    /// that cannot carry it is reported in a Warning Event (once per message). Then whether the
-    /// requests go so by now, or why not yet: checks sent through the users' front door wait.
+    /// Sends users' requests as `routing` says, unless the router's objects already do; then
+    /// whether the requests go so by now, or why not yet: checks sent through the users' front
+    /// door wait ([`Self::wait_for_traffic`]).
     pub(super) fn route(&mut self, routing: Routing) -> Result<(), NotYet> {
         let router = crate::traffic::router(self.name, self.spec);
-        let live = &self.observed.traffic.routes;
-        let in_force = router.in_force(&routing, live);
-        if let Some(problem) = router.problem(&routing, live)
-            && self.status.message.as_deref() != Some(problem.as_str())
-        {
-            self.notes.push(Note {
-                reason: Reason::RouteUnusable,
-                message: problem,
-            });
-        }
+        let now = self.now.0.as_second();
+        let in_force = router.in_force(&routing, &self.observed.traffic.routes, now);
         if let Some(change) = route(self, routing) {
             self.changes.push(change);
         }
@@ -235,7 +229,16 @@ impl Planner<'_> {
     pub(super) fn wait_for_traffic(&mut self, why: &NotYet) -> Step {
         let (reason, why) = match why {
             NotYet::Settling(why) => (Reason::RollingOut, why),
-            NotYet::Unusable(why) => (Reason::RouteUnusable, why),
+            NotYet::Unusable(why) => {
+                // A Warning Event once per message; the status says it meanwhile.
+                if self.status.message.as_deref() != Some(why.as_str()) {
+                    self.notes.push(Note {
+                        reason: Reason::RouteUnusable,
+                        message: why.clone(),
+                    });
+                }
+                (Reason::RouteUnusable, why)
+            }
         };
         self.progress(Phase::RollingOut, reason, why);
         let soon = Duration::from_secs(1);
@@ -422,7 +425,10 @@ pub(super) fn summary(rollout: &RolloutStatus) -> String {
         rollout.weight,
     ) {
         (RolloutStrategy::Canary, Some(step), Some(steps), Some(weight)) if stepping => {
-            format!("step {step}/{steps} {weight}% {stage}")
+            match rollout.pod_share.filter(|share| *share != weight) {
+                Some(share) => format!("step {step}/{steps} {weight}% (~{share}% by pods) {stage}"),
+                None => format!("step {step}/{steps} {weight}% {stage}"),
+            }
         }
         _ => stage.to_string(),
     }

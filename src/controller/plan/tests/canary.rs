@@ -51,7 +51,17 @@ fn step_one_starts_ceil_ten_percent_of_the_replicas_beside_every_stable_pod() {
         (rollout.step, rollout.steps, rollout.weight),
         (Some(1), Some(2), Some(10))
     );
-    assert_eq!(rollout.summary, "step 1/2 10% deploying");
+    // vel_tutor's 2 replicas: one canary pod of three takes about a third of the requests.
+    assert_eq!(rollout.summary, "step 1/2 10% (~33% by pods) deploying");
+    assert_eq!(rollout.pod_share, Some(33));
+    assert!(
+        rollout
+            .traffic
+            .as_deref()
+            .is_some_and(|t| t.starts_with("10% asked; 1 of 3 pods, about 33% of requests")),
+        "{:?}",
+        rollout.traffic
+    );
     assert_eq!(plan.status.phase, Some(Phase::RollingOut));
 }
 
