@@ -122,6 +122,25 @@ pub async fn measure(client: &Client, plan: &Plan) -> Figures {
         &["apply", "--server-side", "--force-conflicts", "-f", "-"],
         &String::from_utf8_lossy(&crds.stdout),
     ));
+    // kubectl keeps the server's discovery for minutes, and `dev/cluster up` has just filled it
+    // (it installs the Gateway API CRDs): wait for Argo's CRDs, then read discovery afresh, or
+    // the AnalysisTemplate below is "no matches for kind".
+    applied(
+        checklist_testkit::kubectl::kubectl()
+            .args(["wait", "--for=condition=Established", "--timeout=60s"])
+            .args([
+                "crd/analysistemplates.argoproj.io",
+                "crd/rollouts.argoproj.io",
+            ])
+            .output()
+            .expect("run kubectl wait"),
+    );
+    applied(
+        checklist_testkit::kubectl::kubectl()
+            .args(["api-resources", "--api-group=argoproj.io"])
+            .output()
+            .expect("run kubectl api-resources"),
+    );
     let ns = TestNamespace::create(client, "scale-rollouts").await;
     let app = start_app().await;
     applied(kubectl_stdin(

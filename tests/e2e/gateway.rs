@@ -438,3 +438,136 @@ async fn a_missing_route_is_reported_and_nothing_is_verified_through_it() {
     );
     scene.ns.finish(&scene.client).await;
 }
+
+/// What users' requests through the gateway met: answers by version, and errors.
+#[derive(Default, Debug)]
+struct Tally {
+    by_version: std::collections::BTreeMap<String, usize>,
+    errors: Vec<String>,
+}
+
+/// Sends users' requests (no revision header) through `url` until `stop` is set, at most 6,000.
+fn users(
+    url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Tally> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut tally = Tally::default();
+        let mut sent = 0;
+        while sent < 6000 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            sent += 1;
+            let answer = http.get(format!("{url}/health/deep")).send().await;
+            match answer {
+                Ok(a) if a.status().is_success() => {
+                    let body: Value = serde_json::from_str(&a.text().await.unwrap_or_default())
+                        .unwrap_or_default();
+                    let version = body["version"].as_str().unwrap_or("?").to_string();
+                    *tally.by_version.entry(version).or_default() += 1;
+                }
+                Ok(a) => tally.errors.push(format!("HTTP {}", a.status())),
+                Err(e) => tally.errors.push(e.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tally
+    })
+}
+
+/// `web` at `image` as BlueGreen through the HTTPRoute, switching as soon as the preview passes.
+fn blue_green_checklist(image: &str, stable: &RunningApp, front_door: &str) -> Value {
+    let mut spec = canary_checklist(image, stable, front_door, 10);
+    spec["spec"]["rollout"] = json!({
+        "strategy": "BlueGreen",
+        "blueGreen": {"autoPromotion": true, "scaleDownDelaySeconds": 3},
+        "trafficRouting": {"gatewayAPI": {"httpRoute": "web"}},
+    });
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane (dev/cluster up) and Traefik (dev/traefik --path)"]
+async fn blue_green_switches_through_the_route_without_losing_a_request() {
+    let scene = Scene::start("gateway-bg").await;
+    let ns = scene.ns.name().to_string();
+    let traefik = Traefik::start(&ns).await;
+    let mut route_spec = http_route();
+    route_spec["spec"]["rules"][0]["backendRefs"][1]["name"] = json!("web-preview");
+    apply(&ns, &[&route_spec]);
+    apply(
+        &ns,
+        &[
+            &valid_secret(),
+            &blue_green_checklist("example.com/web:1.0.0", &scene.app, &traefik.url()),
+        ],
+    );
+    let stable = app_behind(&scene.client, &ns, "web", "1.0.0").await;
+    let preview = app_behind(&scene.client, &ns, "web-preview", "2.0.0").await;
+    kubectl_wait(&ns, "condition=Ready", 120);
+
+    // The switch, under users' requests: none lost, each answered by one version or the other.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = users(traefik.url(), stop.clone());
+    apply(
+        &ns,
+        &[&blue_green_checklist(
+            "example.com/web:2.0.0",
+            &scene.app,
+            &traefik.url(),
+        )],
+    );
+    route_until(&ns, "the switch (0/100)", |r| weights(r) == [0, 100]).await;
+    kubectl_wait(&ns, "condition=Ready", 120);
+    route_until(&ns, "back at rest (100/0, no pin rule)", |r| {
+        weights(r) == [100, 0] && r["spec"]["rules"].as_array().unwrap().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let switch = load.await.unwrap();
+    println!("blue-green switch through Traefik: {switch:?}");
+    assert!(
+        switch.errors.is_empty(),
+        "requests lost at the switch: {:?}",
+        switch.errors
+    );
+    assert!(
+        switch.by_version.get("2.0.0").copied().unwrap_or(0) > 0,
+        "the switch sent users to the new version: {switch:?}"
+    );
+
+    // A bad version under users' requests: its preview fails its checks through the front door
+    // (with the header), and not one user request meets it.
+    preview.set_mode(checklist_testapp::Mode::Unhealthy);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = users(traefik.url(), stop.clone());
+    let mut bad = blue_green_checklist("example.com/web:3.0.0", &scene.app, &traefik.url());
+    bad["spec"]["verification"]["failureThreshold"] = json!(2);
+    apply(&ns, &[&bad]);
+    kubectl_wait(&ns, "jsonpath={.status.phase}=RolledBack", 120);
+    route_until(&ns, "no pin rule after the rollback", |r| {
+        weights(r) == [100, 0] && r["spec"]["rules"].as_array().unwrap().len() == 1
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rollback = load.await.unwrap();
+    println!("blue-green rollback through Traefik: {rollback:?}");
+    assert!(
+        rollback.errors.is_empty(),
+        "users met errors: {:?}",
+        rollback.errors
+    );
+    assert_eq!(
+        rollback.by_version.get("2.0.0"),
+        None,
+        "a user request reached the previewed version: {rollback:?}"
+    );
+    assert!(
+        preview
+            .state()
+            .request_count(Listener::Main, "/health/deep")
+            > 0
+    );
+    drop((stable, preview, traefik));
+    scene.ns.finish(&scene.client).await;
+}

@@ -9,6 +9,7 @@
 //! canary / (canary + stable), a little under the step's weight.
 
 use crate::api::{ConditionStatus, ConditionType as Cond, Phase, Reason, RolloutStage};
+use crate::controller::observe::RolloutProgress;
 use crate::traffic::Routing;
 
 use super::super::{Endpoint, Planner};
@@ -90,11 +91,17 @@ fn step(planner: &mut Planner<'_>, stable: &str) -> Step {
         &what,
     );
 
-    // The canary takes its share once its Deployment exists (while it scales between steps too);
-    // until then only its checks reach it.
+    // The step's share once the step's pods all serve; while they come up (or scale between
+    // steps) the previous step's, so a router never sends requests to pods not yet ready; before
+    // the canary exists, none: only its checks reach it.
     let deployed = planner.observed.traffic.of(&revision).is_some();
     let pods = planner.ensure_revision(&revision, pods_wanted);
-    let weight = if deployed { current.weight } else { 0 };
+    let previous = index.checked_sub(1).map_or(0, |i| steps[i].weight);
+    let weight = match &pods {
+        Some(p) if p.progress == RolloutProgress::Complete => current.weight,
+        _ if deployed => previous,
+        _ => 0,
+    };
     let routed = planner.route(Routing::trying(stable, &revision, weight));
     let coming = pods.map_or(Step::Wait, |p| progress_step(&p.progress));
     match coming {

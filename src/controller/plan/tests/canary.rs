@@ -339,3 +339,58 @@ fn a_canary_deployment_changed_by_hand_is_put_back_at_its_step_size() {
     assert_eq!(plan.notes[0].reason, Reason::Drift);
     assert_eq!(stage(&plan), RolloutStage::Paused, "the pause goes on");
 }
+
+/// vel_tutor routed through the HTTPRoute `web`.
+fn routed() -> DeploymentChecklistSpec {
+    let mut spec = vel_tutor();
+    spec.rollout.traffic_routing = Some(crate::api::TrafficRoutingSpec {
+        gateway_api: crate::api::GatewayApiRouting {
+            http_route: "web".into(),
+            rule: None,
+            header: "x-checklist-revision".into(),
+            settle_seconds: 5,
+        },
+    });
+    spec
+}
+
+#[test]
+fn through_a_route_the_canary_takes_its_weight_only_once_its_pods_serve() {
+    let spec = routed();
+    let started = at(&spec, &ready_on(&spec), &release(&spec), 10);
+    let mut coming = new_up(&spec, 1);
+    coming.traffic.deployments[1] = pods(NEW, 1, RolloutProgress::Progressing);
+    let plan = at(&spec, &started.status, &coming, 20);
+    assert!(plan.changes.contains(&trying(0)), "{:?}", plan.changes);
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::StartVerification { .. })),
+        "no check before the route is in force: {:?}",
+        plan.changes
+    );
+    let serving = new_up(&spec, 1);
+    let plan = at(&spec, &started.status, &serving, 30);
+    assert!(plan.changes.contains(&trying(10)), "{:?}", plan.changes);
+    let rollout = rollout(&plan);
+    assert_eq!(rollout.pod_share, None, "a route sets the share exactly");
+    assert!(
+        rollout
+            .traffic
+            .as_deref()
+            .is_some_and(|t| t.starts_with("10% of requests through HTTPRoute web")),
+        "{:?}",
+        rollout.traffic
+    );
+    // The route is not read (observe found none): the step waits, saying why.
+    assert_eq!(plan.status.phase, Some(Phase::RollingOut));
+    assert!(
+        plan.status
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("HTTPRoute web")),
+        "{:?}",
+        plan.status.message
+    );
+}
