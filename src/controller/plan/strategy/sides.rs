@@ -14,7 +14,7 @@ use k8s_openapi::{
 
 use crate::api::{Phase, Reason, RolloutStage, RolloutStatus, RolloutStrategy};
 use crate::controller::observe::{RevisionPods, RolloutProgress};
-use crate::traffic::{NotYet, Routing};
+use crate::traffic::{NotYet, Router, Routing};
 
 use super::super::{
     Change, Endpoint, Note, Planner, status::Kstatus, step::Failure, verification::Gate,
@@ -217,7 +217,7 @@ impl Planner<'_> {
         let router = crate::traffic::router(self.name, self.spec);
         let now = self.now.0.as_second();
         let in_force = router.in_force(&routing, &self.observed.traffic.routes, now);
-        if let Some(change) = route(self, routing) {
+        if let Some(change) = route_change(router.as_ref(), self, routing) {
             self.changes.push(change);
         }
         in_force
@@ -324,8 +324,7 @@ impl Planner<'_> {
 
 /// The change that sends users' requests as `routing` says, unless the router's objects already
 /// do.
-fn route(planner: &Planner<'_>, routing: Routing) -> Option<Change> {
-    let router = crate::traffic::router(planner.name, planner.spec);
+fn route_change(router: &dyn Router, planner: &Planner<'_>, routing: Routing) -> Option<Change> {
     (!router.holds(&routing, &planner.observed.traffic.routes)).then_some(Change::Route { routing })
 }
 
@@ -343,7 +342,12 @@ pub(super) fn restore(planner: &Planner<'_>, stable: &str) -> Progress {
             replicas: full_replicas(planner, Some(stable)),
         });
     }
-    changes.extend(route(planner, Routing::settled(stable)));
+    let router = crate::traffic::router(planner.name, planner.spec);
+    changes.extend(route_change(
+        router.as_ref(),
+        planner,
+        Routing::settled(stable),
+    ));
     let serving = running.is_some_and(|p| p.progress == RolloutProgress::Complete);
     // A stable Deployment being rebuilt serves nothing yet: the failed pods go only after it.
     let others = traffic.deployments.iter().any(|d| d.revision != stable);
