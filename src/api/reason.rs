@@ -64,6 +64,10 @@ pub enum Reason {
     /// backends, no room for the revision header's rule); the message says which. Nothing
     /// moves users until it is fixed.
     RouteUnusable,
+    /// Another field manager changed the HTTPRoute weights the operator set while a release was
+    /// under way; the operator does not write over them and the release waits until they are
+    /// handed back (the message says how) or it is aborted.
+    RouteContested,
     /// The revision passed its checklist and serves traffic.
     Ready,
     /// The stable revision stopped working (continuous checks fail, its pods crash-loop); there
@@ -142,6 +146,7 @@ impl Reason {
                 | Reason::StatusRefused
                 | Reason::Drift
                 | Reason::RouteUnusable
+                | Reason::RouteContested
                 | Reason::InvalidSpec
                 | Reason::PolicyRefused
                 | Reason::Forbidden
@@ -174,7 +179,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 37);
+        assert_eq!(Reason::all().count(), 38);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -45,6 +45,17 @@ impl GatewayRoute {
     fn view(&self, live: &Live) -> RouteView {
         route::view(live.route.as_ref().and_then(Option::as_ref), &self.names())
     }
+
+    /// Why the route's weights are another manager's now and must not be written over.
+    fn contest(&self, state: &route::RouteState, routing: &Routing) -> Option<String> {
+        // The operator's field manager: the one act patches with, and the value of its
+        // managed-by label.
+        state.contest(
+            &wanted(routing),
+            &self.names(),
+            crate::resources::labels::MANAGER,
+        )
+    }
 }
 
 /// What `routing` asks of the route.
@@ -105,7 +116,7 @@ impl Router for GatewayRoute {
             // The plan reports the problem; the Services are still put right.
             return services;
         };
-        if state.holds(&wanted) {
+        if state.holds(&wanted) || self.contest(&state, routing).is_some() {
             return services;
         }
         let Ok(patch) = state.patch(route, &wanted, &self.names()) else {
@@ -130,27 +141,33 @@ impl Router for GatewayRoute {
             return Err(NotYet::Unusable(problem));
         }
         let name = &self.spec.http_route;
-        match self.view(live) {
-            RouteView::Usable(_) if !self.holds(routing, live) => Err(NotYet::Settling(format!(
+        let RouteView::Usable(state) = self.view(live) else {
+            return Err(NotYet::Unusable(format!(
+                "HTTPRoute {name} cannot carry the release"
+            )));
+        };
+        if let Some(refused) = state.refused.clone() {
+            return Err(NotYet::Unusable(refused));
+        }
+        if let Some(contest) = self.contest(&state, routing) {
+            return Err(NotYet::Contested(contest));
+        }
+        if !self.holds(routing, live) {
+            return Err(NotYet::Settling(format!(
                 "moving requests: HTTPRoute {name} is being set to {}% for the new version",
                 wanted(routing).side_weight
+            )));
+        }
+        if let Some(pending) = state.pending {
+            return Err(NotYet::Settling(pending));
+        }
+        let settle = i64::from(self.spec.settle_seconds);
+        match state.changed_at {
+            Some(at) if now < at + settle => Err(NotYet::Settling(format!(
+                "giving HTTPRoute {name} {settle}s to reach the gateways \
+                 (spec.rollout.trafficRouting.gatewayAPI.settleSeconds)"
             ))),
-            RouteView::Usable(state) => {
-                if let Some(pending) = state.pending {
-                    return Err(NotYet::Settling(pending));
-                }
-                let settle = i64::from(self.spec.settle_seconds);
-                match state.changed_at {
-                    Some(at) if now < at + settle => Err(NotYet::Settling(format!(
-                        "giving HTTPRoute {name} {settle}s to reach the gateways \
-                         (spec.rollout.trafficRouting.gatewayAPI.settleSeconds)"
-                    ))),
-                    _ => Ok(()),
-                }
-            }
-            RouteView::Missing | RouteView::Unusable(_) => Err(NotYet::Unusable(format!(
-                "HTTPRoute {name} cannot carry the release"
-            ))),
+            _ => Ok(()),
         }
     }
 
@@ -202,11 +219,14 @@ mod tests {
                 "backendRefs": [{"name": "dialectic-canary", "port": 80, "weight": 1}],
             }));
         }
+        // As the operator leaves it: its mark says what it wrote.
+        let mark = json!({"weights": [app, side], "pinned": pin}).to_string();
         json!({
             "metadata": {"name": "web", "resourceVersion": "7", "generation": 3, "managedFields": [
                 {"manager": "kubectl", "time": "2026-12-06T10:00:00Z"},
-                {"manager": "checklist-operator", "time": "2026-12-06T10:00:20Z"},
-            ]},
+                {"manager": "checklist-operator", "time": "2026-12-06T10:00:20Z",
+                 "fieldsV1": {"f:spec": {"f:rules": {}}}},
+            ], "annotations": {"checklist.dev/checklist-dialectic": mark}},
             "spec": {"rules": rules},
             "status": {"parents": [{"parentRef": {"name": "front"}, "conditions": [
                 {"type": "Accepted", "status": "True", "observedGeneration": 3},
@@ -333,10 +353,10 @@ mod tests {
         assert!(why.contains("generation 3"), "{why}");
         let mut refused = route(90, 10, Some("b"));
         refused["status"]["parents"][0]["conditions"][0] = json!({"type": "Accepted", "status": "False", "observedGeneration": 3, "message": "no listener"});
-        let Err(NotYet::Settling(why)) =
+        let Err(NotYet::Unusable(why)) =
             router().in_force(&routing, &live("a", "b", Some(refused)), changed + 60)
         else {
-            panic!("refused")
+            panic!("refused: no waiting mends it")
         };
         assert!(
             why.contains("does not accept") && why.contains("no listener"),
@@ -346,6 +366,92 @@ mod tests {
         else {
             panic!("missing")
         };
+    }
+
+    /// A route as another manager leaves it after the operator wrote `route(90, 10, "b")`:
+    /// weights `app`/`side`, the pin rule gone, spec.rules now the other manager's.
+    fn taken(app: i32, side: i32) -> Value {
+        let mut taken = route(app, side, None);
+        taken["metadata"]["annotations"]["checklist.dev/checklist-dialectic"] =
+            json!({"weights": [90, 10], "pinned": "b"})
+                .to_string()
+                .into();
+        taken["metadata"]["managedFields"] = json!([
+            {"manager": "checklist-operator", "time": "2026-12-06T10:00:20Z",
+             "fieldsV1": {"f:metadata": {"f:annotations": {}}}},
+            {"manager": "argocd-controller", "time": "2026-12-06T10:01:00Z",
+             "fieldsV1": {"f:spec": {"f:rules": {}}}},
+        ]);
+        taken
+    }
+
+    #[test]
+    fn weights_another_manager_changed_during_a_release_are_not_written_over() {
+        let step = Routing::trying("a", "b", 10);
+        let live_route = live("a", "b", Some(taken(100, 0)));
+        let writes = router().writes(&checklist(), &step, &live_route);
+        assert!(
+            !writes.iter().any(|w| matches!(w, Write::Route { .. })),
+            "{writes:?}"
+        );
+        let Err(NotYet::Contested(why)) = router().in_force(&step, &live_route, i64::MAX) else {
+            panic!("contested")
+        };
+        assert!(
+            why.contains("argocd-controller")
+                && why.contains("dialectic 90, dialectic-canary 10, header pin to b")
+                && why.contains("to dialectic 100, dialectic-canary 0")
+                && why
+                    .contains("kubectl annotate httproute web checklist.dev/checklist-dialectic-"),
+            "{why}"
+        );
+        // The next step's weight is contested as much as this one's.
+        let next = Routing::trying("a", "b", 50);
+        assert!(matches!(
+            router().in_force(&next, &live_route, i64::MAX),
+            Err(NotYet::Contested(_))
+        ));
+    }
+
+    #[test]
+    fn a_rollback_a_route_already_as_wanted_or_one_handed_back_is_not_contested() {
+        // Sending everything back to stable is never held back.
+        let writes = router().writes(
+            &checklist(),
+            &Routing::settled("a"),
+            &live("a", "b", Some(taken(50, 50))),
+        );
+        assert!(
+            matches!(writes.first(), Some(Write::Route { .. })),
+            "{writes:?}"
+        );
+        // Another manager wrote just what the step wants: the operator only renews its mark.
+        let mut as_wanted = route(90, 10, Some("b"));
+        as_wanted["metadata"]["annotations"]["checklist.dev/checklist-dialectic"] =
+            json!({"weights": [100, 0], "pinned": null})
+                .to_string()
+                .into();
+        let routing = Routing::trying("a", "b", 10);
+        let writes = router().writes(&checklist(), &routing, &live("a", "b", Some(as_wanted)));
+        let [Write::Route { patch, .. }] = writes.as_slice() else {
+            panic!("{writes:?}")
+        };
+        assert_eq!(patch.len(), 4, "test, two weights, the mark: {patch:?}");
+        // Without the mark (`kubectl annotate ... -`) the weights are the operator's again.
+        let mut handed_back = taken(100, 0);
+        handed_back["metadata"]["annotations"] = json!({});
+        let writes = router().writes(
+            &checklist(),
+            &Routing::trying("a", "b", 10),
+            &live("a", "b", Some(handed_back)),
+        );
+        let Some(Write::Route { patch, .. }) = writes.last() else {
+            panic!("{writes:?}")
+        };
+        assert_eq!(
+            patch.last().unwrap()["path"],
+            "/metadata/annotations/checklist.dev~1checklist-dialectic"
+        );
     }
 
     #[test]

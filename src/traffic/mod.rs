@@ -94,8 +94,12 @@ impl Live {
 pub enum NotYet {
     /// On their way: the route is being written, or a gateway has not taken its new spec.
     Settling(String),
-    /// They cannot until someone fixes the route (missing, no usable rule, no room).
+    /// They cannot until someone fixes the route (missing, no usable rule, no room, refused by
+    /// a gateway).
     Unusable(String),
+    /// Another manager changed the weights the operator set; the operator does not write over
+    /// them until they are handed back.
+    Contested(String),
 }
 
 impl Live {

@@ -10,6 +10,10 @@
 
 use serde_json::{Value, json};
 
+mod mark;
+
+pub use mark::Mark;
+
 /// Gateway API's limits on one HTTPRoute (the CRD's maxItems and its CEL rule).
 const MAX_RULES: usize = 16;
 const MAX_MATCHES: usize = 128;
@@ -22,7 +26,7 @@ pub enum RouteView {
     /// It exists but cannot carry a release: why, for a person.
     Unusable(String),
     /// It can.
-    Usable(RouteState),
+    Usable(Box<RouteState>),
 }
 
 /// What a release reads from a usable route.
@@ -45,6 +49,13 @@ pub struct RouteState {
     /// Why the gateways have not all taken the route's current spec (status.parents, each
     /// Accepted at metadata.generation), or None when they have.
     pub pending: Option<String>,
+    /// Why a gateway refused the route's current spec (Accepted False at metadata.generation),
+    /// its message quoted: no waiting mends that.
+    pub refused: Option<String>,
+    /// What the operator last wrote to the route, from its annotation.
+    pub mark: Option<Mark>,
+    /// The field manager that last wrote spec.rules, and when.
+    pub rules_manager: Option<(String, Option<String>)>,
     /// When the route last changed, in Unix seconds: the latest time in metadata.managedFields.
     pub changed_at: Option<i64>,
 }
@@ -72,7 +83,7 @@ pub fn view(route: Option<&Value>, names: &Names<'_>) -> RouteView {
         return RouteView::Missing;
     };
     match state(route, names) {
-        Ok(state) => RouteView::Usable(state),
+        Ok(state) => RouteView::Usable(Box::new(state)),
         Err(why) => RouteView::Unusable(why),
     }
 }
@@ -112,7 +123,11 @@ fn state(route: &Value, names: &Names<'_>) -> Result<RouteState, String> {
         )
     })?;
     let count = |rule: &Value| rule["matches"].as_array().map_or(1, Vec::len);
-    let pending = pending(route, name);
+    let (pending, refused) = match pending(route, name) {
+        Some(Parents::Refused(why)) => (None, Some(why)),
+        Some(Parents::Pending(why)) => (Some(why), None),
+        None => (None, None),
+    };
     let changed_at = route["metadata"]["managedFields"]
         .as_array()
         .into_iter()
@@ -130,22 +145,32 @@ fn state(route: &Value, names: &Names<'_>) -> Result<RouteState, String> {
         rules: rules.len(),
         matches: (rules.iter().map(count).sum(), count(&rules[rule])),
         pending,
+        refused,
+        mark: mark::read(route, names),
+        rules_manager: mark::rules_manager(route),
         changed_at,
     })
 }
 
-/// Why the route's current spec is not yet in force: no gateway reported on it, or one has not
-/// accepted this generation (its message quoted). Gateway API's own signal: a parent's Accepted
-/// condition with observedGeneration at metadata.generation.
-fn pending(route: &Value, name: &str) -> Option<String> {
+/// Why the route's current spec is not in force.
+enum Parents {
+    /// Not yet: no gateway reported on it, or one has not looked at this generation.
+    Pending(String),
+    /// A gateway looked and refused it (its message quoted).
+    Refused(String),
+}
+
+/// Why the route's current spec is not in force, or None when it is. Gateway API's own signal:
+/// a parent's Accepted condition with observedGeneration at metadata.generation.
+fn pending(route: &Value, name: &str) -> Option<Parents> {
     let generation = route["metadata"]["generation"].as_i64().unwrap_or(0);
     let parents = route["status"]["parents"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
     if parents.is_empty() {
-        return Some(format!(
+        return Some(Parents::Pending(format!(
             "waiting for a gateway to accept HTTPRoute {name} (its status.parents is empty)"
-        ));
+        )));
     }
     parents.iter().find_map(|parent| {
         let accepted = parent["conditions"]
@@ -159,13 +184,15 @@ fn pending(route: &Value, name: &str) -> Option<String> {
         let gateway = parent["parentRef"]["name"].as_str().unwrap_or("?");
         match accepted {
             Some(c) if c["status"] == "True" && at >= generation => None,
-            Some(c) if c["status"] == "False" && at >= generation => Some(format!(
-                "Gateway {gateway} does not accept HTTPRoute {name}: {}",
-                c["message"].as_str().unwrap_or("no message")
-            )),
-            _ => Some(format!(
+            Some(c) if c["status"] == "False" && at >= generation => {
+                Some(Parents::Refused(format!(
+                    "Gateway {gateway} does not accept HTTPRoute {name}: {}",
+                    c["message"].as_str().unwrap_or("no message")
+                )))
+            }
+            _ => Some(Parents::Pending(format!(
                 "waiting for Gateway {gateway} to take generation {generation} of HTTPRoute {name}"
-            )),
+            ))),
         }
     })
 }
@@ -248,11 +275,18 @@ pub struct Wanted {
 }
 
 impl RouteState {
-    /// Whether the route already says what `wanted` says.
+    /// Whether the route already says what `wanted` says, and carries the operator's mark of it.
     pub fn holds(&self, wanted: &Wanted) -> bool {
         self.app.1 == 100 - wanted.side_weight
             && self.side.1 == wanted.side_weight
             && self.pin.as_ref().map(|(_, r)| r) == wanted.pinned.as_ref()
+            && self.mark.as_ref() == Some(&Mark::of(wanted))
+    }
+
+    /// Why `wanted` must not be written over the route: another manager changed the operator's
+    /// weights during a release ([`mark::contest`]); `own` is the operator's field manager.
+    pub fn contest(&self, wanted: &Wanted, names: &Names<'_>, own: &str) -> Option<String> {
+        mark::contest(self, wanted, names, own)
     }
 
     /// The JSON Patch that makes `route` say what `wanted` says, or why it cannot.
@@ -289,6 +323,8 @@ impl RouteState {
             }
             (None, None) => {}
         }
+        // The mark's path moves with no rule index, so it may follow a rule's removal.
+        ops.push(mark::write(route, &Mark::of(wanted), names));
         Ok(ops)
     }
 

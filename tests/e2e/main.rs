@@ -25,6 +25,7 @@ mod plugin;
 mod progressive;
 mod prometheus;
 mod rbac;
+mod route_problems;
 mod security;
 mod sharding;
 mod smoke;

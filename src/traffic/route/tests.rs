@@ -35,7 +35,7 @@ fn shop_rule() -> Value {
 
 fn usable(route: &Value, names: &Names<'_>) -> RouteState {
     match view(Some(route), names) {
-        RouteView::Usable(state) => state,
+        RouteView::Usable(state) => *state,
         other => panic!("{other:?}"),
     }
 }
@@ -184,8 +184,9 @@ fn a_pin_of_another_revision_is_replaced_and_the_end_of_a_trial_removes_it() {
     };
     let patch = state.patch(&with_pin, &done, &NAMES).unwrap();
     assert_eq!(
-        patch.last().unwrap(),
-        &json!({"op": "remove", "path": "/spec/rules/1"})
+        patch[patch.len() - 2],
+        json!({"op": "remove", "path": "/spec/rules/1"}),
+        "the removal after every operation that names a rule by index: {patch:?}"
     );
     assert!(!state.holds(&done));
     assert!(

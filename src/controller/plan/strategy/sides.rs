@@ -224,24 +224,24 @@ impl Planner<'_> {
     }
 
     /// A stage whose checks go through the users' front door waits until the router's requests
-    /// go as routed (`why`: a gateway has not taken the route yet, or the route cannot carry
-    /// the release): RollingOut with the reason, looked at again within a second.
+    /// go as routed (`why`: a gateway has not taken the route yet, the route cannot carry the
+    /// release, or another manager took its weights): RollingOut with the reason, looked at
+    /// again within a second while settling, within five while a person must act.
     pub(super) fn wait_for_traffic(&mut self, why: &NotYet) -> Step {
-        let (reason, why) = match why {
-            NotYet::Settling(why) => (Reason::RollingOut, why),
-            NotYet::Unusable(why) => {
-                // A Warning Event once per message; the status says it meanwhile.
-                if self.status.message.as_deref() != Some(why.as_str()) {
-                    self.notes.push(Note {
-                        reason: Reason::RouteUnusable,
-                        message: why.clone(),
-                    });
-                }
-                (Reason::RouteUnusable, why)
-            }
+        let (reason, why, soon) = match why {
+            NotYet::Settling(why) => (Reason::RollingOut, why, 1),
+            NotYet::Unusable(why) => (Reason::RouteUnusable, why, 5),
+            NotYet::Contested(why) => (Reason::RouteContested, why, 5),
         };
+        // A Warning Event once per message; the status says it meanwhile.
+        if reason != Reason::RollingOut && self.status.message.as_deref() != Some(why.as_str()) {
+            self.notes.push(Note {
+                reason,
+                message: why.clone(),
+            });
+        }
         self.progress(Phase::RollingOut, reason, why);
-        let soon = Duration::from_secs(1);
+        let soon = Duration::from_secs(soon);
         self.wake_after = Some(self.wake_after.map_or(soon, |w| w.min(soon)));
         Step::Wait
     }
