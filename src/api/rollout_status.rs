@@ -53,6 +53,12 @@ pub struct RolloutStatus {
     #[schemars(length(max = 200))]
     pub traffic: Option<String>,
 
+    /// With spec.rollout.trafficRouting: the weights the HTTPRoute holds now, as read back from
+    /// it, e.g. `web 90, web-canary 10; x-checklist-revision: 5d41402abc to web-canary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub route: Option<String>,
+
     /// Pods the new version runs with at this stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]

@@ -171,6 +171,19 @@ impl Router for GatewayRoute {
         }
     }
 
+    fn reading(&self, live: &Live) -> Option<String> {
+        let RouteView::Usable(state) = self.view(live) else {
+            return Some(format!("HTTPRoute {}: not usable", self.spec.http_route));
+        };
+        let pin = state.pin.as_ref().map_or(String::new(), |(_, revision)| {
+            format!("; {}: {revision} to {}", self.spec.header, self.side)
+        });
+        Some(format!(
+            "{} {}, {} {}{pin}",
+            self.app, state.app.1, self.side, state.side.1
+        ))
+    }
+
     fn pin(&self, revision: &str) -> Option<(String, String)> {
         Some((self.spec.header.clone(), revision.to_string()))
     }
@@ -451,6 +464,20 @@ mod tests {
         assert_eq!(
             patch.last().unwrap()["path"],
             "/metadata/annotations/checklist.dev~1checklist-dialectic"
+        );
+    }
+
+    #[test]
+    fn the_reading_is_what_the_route_holds_not_what_the_plan_wants() {
+        let reading = router().reading(&live("a", "b", Some(route(90, 10, Some("b")))));
+        assert_eq!(
+            reading.as_deref(),
+            Some("dialectic 90, dialectic-canary 10; x-checklist-revision: b to dialectic-canary")
+        );
+        let reading = router().reading(&live("a", "b", Some(taken(100, 0))));
+        assert_eq!(
+            reading.as_deref(),
+            Some("dialectic 100, dialectic-canary 0")
         );
     }
 

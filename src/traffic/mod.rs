@@ -190,6 +190,11 @@ pub trait Router: Send + Sync {
         None
     }
 
+    /// What the router's route holds now, read back from it, for a person; None without one.
+    fn reading(&self, _live: &Live) -> Option<String> {
+        None
+    }
+
     /// The HTTPRoute observe reads for this router, if any.
     fn route_name(&self) -> Option<&str> {
         None

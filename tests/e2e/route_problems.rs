@@ -150,6 +150,20 @@ async fn weights_another_manager_takes_mid_release_are_not_written_over() {
     );
     let (_, described) = kubectl_in(&ns, &["describe", "dcl", "web"]);
     assert!(described.contains("RouteContested"), "{described}");
+    let (_, read_back) = kubectl_in(
+        &ns,
+        &[
+            "get",
+            "dcl",
+            "web",
+            "-o",
+            "jsonpath={.status.rollout.route}",
+        ],
+    );
+    assert_eq!(
+        read_back, "web 100, web-canary 0",
+        "the weights as the route holds them"
+    );
 
     // Handed back, the release goes on from the same step.
     let (ok, out) = kubectl_in(

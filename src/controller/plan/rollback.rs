@@ -123,6 +123,12 @@ impl Planner<'_> {
             rollout.summary = "rolled back".into();
         }
         let restore = strategy.restore(self, &stable.hash);
+        // The route as read back, so the status shows the weights going back, then back.
+        let reading =
+            crate::traffic::router(self.name, self.spec).reading(&self.observed.traffic.routes);
+        if let Some(rollout) = self.status.rollout.as_mut() {
+            rollout.route = reading;
+        }
         self.changes.extend(restore.changes);
         let restoring = restore.step != Step::Done;
         let down_migration = policy.migration == RollbackMigration::Run

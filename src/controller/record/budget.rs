@@ -112,6 +112,7 @@ fn clean(status: &mut DeploymentChecklistStatus) {
         line(&mut rollout.summary, 128);
         // Names a route, which a spec may make 253 characters long: the CRD's cap is 200.
         line_opt(&mut rollout.traffic, 200);
+        line_opt(&mut rollout.route, 200);
     }
     for entry in &mut status.history {
         line(&mut entry.image, IMAGE_MAX_CHARS);

@@ -220,6 +220,9 @@ fn rollout(
         if let Some(traffic) = &release.traffic {
             rows.push(vec!["Traffic".into(), traffic.clone()]);
         }
+        if let Some(route) = &release.route {
+            rows.push(vec!["Route now".into(), route.clone()]);
+        }
         if let Some(service) = &release.service {
             rows.push(vec!["Service".into(), format!("{service} (new pods only)")]);
         }

@@ -188,7 +188,8 @@ fn split(planner: &Planner<'_>, weight: i32, pods: i32, replicas: i32) -> (Strin
             let share = i32::try_from(share).unwrap_or(100);
             (
                 format!(
-                    "{weight}% asked; {pods} of {total} pods, about {share}% of requests                      (spec.rollout.trafficRouting sets the share exactly)"
+                    "{weight}% asked; {pods} of {total} pods, about {share}% of requests \
+                     (spec.rollout.trafficRouting sets the share exactly)"
                 ),
                 Some(share),
             )

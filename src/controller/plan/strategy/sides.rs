@@ -67,6 +67,7 @@ impl Planner<'_> {
             weight: canary.and_then(|c| c.steps.first()).map(|s| s.weight),
             pod_share: None,
             traffic: None,
+            route: None,
             new_replicas: None,
             service: crate::resources::side_service_name_of(self.name, &self.spec.rollout),
             stable_revision,
@@ -217,6 +218,8 @@ impl Planner<'_> {
         let router = crate::traffic::router(self.name, self.spec);
         let now = self.now.0.as_second();
         let in_force = router.in_force(&routing, &self.observed.traffic.routes, now);
+        let reading = router.reading(&self.observed.traffic.routes);
+        self.edit_rollout(|r| r.route = reading);
         if let Some(change) = route_change(router.as_ref(), self, routing) {
             self.changes.push(change);
         }
