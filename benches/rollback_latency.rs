@@ -25,18 +25,15 @@ use std::time::Duration;
 use checklist_operator::api::{DeploymentChecklist, Phase};
 use checklist_testapp::{Mode, RunningApp};
 use checklist_testkit::{
-    Operator, TestNamespace,
+    Operator, TestNamespace, apply_checklist,
     operator::{bench_log_filter, epoch_nanos, print_timeline},
     ready_cluster, start_app,
     stats::{Stats, env_number, header},
     wait_phase,
-    watch::{Watch, deployment_image},
+    watch::{Watch, deployment_image, selected_revision},
 };
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service};
-use kube::{
-    Api,
-    api::{Patch, PatchParams},
-};
+use kube::Api;
 use serde_json::{Value, json};
 
 /// The longest any single wait may take.
@@ -68,17 +65,6 @@ fn checklist(image: &str, app: &RunningApp) -> Value {
     })
 }
 
-/// Server-side apply of `web` as the benchmark's field manager.
-async fn apply(api: &Api<DeploymentChecklist>, value: &Value) {
-    api.patch(
-        "web",
-        &PatchParams::apply("checklist-bench").force(),
-        &Patch::Apply(value),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("cannot apply checklist web: {e}"));
-}
-
 fn main() {
     checklist_testkit::block_on(run());
 }
@@ -108,7 +94,7 @@ async fn run() {
     .await;
 
     app.set_mode(Mode::Healthy);
-    apply(&checklists, &checklist(STABLE, &app)).await;
+    apply_checklist(&checklists, &checklist(STABLE, &app)).await;
     wait_phase(&client, ns.name(), "web", Phase::Ready, WAIT).await;
 
     let mut totals = Vec::new();
@@ -118,7 +104,7 @@ async fn run() {
         app.set_mode(Mode::Unhealthy);
         deployments.drain();
         let mark = operator.len();
-        apply(&checklists, &checklist(BROKEN, &app)).await;
+        apply_checklist(&checklists, &checklist(BROKEN, &app)).await;
         let mut rolled_out = false;
         let restored = deployments
             .next_matching(
@@ -139,7 +125,13 @@ async fn run() {
                 },
             )
             .await;
-        let (verdict_index, verdict) = failed_verdict(&operator, i, mark).await;
+        let (verdict_index, verdict) = operator
+            .failed_verdict(
+                "web",
+                &format!("round {i}: 'verification round' log line with verdict Failed"),
+                mark,
+            )
+            .await;
         let nanos = epoch_nanos(restored.wall) - verdict.timestamp_nanos();
         if nanos < 0 {
             println!(
@@ -190,7 +182,7 @@ async fn run() {
         wait_phase(&client, ns.name(), "web", Phase::RolledBack, WAIT).await;
 
         app.set_mode(Mode::Healthy);
-        apply(&checklists, &checklist(STABLE, &app)).await;
+        apply_checklist(&checklists, &checklist(STABLE, &app)).await;
         wait_phase(&client, ns.name(), "web", Phase::Ready, WAIT).await;
     }
     // Second verdicts, warnings: anything the reader should know.
@@ -246,26 +238,6 @@ async fn run() {
     canary(&client, samples, &log_filter).await;
 }
 
-/// Round `round`'s 'verification round' log line with verdict Failed, from line `mark` on.
-async fn failed_verdict(
-    operator: &Operator,
-    round: usize,
-    mark: usize,
-) -> (usize, checklist_testkit::operator::LogLine) {
-    operator
-        .wait_for_line(
-            &format!("round {round}: 'verification round' log line with verdict Failed"),
-            Duration::from_secs(5),
-            mark,
-            |l| {
-                l.message() == Some("verification round")
-                    && l.field("verdict") == Some("Failed")
-                    && l.field("checklist") == Some("web")
-            },
-        )
-        .await
-}
-
 /// "{p99}ms (goal ≤ 100ms: met|NOT met)".
 fn goal(p99: Duration) -> String {
     format!(
@@ -276,17 +248,6 @@ fn goal(p99: Duration) -> String {
         } else {
             "NOT met"
         }
-    )
-}
-
-/// The revision a Service's selector pins, or "*" when it selects every revision.
-fn selected_revision(service: &Service) -> Option<String> {
-    let selector = service.spec.as_ref()?.selector.as_ref()?;
-    Some(
-        selector
-            .get("checklist.dev/revision")
-            .cloned()
-            .unwrap_or_else(|| "*".into()),
     )
 }
 
@@ -320,7 +281,7 @@ async fn canary(client: &kube::Client, samples: usize, log_filter: &str) {
         value["spec"]["verification"]["canaryURL"] = json!(canary_app.url());
         value
     };
-    apply(&checklists, &spec(STABLE)).await;
+    apply_checklist(&checklists, &spec(STABLE)).await;
     let ready = wait_phase(client, ns.name(), "web", Phase::Ready, WAIT).await;
     let stable_hash = ready
         .status
@@ -333,7 +294,7 @@ async fn canary(client: &kube::Client, samples: usize, log_filter: &str) {
     for i in 0..samples {
         services.drain();
         let mark = operator.len();
-        apply(&checklists, &spec(BROKEN)).await;
+        apply_checklist(&checklists, &spec(BROKEN)).await;
         let mut opened = false;
         let restored = services
             .next_matching(
@@ -354,11 +315,17 @@ async fn canary(client: &kube::Client, samples: usize, log_filter: &str) {
                 },
             )
             .await;
-        let (_, verdict) = failed_verdict(&operator, i, mark).await;
+        let (_, verdict) = operator
+            .failed_verdict(
+                "web",
+                &format!("round {i}: 'verification round' log line with verdict Failed"),
+                mark,
+            )
+            .await;
         let nanos = epoch_nanos(restored.wall) - verdict.timestamp_nanos();
         totals.push(Duration::from_nanos(nanos.max(0) as u64));
         wait_phase(client, ns.name(), "web", Phase::RolledBack, WAIT).await;
-        apply(&checklists, &spec(STABLE)).await;
+        apply_checklist(&checklists, &spec(STABLE)).await;
         wait_phase(client, ns.name(), "web", Phase::Ready, WAIT).await;
     }
     drop(services);

@@ -126,3 +126,19 @@ pub fn checklist(image: &str, app: &RunningApp) -> Value {
         }
     })
 }
+
+/// Server-side apply of the checklist `value` (named in its metadata) as the benchmarks' field
+/// manager, forcing conflicts.
+pub async fn apply_checklist(
+    api: &kube::Api<checklist_operator::api::DeploymentChecklist>,
+    value: &serde_json::Value,
+) {
+    let name = value["metadata"]["name"].as_str().expect("metadata.name");
+    api.patch(
+        name,
+        &kube::api::PatchParams::apply("checklist-bench").force(),
+        &kube::api::Patch::Apply(value),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot apply checklist {name}: {e}"));
+}

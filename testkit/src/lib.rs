@@ -27,14 +27,14 @@ pub mod wait;
 pub mod watch;
 
 pub use cluster::{CRD_NAME, E2E_LABEL, TestNamespace, client, ensure_crd, ready_cluster};
-pub use fixtures::{checklist, secret, start_app, valid_secret};
+pub use fixtures::{apply_checklist, checklist, secret, start_app, valid_secret};
 pub use kubectl::{
     PluginRun, apply, kubectl, kubectl_checklist, kubectl_in, kubectl_stdin, kubectl_with_plugin,
 };
 pub use operator::{LogLine, Operator};
 pub use prometheus::Prometheus;
 pub use scene::Scene;
-pub use traefik::Traefik;
+pub use traefik::{Traefik, app_behind};
 pub use wait::{wait_for, wait_phase};
 
 /// Runs a benchmark's body to its end on a runtime with two worker threads, as many as the

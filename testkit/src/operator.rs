@@ -289,6 +289,22 @@ impl Operator {
         .await;
     }
 
+    /// The first "verification round" line with verdict Failed for checklist `checklist` from
+    /// index `from` on, and its index; `what` names the wait in a panic.
+    pub async fn failed_verdict(
+        &self,
+        checklist: &str,
+        what: &str,
+        from: usize,
+    ) -> (usize, LogLine) {
+        self.wait_for_line(what, Duration::from_secs(10), from, |l| {
+            l.message() == Some("verification round")
+                && l.field("verdict") == Some("Failed")
+                && l.field("checklist") == Some(checklist)
+        })
+        .await
+    }
+
     /// The first line from index `from` on that `wanted` accepts, and its index, waiting for it;
     /// panics naming `what`, with the last lines, after `timeout`.
     pub async fn wait_for_line(

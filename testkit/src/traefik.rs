@@ -13,6 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use checklist_testapp::{Config, RunningApp};
+use k8s_openapi::api::core::v1::Service;
+use kube::{Api, Client};
 use serde_json::json;
 
 use crate::kubectl::{apply, kubectl};
@@ -115,6 +118,43 @@ impl Traefik {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// A test app reporting `version` on the ClusterIP of Service `service` at `port`, once the
+/// operator made the Service: it plays the pods that Service selects.
+pub async fn app_behind(
+    client: &Client,
+    namespace: &str,
+    service: &str,
+    port: u16,
+    version: &str,
+) -> RunningApp {
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ip = loop {
+        let ip = services
+            .get_opt(service)
+            .await
+            .expect("read a Service")
+            .and_then(|s| s.spec)
+            .and_then(|s| s.cluster_ip);
+        if let Some(ip) = ip.filter(|ip| ip.starts_with("127.")) {
+            break ip;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Service {namespace}/{service} has no loopback ClusterIP within 60 s (dev/cluster \
+             up keeps them on 127.100.0.0/16)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    checklist_testapp::spawn(Config {
+        listen: std::net::SocketAddr::new(ip.parse().expect("an IP"), port),
+        app_version: version.into(),
+        ..Config::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("bind a test app to {service}'s ClusterIP {ip}: {e}"))
 }
 
 impl Drop for Traefik {

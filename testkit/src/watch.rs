@@ -8,7 +8,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use k8s_openapi::api::{apps::v1::Deployment, events::v1::Event};
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service, events::v1::Event};
 use kube::{
     Api, Resource, ResourceExt,
     api::{ListParams, WatchEvent, WatchParams},
@@ -178,6 +178,17 @@ impl Watch {
 /// No detail: for kinds whose events are counted, not described.
 pub fn no_detail<K>(_: &K) -> Option<String> {
     None
+}
+
+/// The revision a Service's selector pins, or "*" when it selects every revision.
+pub fn selected_revision(service: &Service) -> Option<String> {
+    let selector = service.spec.as_ref()?.selector.as_ref()?;
+    Some(
+        selector
+            .get("checklist.dev/revision")
+            .cloned()
+            .unwrap_or_else(|| "*".into()),
+    )
 }
 
 /// A Deployment's first container image.

@@ -7,12 +7,11 @@
 //! app bound to a Service's ClusterIP plays the pods that Service selects: the stable version
 //! (1.0.0) behind the app's Service, the new one (2.0.0) behind the canary Service.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
-use checklist_testapp::{Config, Listener, RunningApp};
+use checklist_testapp::{Listener, RunningApp};
 use checklist_testkit::{Scene, Traefik, apply, checklist, kubectl_in, valid_secret};
-use k8s_openapi::api::core::v1::Service;
-use kube::{Api, Client};
+use kube::Client;
 use serde_json::{Value, json};
 
 use crate::web::kubectl_wait;
@@ -66,26 +65,7 @@ pub(crate) fn canary_checklist(
 
 /// A test app reporting `version`, listening on the ClusterIP of Service `service`.
 async fn app_behind(client: &Client, namespace: &str, service: &str, version: &str) -> RunningApp {
-    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let ip = loop {
-        let ip = services
-            .get_opt(service)
-            .await
-            .unwrap()
-            .and_then(|s| s.spec)
-            .and_then(|s| s.cluster_ip);
-        if let Some(ip) = ip.filter(|ip| ip.starts_with("127.")) {
-            break ip;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    checklist_testapp::spawn(Config {
-        listen: SocketAddr::new(ip.parse().unwrap(), PORT),
-        app_version: version.into(),
-        ..Config::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("bind a test app to {service}'s ClusterIP {ip}: {e}"))
+    checklist_testkit::app_behind(client, namespace, service, PORT, version).await
 }
 
 /// How many of `n` requests to `/health/deep` through `url` (with `header`, if any) the version

@@ -22,6 +22,8 @@ use crate::{
     verify::engine::SecretValues,
 };
 
+mod route;
+
 use super::{
     observe::{self, Caches, World, key},
     plan::{Change, Endpoint},
@@ -199,33 +201,6 @@ impl Actor<'_> {
             }
             Write::Route { name, patch } => self.patch_route(&name, patch).await?,
         }
-        Ok(())
-    }
-
-    /// Patches the HTTPRoute `name` with a JSON Patch. Its first operation tests the
-    /// resourceVersion observe read: a route changed since fails the test (422) and is read
-    /// again by the next reconcile instead of being overwritten.
-    async fn patch_route(&self, name: &str, patch: Vec<serde_json::Value>) -> Result<()> {
-        let what = || format!("patch HTTPRoute {name}");
-        let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(patch))
-            .map_err(|source| ReconcileError::Serialize {
-                what: what(),
-                source,
-            })?;
-        let routes: Api<kube::api::DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            &observe::namespace(self.checklist)?,
-            &traffic::http_route_resource(),
-        );
-        let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PatchParams::default()
-        };
-        routes
-            .patch(name, &params, &Patch::Json::<()>(patch))
-            .await
-            .map_err(|e| ReconcileError::change(what(), e))?;
-        tracing::info!(route = %name, "patched HTTPRoute weights");
         Ok(())
     }
 
