@@ -68,7 +68,9 @@ pub struct VerificationSpec {
 
     /// Whether checks keep running after the checklist is Ready. Default false. When true, a
     /// verdict of Failed afterwards marks the checklist Degraded (it does not roll back a version
-    /// that was already verified). rateLimit checks run only while a rollout is verified.
+    /// that was already verified). rateLimit checks run only while a rollout is verified. The
+    /// waits inside a release (a canary pause, a wait for promotion, BlueGreen's scale-down
+    /// delay) are watched by the checks whatever this says.
     #[serde(default, skip_serializing_if = "schema::is_false")]
     pub continuous: bool,
 

@@ -41,6 +41,10 @@ pub(crate) struct Assignment {
     pub(crate) revision: String,
     /// The revision already passed: continuous rounds after Ready.
     pub(crate) verified: bool,
+    /// A stage of a release (a canary step, a preview, the time after a switch): its rounds go
+    /// on after the first pass for as long as the stage lasts, so a pause or a wait for a
+    /// person is watched by the checks, and a failure then rolls back before the wait ends.
+    pub(crate) watch: bool,
     /// Failed rounds in a row before this task (counted by a previous process).
     pub(crate) failed_rounds: u32,
     /// spec.verification of that revision.
@@ -323,13 +327,36 @@ async fn rounds(
             report.results = Some(current.clone());
         }
         last = Some((state, current));
-        match verdict {
-            Verdict::Pending => {}
-            _ if !spec.continuous => return,
-            Verdict::Passed => verified = true,
-            Verdict::Failed => {}
+        match next(verdict, spec.continuous, assignment.watch) {
+            Next::Again => {}
+            Next::Watch => verified = true,
+            Next::Stop => return,
         }
         tokio::time::sleep(seconds(spec.interval_seconds)).await;
+    }
+}
+
+/// What the rounds do after a round's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Another round of the same checks.
+    Again,
+    /// Passed: go on with the checks that run after a pass, reporting only what changes.
+    Watch,
+    /// Done: the verdict stands.
+    Stop,
+}
+
+/// After `verdict`: a pending round goes on; a pass goes on being watched while the checklist
+/// asks for `continuous` rounds or the stage is `watched`; a failure goes on only in continuous
+/// rounds (their verdict is reported, the stable version is not rolled back); else the rounds
+/// stop.
+fn next(verdict: Verdict, continuous: bool, watched: bool) -> Next {
+    match verdict {
+        Verdict::Pending => Next::Again,
+        Verdict::Passed if continuous || watched => Next::Watch,
+        Verdict::Failed if continuous => Next::Again,
+        Verdict::Passed | Verdict::Failed => Next::Stop,
     }
 }
 
@@ -495,6 +522,21 @@ mod tests {
             dependencies: Vec::new(),
             measured: false,
         }
+    }
+
+    #[test]
+    fn a_stage_is_watched_after_its_pass_and_stops_at_its_failure() {
+        // A release's stage (a canary step's pause, a wait for promotion): watched after the
+        // pass; its failure is the verdict.
+        assert_eq!(next(Verdict::Passed, false, true), Next::Watch);
+        assert_eq!(next(Verdict::Failed, false, true), Next::Stop);
+        // The revision's own checks without continuous: done at the first verdict.
+        assert_eq!(next(Verdict::Passed, false, false), Next::Stop);
+        assert_eq!(next(Verdict::Failed, false, false), Next::Stop);
+        // Continuous rounds keep going either way.
+        assert_eq!(next(Verdict::Passed, true, false), Next::Watch);
+        assert_eq!(next(Verdict::Failed, true, false), Next::Again);
+        assert_eq!(next(Verdict::Pending, false, false), Next::Again);
     }
 
     #[test]

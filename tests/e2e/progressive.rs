@@ -97,6 +97,15 @@ impl Bench {
         app_pods(&self.scene.client, self.name()).await
     }
 
+    /// After a rollback: only the stable pods left, and the app's Service on `stable`.
+    async fn back_on_stable(&self, stable: &str, stable_pods: &BTreeMap<String, String>) {
+        eventually(30, "the canary pods removed", || async {
+            self.pods().await == *stable_pods
+        })
+        .await;
+        assert_eq!(self.selects("web").await, stable);
+    }
+
     pub(crate) async fn deployments(&self) -> BTreeMap<String, (String, i32)> {
         deployments(&self.scene.client, self.name()).await
     }
@@ -377,12 +386,41 @@ async fn canary_failing_at_step_one_removes_the_canary_and_leaves_the_stable_pod
     bench.new.set_mode(Mode::Unhealthy);
     bench.release("example.com/web:2.0.0", &rollout);
     kubectl_wait(bench.name(), "condition=RolledBack", WITHIN);
-    eventually(30, "the canary pods removed", || async {
-        bench.pods().await == stable_pods
-    })
-    .await;
-    assert_eq!(bench.selects("web").await, stable);
+    bench.back_on_stable(&stable, &stable_pods).await;
     assert_eq!(bench.deployments().await.len(), 1);
+    bench.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
+async fn a_canary_that_breaks_during_its_pause_is_rolled_back_before_the_pause_ends() {
+    let bench = Bench::start("canary-watch").await;
+    let rollout = canary(json!([{"weight": 25, "pauseSeconds": 600}, {"weight": 100}]));
+    let stable = bench.first_release(&rollout).await;
+    let stable_pods = bench.pods().await;
+    bench.release("example.com/web:2.0.0", &rollout);
+    wait_stage(bench.name(), RolloutStage::Paused);
+    let paused_until = bench.status().await.rollout.unwrap().paused_until.unwrap();
+
+    // The canary breaks a few seconds into its ten-minute pause: the checks watching the pause
+    // see it, and the rollback comes long before the pause would have ended.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bench.new.set_mode(Mode::Unhealthy);
+    kubectl_wait(bench.name(), "condition=RolledBack", 60);
+    let now = k8s_openapi::jiff::Timestamp::now();
+    assert!(
+        now < paused_until.0,
+        "rolled back at {now}, before the pause's end {}",
+        paused_until.0
+    );
+    bench.back_on_stable(&stable, &stable_pods).await;
+    let status = bench.status().await;
+    let last = status.history.last().unwrap();
+    assert_eq!(last.reason.as_deref(), Some("VerificationFailed"));
+    describe_shows(
+        bench.name(),
+        &["Warning  VerificationFailed", "health (HTTP 503)"],
+    );
     bench.finish().await;
 }
 
@@ -438,11 +476,7 @@ async fn a_pause_survives_a_restart_then_promote_and_abort_act_once_each() {
     );
     assert!(ok, "{out}");
     kubectl_wait(bench.name(), "condition=RolledBack", WITHIN);
-    eventually(30, "the canary pods removed", || async {
-        bench.pods().await == stable_pods
-    })
-    .await;
-    assert_eq!(bench.selects("web").await, stable);
+    bench.back_on_stable(&stable, &stable_pods).await;
     let status = bench.status().await;
     let last = status.history.last().unwrap();
     assert_eq!(last.reason.as_deref(), Some("Aborted"));

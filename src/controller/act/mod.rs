@@ -173,6 +173,7 @@ impl Actor<'_> {
                 let assignment = Assignment {
                     revision: observe::target(revision, stage.as_deref()),
                     verified: *verified,
+                    watch: stage.is_some(),
                     failed_rounds: *failed_rounds,
                     spec: spec.verification.clone(),
                     base_url,

@@ -6,7 +6,7 @@
 use crate::api::{Phase, Reason, RolloutStage};
 use crate::traffic::Routing;
 
-use super::super::{Endpoint, Planner};
+use super::super::{Change, Endpoint, Planner};
 use super::{Progress, Step, Strategy, progress_step, sides};
 
 /// The BlueGreen strategy.
@@ -140,6 +140,11 @@ fn promoted(planner: &mut Planner<'_>, stable: &str) -> Step {
         return Step::Wait;
     }
     planner.remove_others(&revision);
+    if planner.stage() != RolloutStage::Complete {
+        // The switch's rounds watched the delay; they end with it (continuous rounds, when
+        // asked for, start again at Ready).
+        planner.changes.push(Change::StopVerification);
+    }
     planner.set_stage(RolloutStage::Complete);
     Step::Done
 }

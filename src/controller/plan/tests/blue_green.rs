@@ -124,9 +124,10 @@ fn a_pass_switches_the_service_in_one_write_and_keeps_blue_for_the_delay() {
     assert!(waiting.changes.is_empty(), "{:?}", waiting.changes);
     assert_eq!(waiting.status.phase, Some(Phase::Verifying));
 
-    // After scaleDownDelaySeconds (300) blue goes and green is Ready.
+    // After scaleDownDelaySeconds (300) blue goes and green is Ready; the rounds that watched
+    // the delay end with it.
     let done = at(&spec, &waiting.status, &world, 401);
-    assert_eq!(done.changes, [keep_only(NEW)]);
+    assert_eq!(done.changes, [keep_only(NEW), Change::StopVerification]);
     assert_eq!(done.status.phase, Some(Phase::Ready));
     assert_eq!(stage(&done), RolloutStage::Complete);
 }
