@@ -5,7 +5,7 @@
 
 use crate::api::{DeploymentChecklist, GatewayApiRouting};
 
-use super::route::{self, Names, RouteView, Wanted};
+use super::route::{self, Names, RouteState, RouteView, Wanted};
 use super::{Live, NotYet, Router, Routing, Write, service_writes};
 
 /// Routes by the weights of one rule of the user's HTTPRoute.
@@ -47,7 +47,7 @@ impl GatewayRoute {
     }
 
     /// Why the route's weights are another manager's now and must not be written over.
-    fn contest(&self, state: &route::RouteState, routing: &Routing) -> Option<String> {
+    fn contest(&self, state: &RouteState, routing: &Routing) -> Option<String> {
         // The operator's field manager: the one act patches with, and the value of its
         // managed-by label.
         state.contest(
@@ -77,29 +77,42 @@ fn pin_rule_name(name: &str) -> String {
     rule.trim_end_matches('-').to_string()
 }
 
-impl Router for GatewayRoute {
-    fn holds(&self, routing: &Routing, live: &Live) -> bool {
-        let route_holds = match self.view(live) {
-            RouteView::Usable(state) => state.holds(&wanted(routing)),
-            RouteView::Missing | RouteView::Unusable(_) => false,
-        };
-        route_holds && live.app_selects(Some(&routing.stable)) && live.side_selects(routing)
-    }
-
-    fn problem(&self, routing: &Routing, live: &Live) -> Option<String> {
+impl GatewayRoute {
+    /// The route's state when it can carry `routing`, else why not, for a person.
+    fn usable<'v>(&self, view: &'v RouteView, routing: &Routing) -> Result<&'v RouteState, String> {
         let name = &self.spec.http_route;
-        match self.view(live) {
-            RouteView::Missing => Some(format!(
+        match view {
+            RouteView::Missing => Err(format!(
                 "HTTPRoute {name} (spec.rollout.trafficRouting.gatewayAPI.httpRoute) does not \
                  exist in this namespace"
             )),
-            RouteView::Unusable(why) => Some(why),
+            RouteView::Unusable(why) => Err(why.clone()),
             RouteView::Usable(state) => {
-                let wanted = wanted(routing);
-                let route = live.route.as_ref().and_then(Option::as_ref)?;
-                state.patch(route, &wanted, &self.names()).err()
+                state.fits(&wanted(routing), &self.names())?;
+                Ok(state)
             }
         }
+    }
+
+    /// Whether the route (`state`, when usable) and both Services already send requests as
+    /// `routing` says.
+    fn all_hold(state: Option<&RouteState>, routing: &Routing, live: &Live) -> bool {
+        state.is_some_and(|s| s.holds(&wanted(routing)))
+            && live.app_selects(Some(&routing.stable))
+            && live.side_selects(routing)
+    }
+}
+
+impl Router for GatewayRoute {
+    fn holds(&self, routing: &Routing, live: &Live) -> bool {
+        match self.view(live) {
+            RouteView::Usable(state) => Self::all_hold(Some(&state), routing, live),
+            RouteView::Missing | RouteView::Unusable(_) => false,
+        }
+    }
+
+    fn problem(&self, routing: &Routing, live: &Live) -> Option<String> {
+        self.usable(&self.view(live), routing).err()
     }
 
     fn writes(
@@ -137,29 +150,23 @@ impl Router for GatewayRoute {
     }
 
     fn in_force(&self, routing: &Routing, live: &Live, now: i64) -> Result<(), NotYet> {
-        if let Some(problem) = self.problem(routing, live) {
-            return Err(NotYet::Unusable(problem));
+        let view = self.view(live);
+        let state = self.usable(&view, routing).map_err(NotYet::Unusable)?;
+        if let Some(refused) = &state.refused {
+            return Err(NotYet::Unusable(refused.clone()));
         }
-        let name = &self.spec.http_route;
-        let RouteView::Usable(state) = self.view(live) else {
-            return Err(NotYet::Unusable(format!(
-                "HTTPRoute {name} cannot carry the release"
-            )));
-        };
-        if let Some(refused) = state.refused.clone() {
-            return Err(NotYet::Unusable(refused));
-        }
-        if let Some(contest) = self.contest(&state, routing) {
+        if let Some(contest) = self.contest(state, routing) {
             return Err(NotYet::Contested(contest));
         }
-        if !self.holds(routing, live) {
+        let name = &self.spec.http_route;
+        if !Self::all_hold(Some(state), routing, live) {
             return Err(NotYet::Settling(format!(
                 "moving requests: HTTPRoute {name} is being set to {}% for the new version",
                 wanted(routing).side_weight
             )));
         }
-        if let Some(pending) = state.pending {
-            return Err(NotYet::Settling(pending));
+        if let Some(pending) = &state.pending {
+            return Err(NotYet::Settling(pending.clone()));
         }
         let settle = i64::from(self.spec.settle_seconds);
         match state.changed_at {

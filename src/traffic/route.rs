@@ -328,6 +328,15 @@ impl RouteState {
         Ok(ops)
     }
 
+    /// Why the route cannot say what `wanted` says, or Ok when it can: a pin rule it has no room
+    /// for is the only reason ([`Self::patch`] fails for it alone).
+    pub fn fits(&self, wanted: &Wanted, names: &Names<'_>) -> Result<(), String> {
+        match (&self.pin, &wanted.pinned) {
+            (None, Some(_)) => self.room_for_a_pin(names),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a pin rule the route has no room for under Gateway API's limits.
     fn room_for_a_pin(&self, names: &Names<'_>) -> Result<(), String> {
         if self.rules >= MAX_RULES {

@@ -216,7 +216,21 @@ fn a_route_at_gateway_apis_rule_limit_has_no_room_for_a_pin() {
         )
         .unwrap_err();
     assert!(why.contains("16 rules"), "{why}");
+    let pinned = Wanted {
+        side_weight: 10,
+        pinned: Some("abc".into()),
+    };
+    assert_eq!(
+        state.fits(&pinned, &NAMES),
+        Err(why),
+        "fits says what patch says"
+    );
     // Weights alone still fit.
+    let unpinned = Wanted {
+        side_weight: 0,
+        pinned: None,
+    };
+    assert_eq!(state.fits(&unpinned, &NAMES), Ok(()));
     assert!(
         state
             .patch(
