@@ -395,6 +395,9 @@ fn status_serializes_with_camel_case_names_and_a_printable_score() {
         checks: vec![CheckStatus {
             name: "health".into(),
             kind: CheckKind::Http,
+            severity: Default::default(),
+            category: None,
+            dry_run: false,
             result: CheckResult::Pass,
             message: Some("status 200".into()),
             latency_ms: Some(12),

@@ -58,8 +58,8 @@ pub use rollout_status::{RolloutStage, RolloutStatus};
 pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
 pub use status::{
-    CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus, HistoryEntry,
-    MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef, RevisionStatus, Score,
-    SecretKeyStatus, StableRevision,
+    CategoryScore, CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus,
+    HistoryEntry, MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef,
+    RevisionStatus, Score, SecretKeyStatus, StableRevision,
 };
-pub use verification::{CheckKind, CheckRef, CheckSpec, VerificationSpec};
+pub use verification::{CheckKind, CheckRef, CheckSpec, Severity, VerificationSpec};

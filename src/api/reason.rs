@@ -45,6 +45,8 @@ pub enum Reason {
     VerificationPassed,
     /// spec.verification.failureThreshold rounds in a row failed.
     VerificationFailed,
+    /// A round passed with warning checks failing; the message names them.
+    VerificationWarning,
     /// BlueGreen or Canary: the new pods of the next stage are coming up (a canary step, the
     /// preview pods, all replicas at the end of a canary).
     StepStarted,
@@ -133,6 +135,7 @@ impl Reason {
                 | Reason::ProgressDeadlineExceeded
                 | Reason::CrashLoop
                 | Reason::VerificationFailed
+                | Reason::VerificationWarning
                 | Reason::Degraded
                 | Reason::RollingBack
                 | Reason::RolledBack
@@ -179,7 +182,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 38);
+        assert_eq!(Reason::all().count(), 39);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::conditions::ConditionType;
 use super::rollback::RollbackTrigger;
 use super::rollout_status::RolloutStatus;
-use super::verification::CheckKind;
+use super::verification::{CheckKind, Severity};
 
 /// What the operator observed and decided for the checklist. Written only by the operator.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -80,7 +80,8 @@ pub struct DeploymentChecklistStatus {
     pub dependencies: Vec<DependencyStatus>,
 
     /// The production readiness score: how many items of the checklist passed out of all of
-    /// them. An item is a secret key, the migration, the rollout, or a verification check.
+    /// them, overall and per category. An item is a secret key, the migration, the rollout, or
+    /// a verification check that is not dryRun.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<Score>,
 
@@ -301,6 +302,15 @@ pub struct CheckStatus {
     pub name: String,
     /// The check's kind: http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus.
     pub kind: CheckKind,
+    /// Warning when the check's failure is only reported; absent for Critical.
+    #[serde(default, skip_serializing_if = "Severity::is_critical")]
+    pub severity: Severity,
+    /// The score category the check counts in. Example: security.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// True when the check only reports and never counts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     /// Pass, Fail, Pending or Skipped.
     pub result: CheckResult,
     /// What was seen. Example: "status 200, status=ok, 12 ms" or "429 at attempt 6 of 10".
@@ -342,15 +352,36 @@ pub struct Score {
     pub total: i32,
     /// passed/total as one string, for the Score column of kubectl get. Example: 11/12.
     pub summary: String,
+    /// The same count per category, in name order: secrets (each key), migration, rollout,
+    /// and the categories of the checks. Example: [{name: security, passed: 2, total: 3}].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 40))]
+    pub categories: Vec<CategoryScore>,
 }
 
 impl Score {
-    /// A score with its summary written as passed/total.
+    /// A score with its summary written as passed/total and no categories.
     pub fn new(passed: i32, total: i32) -> Self {
         Self {
             passed,
             total,
             summary: format!("{passed}/{total}"),
+            categories: Vec::new(),
         }
     }
+}
+
+/// The score of one category.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryScore {
+    /// The category. Example: security.
+    pub name: String,
+    /// Its items that passed.
+    pub passed: i32,
+    /// Its items.
+    pub total: i32,
+    /// Its warning checks that failed (they are in passed/total too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<i32>,
 }

@@ -5,6 +5,7 @@
 //! headers, the login rate limit and latency. This module has the list and its timing; each kind
 //! of check is in `checks`.
 
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,14 @@ pub struct VerificationSpec {
     #[schemars(length(max = 32))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub checks: Vec<CheckSpec>,
+
+    /// The least a round must score to pass, counting the checks that are not dryRun, warnings
+    /// included: a number of passing checks (0-32) or a share of them (0%-100%, rounded up).
+    /// A round below it fails even when every critical check passed, as seed 004's checklist
+    /// ships at 20/25. Example: 80%. Default: no minimum, so only critical checks fail a round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minimum" = 0, "maximum" = 32, "maxLength" = 4, "pattern" = "^([0-9]{1,2}|100)%$"))]
+    pub min_score: Option<IntOrString>,
 }
 
 impl Default for VerificationSpec {
@@ -106,6 +115,7 @@ impl Default for VerificationSpec {
             continuous: false,
             insecure_skip_tls_verify: false,
             checks: Vec::new(),
+            min_score: None,
         }
     }
 }
@@ -127,6 +137,27 @@ pub struct CheckSpec {
     #[schemars(length(min = 1, max = 63))]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub name: String,
+
+    /// What a failure of this check does. Critical (the default): it fails the round, and
+    /// failureThreshold failed rounds roll the release back. Warning: it is reported in
+    /// status.checks, the Verified condition, an Event and notifications, and fails a round only
+    /// through minScore.
+    #[serde(default, skip_serializing_if = "Severity::is_critical")]
+    pub severity: Severity,
+
+    /// The score category the check counts in, a lower-case word of at most 32 characters.
+    /// Example: security. Default by kind: health for http, security for httpsRedirect,
+    /// securityHeaders and rateLimit, performance for latency, monitoring for prometheus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub category: Option<String>,
+
+    /// Whether the check only reports: it runs in every round and its result is in
+    /// status.checks, but it never fails a round, never counts in the score and never rolls
+    /// back, so a team can try a new check in production safely. Default false.
+    #[serde(default, skip_serializing_if = "schema::is_false")]
+    pub dry_run: bool,
 
     /// A request whose status, JSON body, text and latency are checked; also reads the app's
     /// dependencies from a deep health response.
@@ -162,6 +193,23 @@ pub struct CheckSpec {
     pub prometheus: Option<PrometheusCheck>,
 }
 
+/// What a failing check does to its round.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Severity {
+    /// The failure fails the round.
+    #[default]
+    Critical,
+    /// The failure is reported and fails the round only through minScore.
+    Warning,
+}
+
+impl Severity {
+    /// Whether this is the default, Critical.
+    pub fn is_critical(&self) -> bool {
+        *self == Severity::Critical
+    }
+}
+
 /// The kind of a check, as reported in status.checks[].kind.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -190,6 +238,18 @@ impl CheckKind {
             CheckKind::RateLimit => "rateLimit",
             CheckKind::Latency => "latency",
             CheckKind::Prometheus => "prometheus",
+        }
+    }
+
+    /// The score category of a check of this kind that names none, after seed 004's table.
+    pub fn default_category(self) -> &'static str {
+        match self {
+            CheckKind::Http => "health",
+            CheckKind::HttpsRedirect | CheckKind::SecurityHeaders | CheckKind::RateLimit => {
+                "security"
+            }
+            CheckKind::Latency => "performance",
+            CheckKind::Prometheus => "monitoring",
         }
     }
 }
@@ -226,6 +286,15 @@ impl CheckRef<'_> {
 }
 
 impl CheckSpec {
+    /// The score category this check counts in: its own or its kind's.
+    pub fn category(&self) -> &str {
+        match (&self.category, self.check()) {
+            (Some(category), _) => category,
+            (None, Some(kind)) => kind.kind().default_category(),
+            (None, None) => "health",
+        }
+    }
+
     /// The one kind this check sets, or None when it sets none or several (the API server
     /// refuses both, so None only happens for objects that bypassed validation).
     pub fn check(&self) -> Option<CheckRef<'_>> {

@@ -24,6 +24,7 @@ use crate::{
         checks,
         client::shown_url_text,
         engine::{CheckOutcome, Engine, NamespaceLabel, QueryPlaceholders, SecretValues},
+        gate::{self, MinScore, RoundJudgement},
         guard::EgressPolicy,
         rounds::{RoundTracker, Verdict},
     },
@@ -281,6 +282,9 @@ async fn rounds(
     if !verified {
         tokio::time::sleep(seconds(spec.initial_delay_seconds)).await;
     }
+    // The plan refuses a minScore no round can meet before rounds start; one that bypassed
+    // validation is left out rather than failing every round.
+    let min_score = spec.min_score.as_ref().and_then(|m| MinScore::read(m).ok());
     let threshold = u32::try_from(spec.failure_threshold).unwrap_or(1);
     let mut tracker = RoundTracker::resume(threshold, assignment.failed_rounds);
     let mut last: Option<(VerificationObservation, VerificationResults)> = None;
@@ -304,18 +308,19 @@ async fn rounds(
         let outcomes = built.run_round(checks).await;
         engine = Some(built);
         drop(permit);
-        let verdict = tracker.record(&outcomes);
+        let judged = gate::judge_round(checks, &outcomes, min_score);
+        let verdict = tracker.record(judged.passed);
         metrics.round(verdict.into());
-        let state = judge(verdict, &outcomes);
+        let state = judge(verdict, &judged);
         tracing::info!(
             namespace = %key.0, checklist = %key.1, revision = %assignment.revision,
-            passed = outcomes.iter().filter(|o| o.passed()).count(),
-            total = outcomes.len(), verdict = ?verdict, continuous = verified,
+            score = judged.score, counted = judged.counted, total = outcomes.len(),
+            warnings = judged.warnings.len(), verdict = ?verdict, continuous = verified,
             "verification round"
         );
         let mut current = VerificationResults {
             failed_rounds: tracker.failures(),
-            ..results(&outcomes, &clock::now())
+            ..results(checks, &outcomes, &clock::now())
         };
         if let Some((_, previous)) = &last {
             current = current.over(previous);
@@ -423,57 +428,35 @@ fn seconds(value: i32) -> Duration {
     Duration::from_secs(u64::try_from(value).unwrap_or(0))
 }
 
-/// The observation a round's verdict amounts to; a failure names the failing checks.
-pub(crate) fn judge(verdict: Verdict, outcomes: &[CheckOutcome]) -> VerificationObservation {
+/// The observation a round's verdict amounts to; a failure says why (see `gate::judge_round`).
+pub(crate) fn judge(verdict: Verdict, judged: &RoundJudgement) -> VerificationObservation {
     match verdict {
         Verdict::Pending => VerificationObservation::Running,
         Verdict::Passed => VerificationObservation::Passed,
-        Verdict::Failed => VerificationObservation::Failed(failing_checks(outcomes)),
+        Verdict::Failed => {
+            VerificationObservation::Failed(judged.failure.clone().unwrap_or_default())
+        }
     }
 }
 
-/// The checks that did not pass, each with what it got: "health (HTTP 503), security-headers
-/// (HTTP 200), error-rate (0.05, expected below 0.01)". Short enough for an Event and a
-/// condition; what each saw, the app's answer included, is in status.checks.
-fn failing_checks(outcomes: &[CheckOutcome]) -> String {
-    let failing: Vec<String> = outcomes
-        .iter()
-        .filter(|o| !o.passed())
-        .map(|o| {
-            let got = match (o.result, o.status) {
-                (CheckResult::Skipped, _) => "skipped".to_string(),
-                // A metric check's message is the operator's own measurement ("0.05, expected
-                // below 0.01"), already redacted: the figure says more than an HTTP status.
-                (_, _) if o.measured => shortened(&o.message),
-                (_, Some(status)) => format!("HTTP {status}"),
-                (_, None) if o.attempts > 0 => "no answer".to_string(),
-                (_, None) => "not sent".to_string(),
-            };
-            format!("{} ({got})", o.name)
-        })
-        .collect();
-    failing.join(", ")
-}
-
-/// At most [`SUMMARY_CHARS`] characters of `message`, with an ellipsis when cut.
-fn shortened(message: &str) -> String {
-    if message.chars().count() <= SUMMARY_CHARS {
-        return message.to_string();
-    }
-    let kept: String = message.chars().take(SUMMARY_CHARS - 1).collect();
-    format!("{kept}…")
-}
-
-/// The most of a metric check's message a failure summary quotes.
-const SUMMARY_CHARS: usize = 120;
-
-/// A round's outcomes as status entries.
-pub(crate) fn results(outcomes: &[CheckOutcome], now: &Time) -> VerificationResults {
+/// A round's outcomes of `specs` as status entries, each with its severity and category.
+pub(crate) fn results(
+    specs: &[CheckSpec],
+    outcomes: &[CheckOutcome],
+    now: &Time,
+) -> VerificationResults {
     let checks = outcomes
         .iter()
-        .map(|o| CheckStatus {
+        .map(|o| {
+            let spec = specs.iter().find(|c| c.name == o.name);
+            (o, spec)
+        })
+        .map(|(o, spec)| CheckStatus {
             name: o.name.clone(),
             kind: o.kind.unwrap_or(CheckKind::Http),
+            severity: spec.map(|c| c.severity).unwrap_or_default(),
+            category: spec.map(|c| c.category().to_string()),
+            dry_run: spec.is_some_and(|c| c.dry_run),
             result: o.result,
             message: Some(o.message.clone()),
             latency_ms: o.latency_ms.and_then(|ms| i64::try_from(ms).ok()),

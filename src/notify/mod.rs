@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::{
     api::{
-        CheckResult, DeploymentChecklist, DeploymentChecklistStatus, Reason,
+        CheckResult, DeploymentChecklist, DeploymentChecklistStatus, Reason, Severity,
         notifications::{NotificationsSpec, TargetKind, Transition},
     },
     text::line,
@@ -149,10 +149,12 @@ pub fn deliveries(
     let failed_checks: Vec<FailedCheck> = status
         .checks
         .iter()
-        .filter(|c| c.result == CheckResult::Fail)
+        // A dry-run check never counts, so it is not news to anyone paged.
+        .filter(|c| c.result == CheckResult::Fail && !c.dry_run)
         .map(|c| FailedCheck {
             name: c.name.clone(),
             message: c.message.clone().unwrap_or_default(),
+            warning: c.severity == Severity::Warning,
         })
         .collect();
     let regarding = ObjectReference {

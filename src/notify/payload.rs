@@ -75,6 +75,9 @@ pub struct FailedCheck {
     pub name: String,
     /// What it saw.
     pub message: String,
+    /// True for a check of severity Warning: reported, never rolled back for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl Notification {
@@ -115,6 +118,7 @@ impl Notification {
                 .map(|c| FailedCheck {
                     name: line(&c.name, CHECK_NAME_MAX),
                     message: line(&c.message, CHECK_MESSAGE_MAX),
+                    warning: c.warning,
                 })
                 .collect(),
             link: self.link.as_deref().and_then(web_url),
@@ -122,14 +126,22 @@ impl Notification {
         }
     }
 
-    /// The failed checks as chat lines, `✗ name: message`, each escaped by `escape`: at most
+    /// The failed checks as chat lines, `✗ name: message` (`! name (warning): message` for a
+    /// warning), each escaped by `escape`: at most
     /// [`MAX_FAILED_CHECKS`], then how many more.
     pub(super) fn failed_lines(&self, escape: fn(&str) -> String) -> Vec<String> {
         let mut lines: Vec<String> = self
             .failed_checks
             .iter()
             .take(MAX_FAILED_CHECKS)
-            .map(|c| format!("✗ {}: {}", escape(&c.name), escape(&c.message)))
+            .map(|c| {
+                let (mark, label) = if c.warning {
+                    ('!', " (warning)")
+                } else {
+                    ('✗', "")
+                };
+                format!("{mark} {}{label}: {}", escape(&c.name), escape(&c.message))
+            })
             .collect();
         let more = self.failed_checks.len().saturating_sub(MAX_FAILED_CHECKS);
         if more > 0 {
@@ -181,6 +193,7 @@ pub(super) mod tests {
             failed_checks: vec![FailedCheck {
                 name: "health".into(),
                 message: "expected status 200, got 503".into(),
+                warning: false,
             }],
             link: link(
                 "https://argo.example.com/{{namespace}}/{{name}}",
@@ -207,6 +220,7 @@ pub(super) mod tests {
             .map(|i| FailedCheck {
                 name: format!("check-{i}<@U123>"),
                 message: format!("<!here> {}", "x".repeat(100 * 1024)),
+                warning: false,
             })
             .collect();
         n

@@ -26,6 +26,7 @@ use crate::api::CheckSpec;
 
 use super::{
     engine::{Engine, NamespaceLabel, QueryPlaceholders, SecretValues},
+    gate::{self, MinScore},
     guard::EgressPolicy,
     report,
     rounds::{RoundTracker, Verdict},
@@ -34,9 +35,9 @@ use super::{
 /// How the result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// A table: ✓/✗, name, latency, message, then `Score: passed/total`.
+    /// A table: ✓/✗/! (a failed warning), name, latency, message, then the score.
     Text,
-    /// `{"passed":N,"total":M,"checks":[{"name","kind","result","message","latencyMs",...}]}`.
+    /// `{"passed":N,"total":M,"ok":true,"checks":[{"name","kind","result","severity",...}]}`.
     Json,
 }
 
@@ -175,33 +176,48 @@ async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
     let interval = Duration::from_secs(args.interval_seconds.unwrap_or(u64::from(
         verification.interval_seconds.max(0).unsigned_abs(),
     )));
+    if let Some(problem) =
+        gate::unreachable_min_score(&verification.checks, verification.min_score.as_ref())
+    {
+        return Err(UsageError(format!("{name}: {problem}")));
+    }
+    let min_score = verification
+        .min_score
+        .as_ref()
+        .and_then(|m| MinScore::read(m).ok());
     let mut tracker = RoundTracker::new(verification.failure_threshold.max(1).unsigned_abs());
     let mut outcomes = Vec::new();
+    let mut judged = gate::judge_round(&[], &[], None);
     for round in 1..=rounds {
         outcomes = engine.run_round(&verification.checks).await;
-        let verdict = tracker.record(&outcomes);
-        let passed = outcomes.iter().filter(|o| o.passed()).count();
+        judged = gate::judge_round(&verification.checks, &outcomes, min_score);
+        let verdict = tracker.record(judged.passed);
         if verdict != Verdict::Pending || round == rounds {
             break;
         }
         eprintln!(
-            "round {round}/{rounds}: {passed}/{} passed; next round in {}s",
-            outcomes.len(),
+            "round {round}/{rounds}: {}/{} passed; next round in {}s",
+            judged.score,
+            judged.counted,
             interval.as_secs()
         );
         tokio::time::sleep(interval).await;
     }
 
-    let all_passed = outcomes.iter().all(|o| o.passed());
+    let report = report::Round {
+        checks: &verification.checks,
+        outcomes: &outcomes,
+        judged: &judged,
+    };
     let printed = match args.output {
-        OutputFormat::Text => report::text(&outcomes),
-        OutputFormat::Json => serde_json::to_string(&report::json(&outcomes))
+        OutputFormat::Text => report.text(),
+        OutputFormat::Json => serde_json::to_string(&report.json())
             .map(|s| s + "\n")
             .map_err(|e| UsageError(format!("cannot write the JSON report: {e}")))?,
     };
     // A closed stdout (`| head`) is not worth a panic.
     let _ = std::io::stdout().write_all(printed.as_bytes());
-    Ok(all_passed)
+    Ok(judged.passed)
 }
 
 /// Points every httpsRedirect check at `http_url` (what `--http-url` does): for apps whose plain

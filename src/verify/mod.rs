@@ -4,7 +4,8 @@
 //! `checks` holds the kinds of check, one file each (their judgement, their requests, their
 //! lint); `client` sends requests through the egress `guard`; `engine` runs one round of a
 //! checklist's checks within its `budget`, each giving an `outcome`; `redact` masks secret values
-//! in what comes back; `rounds` turns rounds into a verdict. `json` reads bodies with
+//! in what comes back; `gate` judges a round by its checks' severity and the least score, and
+//! `rounds` turns rounds into a verdict. `json` reads bodies with
 //! `jsonpath`, a bounded evaluator. `bounded` builds values from YAML or JSON text within a
 //! budget. `target` builds each request's URL from the check's path.
 
@@ -14,6 +15,7 @@ pub(crate) mod checks;
 pub mod cli;
 pub(crate) mod client;
 pub mod engine;
+pub mod gate;
 pub mod guard;
 pub mod json;
 mod jsonpath;

@@ -1,8 +1,6 @@
 //! Rounds into a verdict: `failureThreshold` consecutive failed rounds fail, a passing round
 //! passes. Pure; the caller owns the clock.
 
-use super::outcome::CheckOutcome;
-
 /// Where verification stands after the rounds so far; its name is the metric's label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Verdict {
@@ -44,9 +42,9 @@ impl RoundTracker {
         self.consecutive_failures
     }
 
-    /// Records a round: it passes when every check passed.
-    pub fn record(&mut self, outcomes: &[CheckOutcome]) -> Verdict {
-        if outcomes.iter().all(CheckOutcome::passed) {
+    /// Records a round, passed or not (see `gate::judge_round`).
+    pub fn record(&mut self, passed: bool) -> Verdict {
+        if passed {
             self.consecutive_failures = 0;
             return Verdict::Passed;
         }
@@ -62,59 +60,35 @@ impl RoundTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::CheckResult;
 
-    fn round(results: &[CheckResult]) -> Vec<CheckOutcome> {
-        results
-            .iter()
-            .enumerate()
-            .map(|(i, result)| CheckOutcome {
-                name: format!("check-{i}"),
-                kind: None,
-                result: *result,
-                message: String::new(),
-                latency_ms: None,
-                attempts: 1,
-                status: None,
-                dependencies: Vec::new(),
-                measured: false,
-            })
-            .collect()
-    }
-
-    use CheckResult::{Fail, Pass, Skipped};
+    const PASS: bool = true;
+    const FAIL: bool = false;
 
     #[test]
     fn a_resumed_tracker_fails_at_the_threshold_counting_the_rounds_before() {
         let mut tracker = RoundTracker::resume(3, 2);
         assert_eq!(tracker.failures(), 2);
-        assert_eq!(tracker.record(&round(&[Fail])), Verdict::Failed);
+        assert_eq!(tracker.record(FAIL), Verdict::Failed);
         let mut tracker = RoundTracker::resume(3, 2);
-        assert_eq!(tracker.record(&round(&[Pass])), Verdict::Passed);
+        assert_eq!(tracker.record(PASS), Verdict::Passed);
         assert_eq!(tracker.failures(), 0);
     }
 
     #[test]
     fn verdicts_follow_consecutive_failures() {
         // (rounds, threshold, expected verdict after the last round)
-        let table: &[(&[&[CheckResult]], u32, Verdict)] = &[
-            (&[&[Pass, Pass]], 3, Verdict::Passed),
-            (&[&[Pass, Fail]], 3, Verdict::Pending),
-            (&[&[Fail], &[Fail]], 3, Verdict::Pending),
-            (&[&[Fail], &[Fail], &[Fail]], 3, Verdict::Failed),
-            (&[&[Fail], &[Fail], &[Pass]], 3, Verdict::Passed),
-            (&[&[Fail], &[Pass], &[Fail], &[Fail]], 3, Verdict::Pending),
-            (&[&[Fail]], 1, Verdict::Failed),
-            (&[&[Skipped]], 1, Verdict::Failed),
-            (&[&[]], 1, Verdict::Passed),
+        let table: &[(&[bool], u32, Verdict)] = &[
+            (&[PASS], 3, Verdict::Passed),
+            (&[FAIL], 3, Verdict::Pending),
+            (&[FAIL, FAIL], 3, Verdict::Pending),
+            (&[FAIL, FAIL, FAIL], 3, Verdict::Failed),
+            (&[FAIL, FAIL, PASS], 3, Verdict::Passed),
+            (&[FAIL, PASS, FAIL, FAIL], 3, Verdict::Pending),
+            (&[FAIL], 1, Verdict::Failed),
         ];
         for (rounds, threshold, expected) in table {
             let mut tracker = RoundTracker::new(*threshold);
-            let verdict = rounds
-                .iter()
-                .map(|r| tracker.record(&round(r)))
-                .last()
-                .unwrap();
+            let verdict = rounds.iter().map(|r| tracker.record(*r)).last().unwrap();
             assert_eq!(
                 verdict, *expected,
                 "rounds {rounds:?} threshold {threshold}"

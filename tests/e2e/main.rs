@@ -26,6 +26,7 @@ mod progressive;
 mod prometheus;
 mod rbac;
 mod route_problems;
+mod scoring;
 mod security;
 mod sharding;
 mod smoke;

@@ -124,7 +124,14 @@ impl Planner<'_> {
 
     /// Why the spec cannot work as written, naming the field, if it cannot.
     fn unworkable(&self) -> Option<String> {
-        strategy::unworkable(self.name, self.spec)
+        strategy::unworkable(self.name, self.spec).or_else(|| {
+            let verification = &self.spec.verification;
+            crate::verify::gate::unreachable_min_score(
+                &verification.checks,
+                verification.min_score.as_ref(),
+            )
+            .map(|problem| format!("{problem}; nothing was changed"))
+        })
     }
 
     /// Nothing applied, verification stopped; the kstatus trio says it is not progressing and not

@@ -2,8 +2,9 @@
 //! the stable revision a passed attempt becomes.
 
 use crate::api::{
-    ConditionStatus as Status, ConditionType as Cond, HistoryEntry, Phase, Reason, RevisionOutcome,
-    RevisionRef, RevisionStatus, StableRevision,
+    CheckResult, CheckStatus, ConditionStatus as Status, ConditionType as Cond,
+    DeploymentChecklistSpec, HistoryEntry, Phase, Reason, RevisionOutcome, RevisionRef,
+    RevisionStatus, Severity, StableRevision,
 };
 use crate::controller::observe::JobState;
 
@@ -111,12 +112,39 @@ impl Planner<'_> {
             last.outcome = RevisionOutcome::Succeeded;
             last.finished_at = Some(self.now.clone());
         }
-        let message = match self.spec.verification.checks.len() {
-            0 => format!("{} is ready", revision.image),
-            n => format!("verification passed: {n}/{n}"),
-        };
+        let message = ready_message(&revision.image, self.spec, &self.status.checks);
         self.kstatus(Kstatus::Ready, Reason::Ready, &message);
         self.set(Cond::RolledBack, Status::False, Reason::Ready, &message);
         self.enter(Phase::Ready, Reason::Ready, &message);
+    }
+}
+
+/// What a Ready status says: the image, or how many counted checks (not dryRun) passed. Ready
+/// means the last round passed, so what failed in it are warnings.
+fn ready_message(image: &str, spec: &DeploymentChecklistSpec, results: &[CheckStatus]) -> String {
+    let counted = spec.verification.checks.iter().filter(|c| !c.dry_run);
+    let warnings: Vec<&str> = counted
+        .clone()
+        .filter(|c| c.severity == Severity::Warning)
+        .map(|c| c.name.as_str())
+        .collect();
+    let total = counted.count();
+    if total == 0 {
+        return format!("{image} is ready");
+    }
+    let failed = results
+        .iter()
+        .filter(|c| warnings.contains(&c.name.as_str()) && c.result != CheckResult::Pass)
+        .count();
+    match failed {
+        0 => format!("verification passed: {total}/{total}"),
+        1 => format!(
+            "verification passed: {}/{total}, 1 warning failed",
+            total - 1
+        ),
+        n => format!(
+            "verification passed: {}/{total}, {n} warnings failed",
+            total - n
+        ),
     }
 }

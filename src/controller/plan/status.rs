@@ -1,13 +1,14 @@
 //! What the plan writes besides changes: conditions (the kstatus trio always together), the
 //! phase and its Event, the migration's status, the score, and when to look again.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::{
-    CheckResult, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
-    DeploymentChecklistStatus, MigrationState, MigrationStatus, Phase, Reason, Score,
+    CategoryScore, CheckResult, ConditionStatus as Status, ConditionType as Cond,
+    DeploymentChecklistSpec, DeploymentChecklistStatus, MigrationState, MigrationStatus, Phase,
+    Reason, Score, Severity,
 };
 use crate::controller::conditions;
 use crate::text::truncate;
@@ -244,42 +245,59 @@ fn requeue_after(status: &DeploymentChecklistStatus) -> Duration {
     }
 }
 
-/// The production readiness score: secret keys, the migration, the rollout and every check.
+/// The production readiness score: secret keys, the migration, the rollout and every check
+/// that is not dryRun, overall and per category (secrets, migration, rollout and the checks'
+/// own).
 pub(super) fn score(status: &DeploymentChecklistStatus, spec: &DeploymentChecklistSpec) -> Score {
-    let mut passed = 0;
-    let mut total = 0;
+    let mut categories: BTreeMap<String, CategoryScore> = BTreeMap::new();
+    let mut count = |category: &str, passed: bool, warning: bool| {
+        let entry = categories
+            .entry(category.to_string())
+            .or_insert_with(|| CategoryScore {
+                name: category.to_string(),
+                passed: 0,
+                total: 0,
+                warnings: None,
+            });
+        entry.total += 1;
+        entry.passed += i32::from(passed);
+        if warning && !passed {
+            entry.warnings = Some(entry.warnings.unwrap_or(0) + 1);
+        }
+    };
     for key in status
         .secrets
         .iter()
         .filter(|s| s.result != CheckResult::Skipped)
     {
-        total += 1;
-        passed += i32::from(key.result == CheckResult::Pass);
+        count("secrets", key.result == CheckResult::Pass, false);
     }
     if spec.migration.is_some() {
-        total += 1;
-        passed += i32::from(
-            status
-                .migration
-                .as_ref()
-                .is_some_and(|m| m.state == MigrationState::Succeeded),
-        );
+        let migrated = status
+            .migration
+            .as_ref()
+            .is_some_and(|m| m.state == MigrationState::Succeeded);
+        count("migration", migrated, false);
     }
-    total += 1;
-    passed += i32::from(
-        status
-            .condition(Cond::RolloutComplete)
-            .is_some_and(|c| c.status == Status::True.as_str()),
-    );
-    let checks = i32::try_from(spec.verification.checks.len()).unwrap_or(i32::MAX);
-    total += checks;
-    passed += i32::try_from(
-        status
+    let rolled_out = status
+        .condition(Cond::RolloutComplete)
+        .is_some_and(|c| c.status == Status::True.as_str());
+    count("rollout", rolled_out, false);
+    for check in spec.verification.checks.iter().filter(|c| !c.dry_run) {
+        let passed = status
             .checks
             .iter()
-            .filter(|c| c.result == CheckResult::Pass)
-            .count(),
-    )
-    .unwrap_or(0);
-    Score::new(passed, total)
+            .any(|c| c.name == check.name && c.result == CheckResult::Pass);
+        count(
+            check.category(),
+            passed,
+            check.severity == Severity::Warning,
+        );
+    }
+    let passed = categories.values().map(|c| c.passed).sum();
+    let total = categories.values().map(|c| c.total).sum();
+    Score {
+        categories: categories.into_values().collect(),
+        ..Score::new(passed, total)
+    }
 }

@@ -2,12 +2,13 @@
 //! stable one, continuous rounds after, and their results copied into status.
 
 use crate::api::{
-    ConditionStatus as Status, ConditionType as Cond, Phase, Reason, RollbackTrigger,
+    CheckResult, CheckStatus, ConditionStatus as Status, ConditionType as Cond, Phase, Reason,
+    RollbackTrigger, Severity,
 };
 use crate::controller::observe::{VerificationObservation, VerificationResults};
 
 use super::{
-    Change, Endpoint, Planner,
+    Change, Endpoint, Note, Planner,
     step::{Failure, Step},
 };
 
@@ -105,12 +106,33 @@ impl Planner<'_> {
         Step::Done
     }
 
+    /// Verified=True; failed warning checks are named in its message, and announced by a
+    /// Warning Event whenever that list changes.
     fn verification_passed(&mut self) {
+        let message = match failed_warnings(&self.status.checks).as_slice() {
+            [] => "every check passed".to_string(),
+            failed => format!(
+                "every critical check passed; {} warning{} failed: {}",
+                failed.len(),
+                if failed.len() == 1 { "" } else { "s" },
+                failed.join(", ")
+            ),
+        };
+        let said_before = self
+            .status
+            .condition(Cond::Verified)
+            .is_some_and(|c| c.message == message);
+        if message != "every check passed" && !said_before {
+            self.notes.push(Note {
+                reason: Reason::VerificationWarning,
+                message: message.clone(),
+            });
+        }
         self.set(
             Cond::Verified,
             Status::True,
             Reason::VerificationPassed,
-            "every check passed",
+            &message,
         );
     }
 
@@ -165,4 +187,14 @@ impl Planner<'_> {
             self.status.dependencies = results.dependencies;
         }
     }
+}
+
+/// The warning checks (not dryRun) whose latest result is not a pass, by name.
+fn failed_warnings(checks: &[CheckStatus]) -> Vec<&str> {
+    checks
+        .iter()
+        .filter(|c| c.severity == Severity::Warning && !c.dry_run)
+        .filter(|c| c.result != CheckResult::Pass)
+        .map(|c| c.name.as_str())
+        .collect()
 }

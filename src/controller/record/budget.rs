@@ -236,6 +236,9 @@ mod tests {
                 .map(|i| CheckStatus {
                     name: format!("redirect-{i}"),
                     kind: CheckKind::HttpsRedirect,
+                    severity: Default::default(),
+                    category: None,
+                    dry_run: false,
                     result: CheckResult::Fail,
                     message: Some(format!("Location: {huge}")),
                     latency_ms: None,

@@ -54,7 +54,7 @@ fn a_failed_verdict_names_each_failing_check_with_what_it_got() {
         ),
     ];
     assert_eq!(
-        judge(Verdict::Failed, &outcomes),
+        judge(Verdict::Failed, &gate::judge_round(&[], &outcomes, None)),
         VerificationObservation::Failed(
             "headers (HTTP 200), rate (HTTP 503), deep (no answer), bad-path (not sent), \
              token (skipped)"
@@ -62,11 +62,14 @@ fn a_failed_verdict_names_each_failing_check_with_what_it_got() {
         )
     );
     assert_eq!(
-        judge(Verdict::Pending, &outcomes),
+        judge(Verdict::Pending, &gate::judge_round(&[], &outcomes, None)),
         VerificationObservation::Running
     );
     assert_eq!(
-        judge(Verdict::Passed, &outcomes[..1]),
+        judge(
+            Verdict::Passed,
+            &gate::judge_round(&[], &outcomes[..1], None)
+        ),
         VerificationObservation::Passed
     );
 }
@@ -89,7 +92,8 @@ fn a_failed_metric_check_is_named_with_its_figure_not_its_http_status() {
         metric("page-load", CheckKind::Latency, "p95 812 ms over 500 ms"),
         metric("many", CheckKind::Prometheus, &long),
     ];
-    let VerificationObservation::Failed(summary) = judge(Verdict::Failed, &outcomes) else {
+    let judged = gate::judge_round(&[], &outcomes, None);
+    let VerificationObservation::Failed(summary) = judge(Verdict::Failed, &judged) else {
         panic!("not failed");
     };
     assert!(
@@ -99,7 +103,11 @@ fn a_failed_metric_check_is_named_with_its_figure_not_its_http_status() {
         "{summary}"
     );
     assert!(summary.ends_with("x…)"), "{summary}");
-    assert_eq!(summary.chars().count(), 82 + SUMMARY_CHARS + 1, "{summary}");
+    assert_eq!(
+        summary.chars().count(),
+        82 + gate::SUMMARY_CHARS + 1,
+        "{summary}"
+    );
 }
 
 #[test]
@@ -118,7 +126,7 @@ fn results_carry_checks_and_the_dependencies_they_read() {
         },
     ];
     let now = Time(Timestamp::from_second(1_800_000_000).unwrap());
-    let results = results(&[deep], &now);
+    let results = results(&[], &[deep], &now);
     assert_eq!(results.checks[0].latency_ms, Some(7));
     assert_eq!(results.checks[0].last_run, Some(now));
     assert_eq!(results.dependencies.len(), 2);

@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use super::{Paint, ago, columns, human_duration, took};
 use crate::api::{
     CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, MigrationState,
-    Phase, RolloutStage,
+    Phase, RolloutStage, Severity,
 };
 
 /// How many Events the status shows, newest last.
@@ -32,12 +32,7 @@ pub fn status(
     verification(&mut out, checklist, status, paint, now);
     dependencies(&mut out, status, paint);
     if let Some(score) = &status.score {
-        let summary = if score.passed == score.total {
-            paint.good(&score.summary)
-        } else {
-            paint.bad(&score.summary)
-        };
-        let _ = writeln!(out, "\n{}  {summary}", paint.heading("Score"));
+        super::score::section(&mut out, checklist, score, paint);
     }
     recent_events(&mut out, events, paint, now);
     out
@@ -260,17 +255,25 @@ fn verification(
         let _ = writeln!(out, "  {}", paint.dim("no checks"));
         return;
     }
-    let rows: Vec<Vec<String>> = checklist
+    let mut rows: Vec<Vec<String>> = checklist
         .spec
         .verification
         .checks
         .iter()
         .map(|spec| {
             let found = status.checks.iter().find(|c| c.name == spec.name);
+            // What the check counts for, when not the default: a failure that only warns, a
+            // check that never counts.
+            let counts = match (spec.dry_run, spec.severity) {
+                (true, _) => paint.dim("dry run"),
+                (false, Severity::Warning) => paint.waiting("warning"),
+                (false, Severity::Critical) => String::new(),
+            };
             match found {
                 Some(check) => vec![
                     paint.mark(check.result),
                     check.name.clone(),
+                    counts,
                     check
                         .latency_ms
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
@@ -281,6 +284,7 @@ fn verification(
                 None => vec![
                     paint.mark(CheckResult::Pending),
                     spec.name.clone(),
+                    counts,
                     "-".into(),
                     "-".into(),
                     paint.dim("not run yet"),
@@ -288,6 +292,17 @@ fn verification(
             }
         })
         .collect();
+    let all_critical = checklist
+        .spec
+        .verification
+        .checks
+        .iter()
+        .all(|c| !c.dry_run && c.severity == Severity::Critical);
+    if all_critical {
+        for row in &mut rows {
+            row.remove(2);
+        }
+    }
     push_indented(out, &rows);
 }
 

@@ -8,6 +8,7 @@ mod manual_rollback;
 mod policy;
 mod retry;
 mod rollback;
+mod severity;
 mod sides;
 mod verification;
 

@@ -8,6 +8,9 @@ fn verification_results_are_copied_into_status_while_the_attempt_runs() {
         checks: vec![crate::api::CheckStatus {
             name: "health".into(),
             kind: crate::api::CheckKind::Http,
+            severity: Default::default(),
+            category: None,
+            dry_run: false,
             result: CheckResult::Fail,
             message: Some("status 500".into()),
             latency_ms: Some(3),
@@ -116,6 +119,9 @@ fn check(name: &str, result: CheckResult, latency: i64) -> crate::api::CheckStat
     crate::api::CheckStatus {
         name: name.into(),
         kind: crate::api::CheckKind::Http,
+        severity: Default::default(),
+        category: None,
+        dry_run: false,
         result,
         message: Some(format!("{latency} ms")),
         latency_ms: Some(latency),
