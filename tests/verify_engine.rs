@@ -153,6 +153,49 @@ async fn missing_security_headers_are_named() {
 }
 
 #[tokio::test]
+async fn header_patterns_absence_and_request_headers_check_csp_nonces_and_cors() {
+    let app = app(Mode::Healthy).await;
+    let checks = checks(
+        r#"
+- name: csp-nonce
+  securityHeaders:
+    require: []
+    patterns: {content-security-policy: "script-src [^;]*'nonce-[0-9a-f]{16,}'"}
+- name: cors-allowed
+  securityHeaders:
+    method: OPTIONS
+    require: []
+    headers:
+      - {name: Origin, value: "https://app.example.com"}
+      - {name: Access-Control-Request-Method, value: POST}
+    patterns: {access-control-allow-origin: '^https://app\.example\.com$'}
+- name: cors-refused
+  securityHeaders:
+    require: []
+    headers: [{name: Origin, value: "https://evil.example"}]
+    absent: [access-control-allow-origin]
+- name: cors-wildcard-expected
+  securityHeaders:
+    require: []
+    headers: [{name: Origin, value: "https://app.example.com"}]
+    patterns: {access-control-allow-origin: '^\*$'}
+"#,
+    );
+    let outcomes = round(&app, checks, EgressPolicy::cli()).await;
+    for name in ["csp-nonce", "cors-allowed", "cors-refused"] {
+        let o = outcome(&outcomes, name);
+        assert_eq!(o.result, CheckResult::Pass, "{name}: {}", o.message);
+    }
+    assert_eq!(outcome(&outcomes, "cors-allowed").status, Some(204));
+    let wrong = outcome(&outcomes, "cors-wildcard-expected");
+    assert_eq!(wrong.result, CheckResult::Fail);
+    assert_eq!(
+        wrong.message,
+        r#"access-control-allow-origin is "https://app.example.com", which does not match "^\\*$""#
+    );
+}
+
+#[tokio::test]
 async fn no_redirect_fails_the_https_redirect_check() {
     let app = app(Mode::NoRedirect).await;
     let outcomes = seed_round(&app, EgressPolicy::cli()).await;

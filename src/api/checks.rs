@@ -226,20 +226,34 @@ fn default_redirect_status() -> Vec<i32> {
     vec![301, 308]
 }
 
-/// Checks the security headers of a response.
+/// Checks the headers of a response: the security headers, and any header's presence,
+/// absence, exact value or pattern, for a request with headers of its own (an Origin for CORS).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityHeadersCheck {
-    /// The path to GET, starting with '/'. Default /. It may carry a query but no scheme, host
-    /// or port: no // at the start, no backslash, no blank.
+    /// The path to request, starting with '/'. Default /. It may carry a query but no scheme,
+    /// host or port: no // at the start, no backslash, no blank.
     #[serde(default = "default_root_path")]
     #[schemars(length(min = 1, max = 2048))]
     #[schemars(regex(pattern = schema::CHECK_PATH_PATTERN))]
     pub path: String,
 
+    /// The HTTP method. Default GET. Example: OPTIONS for a CORS preflight.
+    #[serde(default, skip_serializing_if = "is_get")]
+    pub method: HttpMethod,
+
+    /// Request headers, as in http.headers: a literal value or one read from a Secret. At most
+    /// 16, names unique. Example: [{name: Origin, value: https://app.example.com},
+    /// {name: Access-Control-Request-Method, value: POST}].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub headers: Vec<HttpHeader>,
+
     /// Header names that must be present, in lower case (at most 32). Default: the five of the
     /// production checklist: strict-transport-security, content-security-policy,
-    /// x-frame-options, x-content-type-options, x-xss-protection.
+    /// x-frame-options, x-content-type-options, x-xss-protection. Set [] to check only what
+    /// values, patterns and absent say.
     #[serde(default = "default_security_headers")]
     #[schemars(
         length(max = 32),
@@ -255,14 +269,44 @@ pub struct SecurityHeadersCheck {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::header_values_map")]
     pub values: BTreeMap<String, String>,
+
+    /// Regular expressions some headers' values must match somewhere (anchor with ^ and $ for
+    /// the whole value), in the syntax of Rust's regex crate, which runs in linear time: no
+    /// look-around or back-references. At most 32 names of at most 256 characters; each
+    /// pattern at most 1024 characters and compiled within 16 KiB; a value longer than 8 KiB
+    /// fails. A header named here must also be present. Example: {content-security-policy:
+    /// "script-src [^;]*'nonce-[A-Za-z0-9+/=]{16,}'", access-control-allow-origin:
+    /// '^https://app\.example\.com$'}. Default: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "schema::header_patterns_map")]
+    pub patterns: BTreeMap<String, String>,
+
+    /// Header names that must not be present, in lower case (at most 32). Example: [server,
+    /// x-powered-by] so the stack is not advertised, or [access-control-allow-origin] for an
+    /// Origin that must not be allowed. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 32),
+        inner(length(min = 1, max = 256), regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))
+    )]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub absent: Vec<String>,
+}
+
+fn is_get(method: &HttpMethod) -> bool {
+    *method == HttpMethod::Get
 }
 
 impl Default for SecurityHeadersCheck {
     fn default() -> Self {
         Self {
             path: default_root_path(),
+            method: HttpMethod::Get,
+            headers: Vec::new(),
             require: default_security_headers(),
             values: BTreeMap::new(),
+            patterns: BTreeMap::new(),
+            absent: Vec::new(),
         }
     }
 }

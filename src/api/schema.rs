@@ -132,6 +132,12 @@ pub(crate) fn header_values_map(_: &mut SchemaGenerator) -> Schema {
     bounded_string_map(32, 256, 8192, "securityHeaders.values")
 }
 
+/// The schema of `securityHeaders.patterns`: at most 32 header names, patterns of at most 1024
+/// characters.
+pub(crate) fn header_patterns_map(_: &mut SchemaGenerator) -> Schema {
+    bounded_string_map(32, 256, 1024, "securityHeaders.patterns")
+}
+
 /// The schema of a base URL the checks are sent to (`spec.verification.url`, `previewURL`,
 /// `canaryURL`): an absolute http:// or https:// URL without query or fragment.
 pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {

@@ -8,20 +8,12 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Secret;
-use regex::{Regex, RegexBuilder};
 
 use crate::api::secrets::{SecretContract, SecretKeyRule};
 use crate::api::status::{CheckResult, SecretKeyStatus};
 use crate::text::{line, truncated};
 
-/// The most memory one key's pattern may compile to: 16 KiB. The pattern comes from whoever may
-/// write a checklist, and every reconcile compiles and matches it again. Compiling costs time in
-/// proportion to this size, and matching in the worst case grows with it: at 1 MiB a pattern
-/// whose lazy DFA meets a new state at every byte (`[ab]*a[ab]{3000}\p{Lu}` on random `a`s and
-/// `b`s) took 20 s on a 1 MiB value and 0.07 s on 4 KiB. Real patterns stay far below it
-/// (`^sk-[A-Za-z0-9]{20,}$` is 2 KiB, `^[0-9a-f]{64}$` 5 KiB); a Unicode class is what does not
-/// fit (`\w` alone is 50 KiB), and an ASCII one (`[A-Za-z0-9_]`) says the same for a secret.
-pub const PATTERN_SIZE_LIMIT: usize = 16 << 10;
+pub use crate::text::pattern::PATTERN_SIZE_LIMIT;
 
 /// The longest value, in bytes, a pattern is matched against: 4 KiB, which holds a PEM
 /// certificate. Matching costs time in proportion to it when the DFA meets a new state at every
@@ -30,10 +22,6 @@ pub const PATTERN_SIZE_LIMIT: usize = 16 << 10;
 /// (`tests/hostile_secrets.rs` prints the figures). A longer value fails its key, naming its
 /// length, not its content.
 pub const PATTERN_VALUE_MAX_BYTES: usize = 4 << 10;
-
-/// The lazy DFA's cache of one pattern. When a search fills it too often the engine falls back to
-/// a slower automaton, so this bounds memory, not time: the value length does that.
-const DFA_CACHE_LIMIT: usize = 256 << 10;
 
 /// The most characters of a pattern, a key or a Secret name a message shows.
 const SHOWN_MAX_CHARS: usize = 256;
@@ -147,7 +135,11 @@ fn check_key(
     secret: Option<&Secret>,
 ) -> (CheckResult, String) {
     let key = shown(&rule.name);
-    let pattern = match rule.pattern.as_deref().map(|p| (shown(p), compile(p))) {
+    let pattern = match rule
+        .pattern
+        .as_deref()
+        .map(|p| (shown(p), crate::text::pattern::compile(p)))
+    {
         None => None,
         Some((p, Ok(re))) => Some((p, re)),
         Some((p, Err(reason))) => {
@@ -246,35 +238,6 @@ fn lookup<'a>(secret: &'a Secret, key: &str) -> Option<&'a [u8]> {
         .as_ref()
         .and_then(|m| m.get(key))
         .map(|v| v.0.as_slice())
-}
-
-/// Compiles a user's pattern within [`PATTERN_SIZE_LIMIT`], or says in a few words why not.
-fn compile(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .size_limit(PATTERN_SIZE_LIMIT)
-        .dfa_size_limit(DFA_CACHE_LIMIT)
-        .build()
-        .map_err(|e| short_reason(&e))
-}
-
-/// The one line of a regex error a person needs. A syntax error's Display spans several lines
-/// (the pattern again, a caret, then "error: ..."); a status message must stay on one line.
-fn short_reason(err: &regex::Error) -> String {
-    match err {
-        regex::Error::CompiledTooBig(limit) => format!(
-            "it compiles to more than the limit of {limit} bytes (Unicode classes such as \\w are large; ASCII ones such as [A-Za-z0-9_] are not)"
-        ),
-        other => {
-            let text = other.to_string();
-            let reason = text
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("error:"))
-                .map(str::trim)
-                .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
-                .unwrap_or("unknown error");
-            shown(reason)
-        }
-    }
 }
 
 /// How one failing status reads inside the summary: "<secret>/<key> <reason>".

@@ -7,6 +7,7 @@
 //! ESC in a deep-health dependency name is a terminal escape sequence in the admin's shell (OSC 52
 //! writes their clipboard); a right-to-left override makes `gnp.exe` read `exe.png`.
 
+pub(crate) mod pattern;
 mod sanitize;
 mod truncate;
 mod value;

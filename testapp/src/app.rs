@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::config::SECURITY_HEADERS;
+use crate::config::{ALLOWED_ORIGIN, SECURITY_HEADERS};
 use crate::handlers::{admin, health, login, pages, redirect};
 use crate::metrics::{self, OTHER_PATH};
 use crate::mode::Mode;
@@ -198,26 +198,62 @@ fn echo(request: &Request) -> Response {
     response
 }
 
-/// Adds the five security headers to every response, except in `missing-headers` mode and
-/// those left out by `--omit-header`.
+/// Adds the five security headers to every response (the CSP with a fresh nonce, as seed 001's
+/// app sends it), except in `missing-headers` mode and those left out by `--omit-header`; and
+/// answers CORS as an app configured "for specific domains only" does (seed 002): a request
+/// from [`ALLOWED_ORIGIN`] is allowed by name, any other origin gets no CORS header, and a
+/// preflight (OPTIONS with an Origin) is answered 204.
 async fn security_headers(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let mut response = next.run(request).await;
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let preflight = request.method() == axum::http::Method::OPTIONS && origin.is_some();
+    let mut response = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    if let Some(origin) = origin.filter(|o| o.as_bytes() == ALLOWED_ORIGIN.as_bytes()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("origin"));
+        if preflight {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            );
+        }
+    }
     if state.mode() == Mode::MissingHeaders {
         return response;
     }
     let omitted = &state.config().omit_headers;
-    let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        if !omitted.iter().any(|omit| omit.eq_ignore_ascii_case(name)) {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
+        if omitted.iter().any(|omit| omit.eq_ignore_ascii_case(name)) {
+            continue;
         }
+        let value = if name == "content-security-policy" {
+            HeaderValue::from_str(&format!("{value}; script-src 'self' 'nonce-{}'", nonce()))
+                .unwrap_or(HeaderValue::from_static(value))
+        } else {
+            HeaderValue::from_static(value)
+        };
+        headers.insert(HeaderName::from_static(name), value);
     }
     response
+}
+
+/// A value used once per response: 24 hex digits, different for every response of the process.
+fn nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // Spread by an odd multiplier so consecutive nonces do not share their digits.
+    format!(
+        "{:016x}{:08x}",
+        (n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        std::process::id()
+    )
 }

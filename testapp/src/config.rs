@@ -23,6 +23,9 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-xss-protection", "1; mode=block"),
 ];
 
+/// The one origin the app allows cross-origin requests from (CORS "for specific domains only").
+pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
+
 /// The dependencies `/health/deep` reports when none are configured: Dialectic's.
 pub const DEFAULT_DEPENDENCIES: [&str; 2] = ["database", "oban"];
 

@@ -31,7 +31,7 @@ pub mod mode;
 pub mod server;
 pub mod state;
 
-pub use config::{Config, SECURITY_HEADERS};
+pub use config::{ALLOWED_ORIGIN, Config, SECURITY_HEADERS};
 pub use mode::Mode;
 pub use server::{RunningApp, StartError, spawn};
 pub use state::{AppState, Listener, StateSnapshot};

@@ -34,10 +34,17 @@ impl Answer {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// Every security header with its value; the CSP carries a nonce after its value.
     fn has_all_security_headers(&self) -> bool {
-        SECURITY_HEADERS
-            .iter()
-            .all(|(name, value)| self.headers.get(*name).is_some_and(|v| v == value))
+        SECURITY_HEADERS.iter().all(|(name, value)| {
+            self.headers.get(*name).is_some_and(|v| {
+                v == value
+                    || (*name == "content-security-policy"
+                        && v.to_str().is_ok_and(|v| {
+                            v.starts_with(&format!("{value}; script-src 'self' 'nonce-"))
+                        }))
+            })
+        })
     }
 
     fn has_no_security_headers(&self) -> bool {
@@ -601,4 +608,38 @@ async fn request_bodies_are_capped() {
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     let answer = app.admin(Method::PUT, "/admin/mode", &big).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn cors_allows_only_its_origin_and_every_csp_has_a_new_nonce() {
+    let app = TestApp::healthy();
+    let from = |origin: &str, method: Method| {
+        let mut request = request(method, "/", "");
+        request
+            .headers_mut()
+            .insert(header::ORIGIN, origin.parse().unwrap());
+        request
+    };
+    let allowed = app
+        .send(from(checklist_testapp::ALLOWED_ORIGIN, Method::OPTIONS))
+        .await;
+    assert_eq!(allowed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        checklist_testapp::ALLOWED_ORIGIN
+    );
+    assert_eq!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "GET, POST"
+    );
+    let evil = app.send(from("https://evil.example", Method::GET)).await;
+    assert_eq!(evil.status, StatusCode::OK);
+    assert!(
+        !evil
+            .headers
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+    let csp = |answer: &Answer| answer.headers["content-security-policy"].clone();
+    assert_ne!(csp(&allowed), csp(&evil), "a nonce is used once");
+    assert!(evil.has_all_security_headers());
 }
