@@ -28,7 +28,10 @@ use crate::web::{
 const READY_WITHIN: u64 = 90;
 
 /// Brings `web` to Ready on 1.0.0 and returns its app pods' UIDs.
-async fn ready_on_v1(namespace: &str, app: &checklist_testapp::RunningApp) -> Vec<String> {
+pub(crate) async fn ready_on_v1(
+    namespace: &str,
+    app: &checklist_testapp::RunningApp,
+) -> Vec<String> {
     apply(
         namespace,
         &[&valid_secret(), &checklist("example.com/web:1.0.0", app)],
@@ -37,7 +40,7 @@ async fn ready_on_v1(namespace: &str, app: &checklist_testapp::RunningApp) -> Ve
     pod_uids(namespace).await
 }
 
-async fn pod_uids(namespace: &str) -> Vec<String> {
+pub(crate) async fn pod_uids(namespace: &str) -> Vec<String> {
     let pods: Api<Pod> = Api::namespaced(client().await, namespace);
     let mut uids: Vec<String> = pods
         .list(&ListParams::default().labels("app.kubernetes.io/component=app"))

@@ -19,6 +19,7 @@ mod faults;
 mod gateway;
 mod gitops;
 mod lifecycle;
+mod limits;
 mod notifications;
 mod operator;
 mod plugin;
