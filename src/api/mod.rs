@@ -19,6 +19,7 @@ pub mod app;
 pub mod checks;
 pub mod conditions;
 pub mod crd;
+pub mod hooks;
 pub mod metric_checks;
 pub mod migration;
 pub mod notifications;
@@ -45,6 +46,7 @@ pub use checks::{
     RateLimitCheck, SecurityHeadersCheck,
 };
 pub use conditions::{ConditionStatus, ConditionType};
+pub use hooks::{HookName, HookSpec, HooksSpec, PostPromotionHook};
 pub use metric_checks::{EmptyResult, LatencyCheck, PrometheusCheck};
 pub use migration::{MigrationRollback, MigrationSpec};
 pub use probes::{ProbeSpec, Probes};
@@ -59,7 +61,7 @@ pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
 pub use status::{
     CategoryScore, CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus,
-    HistoryEntry, MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef,
+    HistoryEntry, HookStatus, MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef,
     RevisionStatus, Score, SecretKeyStatus, StableRevision,
 };
 pub use verification::{CheckKind, CheckRef, CheckSpec, Severity, VerificationSpec};

@@ -24,6 +24,10 @@ pub enum Reason {
     SecretsValid,
     /// A required Secret or key is missing, empty, too short or does not match its pattern.
     SecretInvalid,
+    /// A hook Job of spec.hooks is running.
+    RunningHook,
+    /// A hook Job of spec.hooks failed or timed out; the message names the hook and why.
+    HookFailed,
     /// The migration Job of the new revision is running.
     Migrating,
     /// The migration Job completed.
@@ -131,6 +135,7 @@ impl Reason {
         matches!(
             self,
             Reason::SecretInvalid
+                | Reason::HookFailed
                 | Reason::MigrationFailed
                 | Reason::ProgressDeadlineExceeded
                 | Reason::CrashLoop
@@ -166,6 +171,7 @@ impl From<RollbackTrigger> for Reason {
             RollbackTrigger::ProgressDeadlineExceeded => Reason::ProgressDeadlineExceeded,
             RollbackTrigger::CrashLoop => Reason::CrashLoop,
             RollbackTrigger::VerificationFailed => Reason::VerificationFailed,
+            RollbackTrigger::HookFailed => Reason::HookFailed,
         }
     }
 }
@@ -182,7 +188,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 39);
+        assert_eq!(Reason::all().count(), 41);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

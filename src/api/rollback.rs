@@ -19,11 +19,12 @@ pub struct RollbackSpec {
     /// migration Job failed or timed out), ProgressDeadlineExceeded (new pods not ready within
     /// spec.rollout.progressDeadlineSeconds), CrashLoop (a new container restarted more than
     /// spec.rollout.maxRestarts times), VerificationFailed (the checks failed
-    /// spec.verification.failureThreshold rounds in a row). Default: all four.
+    /// spec.verification.failureThreshold rounds in a row), HookFailed (a hook Job of
+    /// spec.hooks failed). Default: all five.
     // Not named "on": YAML 1.1 parsers, kubectl's among them, read an unquoted `on:` key as
     // `true`, so the field would silently vanish from applied manifests.
     #[serde(default = "default_triggers")]
-    #[schemars(length(max = 4))]
+    #[schemars(length(max = 5))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub triggers: Vec<RollbackTrigger>,
 
@@ -66,11 +67,15 @@ pub enum RollbackTrigger {
     CrashLoop,
     /// The checks failed spec.verification.failureThreshold rounds in a row.
     VerificationFailed,
+    /// A hook Job of spec.hooks failed or timed out: the preMigration hook (nothing running
+    /// changed), or the postPromotion hook with rollbackOnFailure.
+    HookFailed,
 }
 
 impl RollbackTrigger {
     /// Every trigger, in the order a rollout meets them.
-    pub const ALL: [RollbackTrigger; 4] = [
+    pub const ALL: [RollbackTrigger; 5] = [
+        RollbackTrigger::HookFailed,
         RollbackTrigger::MigrationFailed,
         RollbackTrigger::ProgressDeadlineExceeded,
         RollbackTrigger::CrashLoop,

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::app::AppSpec;
+use super::hooks::HooksSpec;
 use super::migration::MigrationSpec;
 use super::notifications::NotificationsSpec;
 use super::probes::Probes;
@@ -120,6 +121,12 @@ pub struct DeploymentChecklistSpec {
     /// migration. Example: {command: [/app/bin/migrate]}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationSpec>,
+
+    /// Jobs run once per revision around the release: preMigration (e.g. a backup) before the
+    /// migration, postPromotion (e.g. a contract migration) once the new version takes all
+    /// traffic. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HooksSpec>,
 
     /// How the new version replaces the old one, and the deadlines that make a rollout fail.
     /// Default: RollingUpdate with maxSurge 25%, maxUnavailable 0, 600 seconds to progress and

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::conditions::ConditionType;
+use super::hooks::HookName;
 use super::rollback::RollbackTrigger;
 use super::rollout_status::RolloutStatus;
 use super::verification::{CheckKind, Severity};
@@ -19,8 +20,8 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Where the checklist is: Pending, CheckingSecrets, Migrating, RollingOut, Verifying,
-    /// Paused (a BlueGreen or Canary step passed and holds, see status.rollout), Ready,
+    /// Where the checklist is: Pending, CheckingSecrets, RunningHook (a Job of spec.hooks),
+    /// Migrating, RollingOut, Verifying, Paused (a BlueGreen or Canary step passed and holds, see status.rollout), Ready,
     /// Degraded (verified earlier, failing continuous checks now), RollingBack, RolledBack,
     /// Failed (stopped; automatic rollback off or no stable revision) or Suspended
     /// (spec.suspend is true).
@@ -59,6 +60,12 @@ pub struct DeploymentChecklistStatus {
     /// The migration Job of the current revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationStatus>,
+
+    /// The hook Jobs of the current revision (spec.hooks), each run once: what a restart or a
+    /// deleted Job does not run again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2))]
+    pub hooks: Vec<HookStatus>,
 
     /// The latest result of each check of spec.verification.checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -128,6 +135,9 @@ pub enum Phase {
     RollingOut,
     /// The checks are running against the new version.
     Verifying,
+    /// A hook Job of spec.hooks is running (preMigration before the migration, postPromotion
+    /// once the new version takes all traffic).
+    RunningHook,
     /// BlueGreen or Canary: a step passed and holds, for its pause or until a person promotes.
     Paused,
     /// The new version passed its checklist and is the stable revision.
@@ -281,7 +291,30 @@ pub struct MigrationStatus {
     pub message: Option<String>,
 }
 
-/// The state of a migration Job.
+/// One hook Job of the current revision.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookStatus {
+    /// Which hook: preMigration or postPromotion.
+    pub name: HookName,
+    /// The revision it ran for.
+    pub revision: String,
+    /// The Job's name, <name>-pre-<hash> or <name>-post-<hash>.
+    pub job: String,
+    /// Running, Succeeded or Failed.
+    pub state: MigrationState,
+    /// When the Job started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the Job finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// Why it failed, from the Job's conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The state of a migration or hook Job.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub enum MigrationState {
     /// Not created yet.

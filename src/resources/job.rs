@@ -1,5 +1,5 @@
-//! The migration Jobs: the up-migration a revision runs before its rollout, and the
-//! down-migration a rollback runs to undo it.
+//! The Jobs a revision runs: the up-migration before its rollout, the down-migration a rollback
+//! runs to undo it, and the hooks of spec.hooks around the release.
 //!
 //! A Job is named after its revision, so a reconcile that finds the Job already there (running or
 //! finished) reuses it as the answer instead of running the migration twice. No
@@ -18,7 +18,7 @@ use super::env::{env, env_from};
 use super::labels::{self, Component};
 use super::meta;
 use super::security;
-use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, MigrationSpec};
+use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, HookName};
 
 /// The value of the `checklist.dev/job` label on the up-migration Job.
 pub const MIGRATE_JOB: &str = "migrate";
@@ -38,6 +38,36 @@ pub fn rollback_migration_job_name(checklist_name: &str, failed_revision: &str) 
     format!("{checklist_name}-{ROLLBACK_JOB}-{failed_revision}")
 }
 
+/// `<name>-pre-<revision>` or `<name>-post-<revision>`: at most 40 + 6 + 10 = 56 characters.
+pub fn hook_job_name(checklist_name: &str, hook: HookName, revision: &str) -> String {
+    format!("{checklist_name}-{}-{revision}", hook.job_word())
+}
+
+/// The Job of hook `hook` for `revision`, or None when the spec does not set that hook. It runs
+/// the hook's image (default: the app image) with the app's env and injected secrets, under the
+/// app's security context, and gives up after the hook's timeoutSeconds.
+pub fn hook_job(
+    checklist: &DeploymentChecklist,
+    spec: &DeploymentChecklistSpec,
+    hook: HookName,
+    revision: &str,
+) -> Option<Job> {
+    let job_spec = spec.hooks.as_ref()?.job(hook)?;
+    Some(job(
+        checklist,
+        spec,
+        JobRun {
+            name: hook_job_name(&checklist.name_any(), hook, revision),
+            revision,
+            kind: hook.job_word(),
+            command: &job_spec.command,
+            image: job_spec.image.as_ref().unwrap_or(&spec.app.image),
+            timeout_seconds: job_spec.timeout_seconds,
+            backoff_limit: job_spec.backoff_limit,
+        },
+    ))
+}
+
 /// The Job that runs spec.migration for `revision` before its rollout, or None when the spec
 /// has no migration.
 ///
@@ -54,12 +84,14 @@ pub fn migration_job(
     Some(job(
         checklist,
         spec,
-        migration,
         JobRun {
             name,
             revision,
             kind: MIGRATE_JOB,
             command: &migration.command,
+            image: migration.image.as_ref().unwrap_or(&spec.app.image),
+            timeout_seconds: migration.timeout_seconds,
+            backoff_limit: migration.backoff_limit,
         },
     ))
 }
@@ -83,36 +115,35 @@ pub fn rollback_migration_job(
     Some(job(
         checklist,
         failed_spec,
-        migration,
         JobRun {
             name,
             revision: failed_revision,
             kind: ROLLBACK_JOB,
             command: &rollback.command,
+            image: migration.image.as_ref().unwrap_or(&failed_spec.app.image),
+            timeout_seconds: migration.timeout_seconds,
+            backoff_limit: migration.backoff_limit,
         },
     ))
 }
 
-/// What differs between the up- and the down-migration Job.
+/// What differs between the Jobs.
 struct JobRun<'a> {
     name: String,
     revision: &'a str,
     kind: &'a str,
     command: &'a [String],
+    image: &'a String,
+    timeout_seconds: i32,
+    backoff_limit: i32,
 }
 
-/// A run-once Job of `run.command` in the migration image, with the app's environment.
-fn job(
-    checklist: &DeploymentChecklist,
-    spec: &DeploymentChecklistSpec,
-    migration: &MigrationSpec,
-    run: JobRun<'_>,
-) -> Job {
+/// A run-once Job of `run.command` in `run.image`, with the app's environment.
+fn job(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec, run: JobRun<'_>) -> Job {
     let labels = job_labels(&checklist.name_any(), spec, run.revision, run.kind);
-    let image = migration.image.as_ref().unwrap_or(&spec.app.image);
     let container = Container {
         name: MIGRATION_CONTAINER.into(),
-        image: Some(image.clone()),
+        image: Some(run.image.clone()),
         command: Some(run.command.to_vec()),
         env: Some(env(spec)),
         env_from: env_from(spec),
@@ -125,8 +156,8 @@ fn job(
     Job {
         metadata: meta::owned(checklist, run.name, labels.clone(), None),
         spec: Some(JobSpec {
-            backoff_limit: Some(migration.backoff_limit),
-            active_deadline_seconds: Some(i64::from(migration.timeout_seconds)),
+            backoff_limit: Some(run.backoff_limit),
+            active_deadline_seconds: Some(i64::from(run.timeout_seconds)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels),

@@ -18,6 +18,7 @@ mod fairness;
 mod faults;
 mod gateway;
 mod gitops;
+mod hooks;
 mod lifecycle;
 mod limits;
 mod notifications;

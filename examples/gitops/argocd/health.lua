@@ -11,7 +11,7 @@
 --   phase Suspended (spec.suspend)                                 -> Suspended
 --   phase Paused, status.rollout.stage WaitingForPromotion         -> Suspended
 --   anything else (Pending, CheckingSecrets, Migrating, RollingOut,
---   Verifying, a timed Paused step, RollingBack, a phase unknown)  -> Progressing
+--   Verifying, RunningHook, a timed Paused step, RollingBack, a phase unknown) -> Progressing
 --
 -- A script from argocd-cm runs without Lua's string library, so this one only uses `..`,
 -- tostring, type and ipairs, and never errors on a status of an unexpected shape: every

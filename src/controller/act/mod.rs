@@ -16,7 +16,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     ReconcileError, Result,
-    api::{DeploymentChecklist, DeploymentChecklistSpec, RolloutStrategy},
+    api::{DeploymentChecklist, DeploymentChecklistSpec, HookName, RolloutStrategy},
     resources::{self, RecordError, labels, stamp::stamped},
     traffic::{self, Live, Write},
     verify::engine::SecretValues,
@@ -68,6 +68,11 @@ impl Actor<'_> {
         match change {
             Change::CreateMigrationJob { revision } => {
                 if let Some(job) = resources::migration_job(checklist, spec, revision) {
+                    self.create(job).await?;
+                }
+            }
+            Change::CreateHookJob { hook, revision } => {
+                if let Some(job) = resources::hook_job(checklist, spec, *hook, revision) {
                     self.create(job).await?;
                 }
             }
@@ -150,6 +155,10 @@ impl Actor<'_> {
                     .await?;
                 self.delete_job(&resources::rollback_migration_job_name(&name, revision))
                     .await?;
+                for hook in [HookName::PreMigration, HookName::PostPromotion] {
+                    self.delete_job(&resources::hook_job_name(&name, hook, revision))
+                        .await?;
+                }
             }
             Change::StartVerification {
                 revision,

@@ -22,6 +22,8 @@ pub use cache::{CachedReads, Caches};
 pub use compact::CompactStore;
 pub use fresh::{Versions, reread};
 #[cfg(test)]
+pub use observation::HookJobs;
+#[cfg(test)]
 pub use observation::{Drifted, Revision, RolloutObservation, TrafficObservation};
 pub use observation::{
     JobState, Observation, Owned, Report, RevisionPods, RolloutProgress, VerificationObservation,

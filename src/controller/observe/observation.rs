@@ -29,6 +29,34 @@ pub enum JobState {
     Failed(String),
 }
 
+/// The hook Jobs of the current revision (NotNeeded for a hook the spec does not set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookJobs {
+    /// spec.hooks.preMigration's Job.
+    pub pre_migration: JobState,
+    /// spec.hooks.postPromotion's Job.
+    pub post_promotion: JobState,
+}
+
+impl Default for HookJobs {
+    fn default() -> Self {
+        Self {
+            pre_migration: JobState::NotNeeded,
+            post_promotion: JobState::NotNeeded,
+        }
+    }
+}
+
+impl HookJobs {
+    /// The state of `hook`'s Job.
+    pub fn of(&self, hook: crate::api::HookName) -> &JobState {
+        match hook {
+            crate::api::HookName::PreMigration => &self.pre_migration,
+            crate::api::HookName::PostPromotion => &self.post_promotion,
+        }
+    }
+}
+
 /// The state of the app's Deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutObservation {
@@ -152,6 +180,8 @@ pub struct Observation {
     pub secrets: Vec<SecretKeyStatus>,
     /// The current revision's migration Job.
     pub migration: JobState,
+    /// The current revision's hook Jobs.
+    pub hooks: HookJobs,
     /// The app's Deployment.
     pub rollout: RolloutObservation,
     /// The current revision's verification.

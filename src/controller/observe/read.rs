@@ -17,7 +17,7 @@ use kube::{
 
 use crate::{
     ReconcileError, Result,
-    api::DeploymentChecklist,
+    api::{DeploymentChecklist, HookName},
     resources::{self, labels},
     traffic,
 };
@@ -39,6 +39,9 @@ pub struct World {
     pub migration_job: Option<Job>,
     /// The current revision's down-migration Job.
     pub rollback_job: Option<Job>,
+    /// The current revision's hook Jobs: preMigration, postPromotion (boxed: a Job is large,
+    /// and a reconcile's future is polled on a worker thread's stack).
+    pub hook_jobs: [Option<Box<Job>>; 2],
     /// The stored spec of the revision a rollback would restore: the stable one, or the one a
     /// pending rollback request names (`requests::restore_hash`).
     pub stable_record: Option<ControllerRevision>,
@@ -152,6 +155,26 @@ impl World {
                 None => Ok(None),
             }
         };
+        let hook_job = |hook: HookName| {
+            let wanted = spec.hooks.as_ref().and_then(|h| h.job(hook)).is_some();
+            let job_name = resources::hook_job_name(&name, hook, revision);
+            let (jobs, owner) = (&jobs, &owner);
+            async move {
+                match wanted {
+                    true => get_cached(jobs, job_cache, owner, &job_name, "Job").await,
+                    false => Ok(None),
+                }
+            }
+        };
+        // Boxed: the reads joined here already make a large future, and a reconcile's whole
+        // future lives on a worker thread's stack.
+        let hooks = Box::pin(async {
+            let (pre, post) = tokio::try_join!(
+                hook_job(HookName::PreMigration),
+                hook_job(HookName::PostPromotion)
+            )?;
+            Ok::<_, ReconcileError>((pre.map(Box::new), post.map(Box::new)))
+        });
         let restore = super::requests::restore_hash(checklist, revision);
         let stable_record = async {
             match restore {
@@ -165,14 +188,21 @@ impl World {
             }
         };
 
-        let (secrets, app, migration_job, rollback_job, stable_record) =
-            tokio::try_join!(secrets, app, migration_job, rollback_job, stable_record)?;
+        let (secrets, app, migration_job, rollback_job, (pre, post), stable_record) = tokio::try_join!(
+            secrets,
+            app,
+            migration_job,
+            rollback_job,
+            hooks,
+            stable_record
+        )?;
         Ok(Self {
             secrets: secrets.into_iter().flatten().collect(),
             deployment: app.deployment,
             pods: app.pods,
             migration_job,
             rollback_job,
+            hook_jobs: [pre, post],
             stable_record,
             revision_deployments: app.deployments,
             service: app.service,

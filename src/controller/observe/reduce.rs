@@ -6,7 +6,7 @@ use kube::ResourceExt;
 
 use crate::{
     api::{
-        DeploymentChecklist,
+        DeploymentChecklist, HookName,
         requests::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION},
     },
     resources::{self, deployed_revision, labels},
@@ -16,8 +16,8 @@ use crate::{
 
 use super::{
     observation::{
-        JobState, Observation, Report, Revision, RevisionPods, RolloutObservation, RolloutProgress,
-        TrafficObservation, VerificationObservation, VerificationResults,
+        HookJobs, JobState, Observation, Report, Revision, RevisionPods, RolloutObservation,
+        RolloutProgress, TrafficObservation, VerificationObservation, VerificationResults,
     },
     read::World,
     requests::{request_token, rollback_request},
@@ -55,11 +55,24 @@ pub fn observation(
         None => JobState::NotNeeded,
         Some(_) => job_state(world.rollback_job.as_ref()),
     };
+    let hook = |hook: HookName, job: &Option<Box<Job>>| match spec
+        .hooks
+        .as_ref()
+        .and_then(|h| h.job(hook))
+    {
+        None => JobState::NotNeeded,
+        Some(_) => job_state(job.as_deref()),
+    };
+    let hooks = HookJobs {
+        pre_migration: hook(HookName::PreMigration, &world.hook_jobs[0]),
+        post_promotion: hook(HookName::PostPromotion, &world.hook_jobs[1]),
+    };
     let (verification, verification_results) =
         verification(report, &verification_target(checklist, &revision.hash));
     Observation {
         secrets,
         migration,
+        hooks,
         rollout: rollout(
             world.deployment.as_ref(),
             &world.pods,

@@ -154,10 +154,12 @@ impl Planner<'_> {
 
     /// The steps of a release in order; the first that is not done is where the walk stops.
     fn walk(&mut self, strategy: &dyn Strategy) -> Step {
-        let steps: [fn(&mut Self, &dyn Strategy) -> Step; 3] = [
+        let steps: [fn(&mut Self, &dyn Strategy) -> Step; 5] = [
             |planner, _| planner.secrets_step(),
+            |planner, _| planner.pre_migration_step(),
             |planner, _| planner.migration_step(),
             |planner, strategy| strategy.release(planner),
+            |planner, _| planner.post_promotion_step(),
         ];
         for step in steps {
             match step(self, strategy) {
@@ -197,7 +199,7 @@ impl Planner<'_> {
     /// Migrating: with the new image, before any running pod changes.
     fn migration_step(&mut self) -> Step {
         let revision = &self.observed.revision.hash;
-        match &self.observed.migration {
+        match &self.migration_state() {
             JobState::NotNeeded => Step::Done,
             JobState::Absent | JobState::Running => {
                 if self.observed.migration == JobState::Absent {
@@ -237,6 +239,24 @@ impl Planner<'_> {
                 );
                 Step::Done
             }
+        }
+    }
+
+    /// The migration Job as observed, unless status says it already ended for this revision and
+    /// the Job is gone (deleted by a person or a TTL, or not yet in a restarted operator's
+    /// cache): then how it ended, so a migration never runs twice.
+    fn migration_state(&self) -> JobState {
+        let observed = self.observed.migration.clone();
+        if observed != JobState::Absent {
+            return observed;
+        }
+        let job = crate::resources::migration_job_name(self.name, &self.observed.revision.hash);
+        match self.status.migration.as_ref().filter(|m| m.job == job) {
+            Some(m) if m.state == MigrationState::Succeeded => JobState::Succeeded,
+            Some(m) if m.state == MigrationState::Failed => {
+                JobState::Failed(m.message.clone().unwrap_or_else(|| "failed".into()))
+            }
+            _ => JobState::Absent,
         }
     }
 

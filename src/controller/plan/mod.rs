@@ -13,6 +13,7 @@
 //! and its results), `rollback` (the policy after a failure), `status` (conditions, phase,
 //! Events, score, when to look again) and `policy` (what the operator's settings refuse).
 
+mod hooks;
 mod lifecycle;
 mod policy;
 mod revision;
@@ -44,6 +45,13 @@ use super::observe::Observation;
 pub enum Change {
     /// Create the migration Job of this revision.
     CreateMigrationJob {
+        /// The revision hash.
+        revision: String,
+    },
+    /// Create the Job of a hook of spec.hooks for this revision.
+    CreateHookJob {
+        /// Which hook.
+        hook: crate::api::HookName,
         /// The revision hash.
         revision: String,
     },

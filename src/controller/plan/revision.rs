@@ -60,6 +60,7 @@ impl Planner<'_> {
         self.status.dependencies.clear();
         self.status.failed_rounds = None;
         self.status.migration = None;
+        self.status.hooks.clear();
         self.changes.push(Change::StopVerification);
         self.notes.push(Note {
             reason: Reason::RevisionStarted,
@@ -74,6 +75,8 @@ impl Planner<'_> {
     /// migration that a down-migration has since undone.
     pub(super) fn stale_jobs(&self) -> bool {
         matches!(self.observed.migration, JobState::Failed(_))
+            || matches!(self.observed.hooks.pre_migration, JobState::Failed(_))
+            || matches!(self.observed.hooks.post_promotion, JobState::Failed(_))
             || !matches!(
                 self.observed.rollback_migration,
                 JobState::NotNeeded | JobState::Absent

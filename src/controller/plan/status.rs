@@ -98,18 +98,28 @@ impl Planner<'_> {
         );
     }
 
+    /// When a Job started and finished: as recorded before (`previous`), else now when it starts
+    /// and when it ends in `state`.
+    pub(super) fn job_times(
+        &self,
+        previous: Option<(&Option<Time>, &Option<Time>)>,
+        state: MigrationState,
+    ) -> (Option<Time>, Option<Time>) {
+        let (started, finished) = previous.unwrap_or((&None, &None));
+        let ended = matches!(state, MigrationState::Succeeded | MigrationState::Failed);
+        (
+            started.clone().or_else(|| Some(self.now.clone())),
+            finished.clone().or_else(|| ended.then(|| self.now.clone())),
+        )
+    }
+
     /// status.migration for the current revision's Job, keeping when it started and finished.
     pub(super) fn migration_status(&mut self, state: MigrationState, message: Option<String>) {
         let previous = self.status.migration.take();
-        let started_at = previous
-            .as_ref()
-            .and_then(|m| m.started_at.clone())
-            .or_else(|| Some(self.now.clone()));
-        let finished = matches!(state, MigrationState::Succeeded | MigrationState::Failed);
-        let finished_at = previous
-            .as_ref()
-            .and_then(|m| m.finished_at.clone())
-            .or_else(|| finished.then(|| self.now.clone()));
+        let (started_at, finished_at) = self.job_times(
+            previous.as_ref().map(|m| (&m.started_at, &m.finished_at)),
+            state,
+        );
         let image = self
             .spec
             .migration

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use k8s_openapi::{api::core::v1::Event, jiff::Timestamp};
 use kube::ResourceExt;
 
-use super::{Paint, ago, columns, human_duration, took};
+use super::{Paint, ago, columns, human_duration};
 use crate::api::{
-    CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, MigrationState,
-    Phase, RolloutStage, Severity,
+    CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, Phase,
+    RolloutStage, Severity,
 };
 
 /// How many Events the status shows, newest last.
@@ -27,7 +27,7 @@ pub fn status(
     let mut out = String::new();
     header(&mut out, checklist, status, paint, now);
     secrets(&mut out, checklist, status, paint);
-    migration(&mut out, checklist, status, paint, now);
+    super::jobs::section(&mut out, checklist, status, paint, now);
     rollout(&mut out, checklist, status, paint, now);
     verification(&mut out, checklist, status, paint, now);
     dependencies(&mut out, status, paint);
@@ -125,40 +125,6 @@ fn secrets(
             ]
         })
         .collect();
-    push_indented(out, &rows);
-}
-
-fn migration(
-    out: &mut String,
-    checklist: &DeploymentChecklist,
-    status: &DeploymentChecklistStatus,
-    paint: Paint,
-    now: &Timestamp,
-) {
-    section(out, "Migration", paint);
-    if checklist.spec.migration.is_none() {
-        let _ = writeln!(out, "  {}", paint.dim("none"));
-        return;
-    }
-    let Some(job) = &status.migration else {
-        let _ = writeln!(out, "  {}", paint.waiting("not started"));
-        return;
-    };
-    let result = match job.state {
-        MigrationState::Succeeded => CheckResult::Pass,
-        MigrationState::Failed => CheckResult::Fail,
-        MigrationState::Pending | MigrationState::Running => CheckResult::Pending,
-    };
-    let mut rows = vec![vec![
-        paint.mark(result),
-        job.job.clone(),
-        format!("{:?}", job.state),
-        took(job.started_at.as_ref(), job.finished_at.as_ref(), now),
-        job.image.clone(),
-    ]];
-    if let Some(message) = &job.message {
-        rows.push(vec![String::new(), message.clone()]);
-    }
     push_indented(out, &rows);
 }
 
@@ -389,7 +355,7 @@ fn section(out: &mut String, title: &str, paint: Paint) {
     let _ = writeln!(out, "\n{}", paint.heading(title));
 }
 
-fn push_indented(out: &mut String, rows: &[Vec<String>]) {
+pub(super) fn push_indented(out: &mut String, rows: &[Vec<String>]) {
     for line in columns(rows).lines() {
         let _ = writeln!(out, "  {line}");
     }

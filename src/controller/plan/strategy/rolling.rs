@@ -75,7 +75,8 @@ mod tests {
     use super::*;
     use crate::api::RollbackTrigger;
     use crate::controller::observe::{
-        JobState, Revision, RolloutObservation, TrafficObservation, VerificationObservation,
+        HookJobs, JobState, Revision, RolloutObservation, TrafficObservation,
+        VerificationObservation,
     };
 
     fn observed(deployed: Option<&str>, progress: RolloutProgress) -> Observation {
@@ -86,6 +87,7 @@ mod tests {
             },
             secrets: Vec::new(),
             migration: JobState::NotNeeded,
+            hooks: HookJobs::default(),
             rollout: RolloutObservation {
                 deployed: deployed.map(str::to_string),
                 progress,

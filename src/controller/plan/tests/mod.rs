@@ -3,6 +3,7 @@
 
 mod blue_green;
 mod canary;
+mod hooks;
 mod lifecycle;
 mod manual_rollback;
 mod policy;
@@ -24,8 +25,8 @@ pub(super) use crate::{
         SecretKeyStatus,
     },
     controller::observe::{
-        Drifted, JobState, Observation, Owned, Revision, RolloutObservation, RolloutProgress,
-        TrafficObservation, VerificationObservation, VerificationResults,
+        Drifted, HookJobs, JobState, Observation, Owned, Revision, RolloutObservation,
+        RolloutProgress, TrafficObservation, VerificationObservation, VerificationResults,
     },
 };
 
@@ -62,6 +63,7 @@ fn observed() -> Observation {
         },
         secrets: valid_secrets(),
         migration: JobState::Absent,
+        hooks: HookJobs::default(),
         rollout: RolloutObservation {
             deployed: Some(OLD.into()),
             progress: RolloutProgress::Complete,
