@@ -264,7 +264,7 @@ mod tests {
             ("spec.verification.url", "absolute http:// or https:// URL"),
             (
                 "spec.verification.checks.[]",
-                "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
+                "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job",
             ),
             (
                 "spec.verification.checks.[].http",

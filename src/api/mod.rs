@@ -20,6 +20,7 @@ pub mod checks;
 pub mod conditions;
 pub mod crd;
 pub mod hooks;
+pub mod job_check;
 pub mod metric_checks;
 pub mod migration;
 pub mod notifications;
@@ -47,6 +48,7 @@ pub use checks::{
 };
 pub use conditions::{ConditionStatus, ConditionType};
 pub use hooks::{HookName, HookSpec, HooksSpec, PostPromotionHook};
+pub use job_check::{JobCheck, JobEnvVar};
 pub use metric_checks::{EmptyResult, LatencyCheck, PrometheusCheck};
 pub use migration::{MigrationRollback, MigrationSpec};
 pub use probes::{ProbeSpec, Probes};

@@ -333,7 +333,7 @@ pub enum MigrationState {
 pub struct CheckStatus {
     /// The check's name from spec.verification.checks.
     pub name: String,
-    /// The check's kind: http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus.
+    /// The check's kind: http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job.
     pub kind: CheckKind,
     /// Warning when the check's failure is only reported; absent for Critical.
     #[serde(default, skip_serializing_if = "Severity::is_critical")]

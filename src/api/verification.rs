@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     checks::{HttpCheck, HttpsRedirectCheck, RateLimitCheck, SecurityHeadersCheck},
+    job_check::JobCheck,
     metric_checks::{LatencyCheck, PrometheusCheck},
     schema,
 };
@@ -85,7 +86,7 @@ pub struct VerificationSpec {
     pub insecure_skip_tls_verify: bool,
 
     /// The checks, each with a unique name and exactly one kind: http, httpsRedirect,
-    /// securityHeaders, rateLimit, latency or prometheus. Default: none, so a rollout is Ready
+    /// securityHeaders, rateLimit, latency, prometheus or job. Default: none, so a rollout is Ready
     /// once its pods are.
     /// The production readiness score in the status counts them. At most 32 checks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -121,14 +122,14 @@ impl Default for VerificationSpec {
 }
 
 /// One named check. Set exactly one of http, httpsRedirect, securityHeaders, rateLimit,
-/// latency, prometheus.
+/// latency, prometheus, job.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
-        "rule": "[has(self.http), has(self.httpsRedirect), has(self.securityHeaders), has(self.rateLimit), has(self.latency), has(self.prometheus)].filter(k, k).size() == 1",
-        "message": "each check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
-        "messageExpression": "'check ' + self.name + ' must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus'"
+        "rule": "[has(self.http), has(self.httpsRedirect), has(self.securityHeaders), has(self.rateLimit), has(self.latency), has(self.prometheus), has(self.job)].filter(k, k).size() == 1",
+        "message": "each check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job",
+        "messageExpression": "'check ' + self.name + ' must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job'"
     }
 ]))]
 pub struct CheckSpec {
@@ -147,7 +148,8 @@ pub struct CheckSpec {
 
     /// The score category the check counts in, a lower-case word of at most 32 characters.
     /// Example: security. Default by kind: health for http, security for httpsRedirect,
-    /// securityHeaders and rateLimit, performance for latency, monitoring for prometheus.
+    /// securityHeaders and rateLimit, performance for latency, monitoring for prometheus,
+    /// functional for job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 32))]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
@@ -191,6 +193,12 @@ pub struct CheckSpec {
     /// below: "0.01"}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusCheck>,
+
+    /// A script run as a Job against the version under test and judged by its exit code: a
+    /// functional flow (register, log in, create) that one request cannot show.
+    /// Example: {command: [/app/bin/functional-test]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobCheck>,
 }
 
 /// What a failing check does to its round.
@@ -226,6 +234,8 @@ pub enum CheckKind {
     Latency,
     /// A prometheus check.
     Prometheus,
+    /// A job check.
+    Job,
 }
 
 impl CheckKind {
@@ -238,6 +248,7 @@ impl CheckKind {
             CheckKind::RateLimit => "rateLimit",
             CheckKind::Latency => "latency",
             CheckKind::Prometheus => "prometheus",
+            CheckKind::Job => "job",
         }
     }
 
@@ -250,6 +261,7 @@ impl CheckKind {
             }
             CheckKind::Latency => "performance",
             CheckKind::Prometheus => "monitoring",
+            CheckKind::Job => "functional",
         }
     }
 }
@@ -269,6 +281,8 @@ pub enum CheckRef<'a> {
     Latency(&'a LatencyCheck),
     /// The check is a prometheus check.
     Prometheus(&'a PrometheusCheck),
+    /// The check is a job check.
+    Job(&'a JobCheck),
 }
 
 impl CheckRef<'_> {
@@ -281,6 +295,7 @@ impl CheckRef<'_> {
             CheckRef::RateLimit(_) => CheckKind::RateLimit,
             CheckRef::Latency(_) => CheckKind::Latency,
             CheckRef::Prometheus(_) => CheckKind::Prometheus,
+            CheckRef::Job(_) => CheckKind::Job,
         }
     }
 }
@@ -307,6 +322,7 @@ impl CheckSpec {
             self.rate_limit.as_ref().map(CheckRef::RateLimit),
             self.latency.as_ref().map(CheckRef::Latency),
             self.prometheus.as_ref().map(CheckRef::Prometheus),
+            self.job.as_ref().map(CheckRef::Job),
         ];
         let mut set = kinds.into_iter().flatten();
         match (set.next(), set.next()) {

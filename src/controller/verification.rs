@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::{
     api::{CheckKind, CheckResult, CheckSpec, CheckStatus, DependencyStatus, VerificationSpec},
     fair::FairShare,
+    resources,
     telemetry::Metrics,
     verify::{
         budget::{Limits, Pacer},
@@ -57,6 +58,8 @@ pub(crate) struct Assignment {
     /// A header (name, value) every request carries: a gateway's revision header, so checks
     /// through the users' front door reach the version under test.
     pub(crate) pin: Option<(String, String)>,
+    /// Where job checks' Jobs run, when the checks have any.
+    pub(crate) jobs: Option<resources::CheckJobs>,
 }
 
 struct Task {
@@ -104,6 +107,8 @@ pub(crate) struct Verifier {
     metrics: Arc<Metrics>,
     prometheus: Option<url::Url>,
     prometheus_namespace_label: Option<NamespaceLabel>,
+    /// Runs job checks' Jobs; None leaves job checks unrun (skipped).
+    client: Option<kube::Client>,
 }
 
 impl Verifier {
@@ -120,7 +125,14 @@ impl Verifier {
             metrics: Arc::default(),
             prometheus: None,
             prometheus_namespace_label: None,
+            client: None,
         }
+    }
+
+    /// Runs job checks' Jobs through `client`.
+    pub(crate) fn with_client(mut self, client: kube::Client) -> Self {
+        self.client = Some(client);
+        self
     }
 
     /// Sends prometheus checks that name no address to `url` (the operator's --prometheus-url).
@@ -188,6 +200,7 @@ impl Verifier {
                 egress: Arc::clone(&self.egress),
                 prometheus: self.prometheus.clone(),
                 prometheus_namespace_label: self.prometheus_namespace_label.clone(),
+                client: self.client.clone(),
                 in_flight: self.in_flight.clone(),
                 pacer: self.pacer.clone(),
                 limits: self.limits,
@@ -243,6 +256,7 @@ struct Shared {
     egress: Arc<EgressPolicy>,
     prometheus: Option<url::Url>,
     prometheus_namespace_label: Option<NamespaceLabel>,
+    client: Option<kube::Client>,
     in_flight: FairShare,
     pacer: Pacer,
     limits: Limits,
@@ -288,6 +302,9 @@ async fn rounds(
     let threshold = u32::try_from(spec.failure_threshold).unwrap_or(1);
     let mut tracker = RoundTracker::resume(threshold, assignment.failed_rounds);
     let mut last: Option<(VerificationObservation, VerificationResults)> = None;
+    // Rounds are numbered from the failed ones before this task, so a restarted operator gives
+    // an interrupted round its number again and finds that round's Jobs.
+    let mut number = u64::from(assignment.failed_rounds);
     loop {
         let checks = if verified {
             &continuous_checks
@@ -305,7 +322,8 @@ async fn rounds(
                 }
             },
         };
-        let outcomes = built.run_round(checks).await;
+        let outcomes = built.run_numbered_round(checks, number).await;
+        number += 1;
         engine = Some(built);
         drop(permit);
         let judged = gate::judge_round(checks, &outcomes, min_score);
@@ -380,6 +398,9 @@ fn engine_for(
     )?;
     if let Some((name, value)) = &assignment.pin {
         engine = engine.with_pin(name, value)?;
+    }
+    if let (Some(client), Some(jobs)) = (&shared.client, &assignment.jobs) {
+        engine = engine.with_jobs(Arc::new(jobs::KubeJobs::new(client.clone(), jobs.clone())));
     }
     Ok(engine
         .with_limits(shared.limits)
@@ -486,5 +507,6 @@ pub(crate) fn results(
     }
 }
 
+mod jobs;
 #[cfg(test)]
 mod tests;

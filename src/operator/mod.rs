@@ -192,7 +192,8 @@ fn context(
         .with_capacity(config.verification)
         .with_metrics(Arc::clone(&metrics))
         .with_prometheus(config.prometheus_url.clone())
-        .with_prometheus_namespace_label(config.prometheus_namespace_label.clone());
+        .with_prometheus_namespace_label(config.prometheus_namespace_label.clone())
+        .with_client(connected.client.clone());
     let context = Context::new(client, reporter, verifier, metrics)
         .with_notifier(notifier, config.notify_defaults.clone())
         .with_caches(Arc::new(caches))

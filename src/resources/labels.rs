@@ -35,6 +35,8 @@ pub enum Component {
     App,
     /// The migration and down-migration Jobs and their pods.
     Migration,
+    /// The Jobs of job checks and their pods.
+    Check,
 }
 
 impl Component {
@@ -43,6 +45,7 @@ impl Component {
         match self {
             Component::App => "app",
             Component::Migration => "migration",
+            Component::Check => "check",
         }
     }
 }

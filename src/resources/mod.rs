@@ -18,11 +18,13 @@ mod security;
 pub(crate) mod service;
 pub(crate) mod stamp;
 
+mod check_job;
 mod env;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod meta;
 
+pub use check_job::{CHECK_CONTAINER, CheckJobs, CheckRun};
 pub(crate) use deployment::{deployment, revision_deployment};
 pub use history::RecordError;
 pub(crate) use history::{recorded_spec, records_to_prune, revision_record, revision_record_name};

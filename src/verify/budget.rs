@@ -43,6 +43,7 @@ pub struct Round {
     limits: Limits,
     deadline: Instant,
     requests_left: AtomicU32,
+    number: u64,
 }
 
 /// Why a request was not sent: the round's budget is spent.
@@ -63,7 +64,18 @@ impl Round {
             limits,
             deadline: Instant::now() + limits.round_time,
             requests_left: AtomicU32::new(limits.round_requests),
+            number: 0,
         }
+    }
+
+    /// The same round, as round `number` of its stage.
+    pub fn numbered(self, number: u64) -> Self {
+        Self { number, ..self }
+    }
+
+    /// Which round of its stage this is (0 when not counted).
+    pub fn number(&self) -> u64 {
+        self.number
     }
 
     /// How long a check starting now may take: its own budget, within the round's.

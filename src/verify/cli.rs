@@ -176,6 +176,23 @@ async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
     let interval = Duration::from_secs(args.interval_seconds.unwrap_or(u64::from(
         verification.interval_seconds.max(0).unsigned_abs(),
     )));
+    // A job check runs a Job in the cluster; from a shell there is none to run it in.
+    let (jobs, checks): (Vec<CheckSpec>, Vec<CheckSpec>) = verification
+        .checks
+        .iter()
+        .cloned()
+        .partition(|c| c.job.is_some());
+    for job in &jobs {
+        eprintln!(
+            "{}: job check {} runs in the cluster, by the operator; not run here",
+            name,
+            crate::text::line(&job.name, 63)
+        );
+    }
+    let verification = &crate::api::VerificationSpec {
+        checks,
+        ..verification.clone()
+    };
     if let Some(problem) =
         gate::unreachable_min_score(&verification.checks, verification.min_score.as_ref())
     {

@@ -14,7 +14,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::api::{
-    CheckResult, CheckSpec, HttpHeader, HttpMethod, PrometheusCheck, VerificationSpec,
+    CheckResult, CheckSpec, HttpHeader, HttpMethod, JobCheck, PrometheusCheck, VerificationSpec,
 };
 
 use super::{
@@ -26,6 +26,7 @@ use super::{
     },
     client::{ClientSettings, FetchError, Header, HttpClient, Request, Response, shown_url_text},
     guard::EgressPolicy,
+    jobs::{JobEnd, JobRequest, JobRunner},
     redact::Redactor,
     reserved::reserved_header,
     target,
@@ -56,6 +57,8 @@ pub struct Engine {
     /// A header every request carries (a gateway's revision header, so requests through the
     /// users' front door reach the version under test); it replaces a check's own of that name.
     pin: Option<Header>,
+    /// Runs job checks' Jobs: the operator's client; None (`verify`) leaves them unrun.
+    jobs: Option<Arc<dyn JobRunner>>,
 }
 
 /// Why an engine could not be built.
@@ -112,6 +115,7 @@ impl Engine {
             limits: Limits::default(),
             pace: None,
             pin: None,
+            jobs: None,
         })
     }
 
@@ -127,6 +131,14 @@ impl Engine {
             pin: Some(pin),
             ..self
         })
+    }
+
+    /// The same engine, running job checks through `runner`.
+    pub fn with_jobs(self, runner: Arc<dyn JobRunner>) -> Self {
+        Self {
+            jobs: Some(runner),
+            ..self
+        }
     }
 
     /// The same engine, its rounds bounded by `limits`.
@@ -166,7 +178,13 @@ impl Engine {
     /// The round runs within its [`Limits`]: each check within its time budget and the round's,
     /// every request charged to the round's count (and to the namespace's rate when paced).
     pub async fn run_round(&self, checks: &[CheckSpec]) -> Vec<CheckOutcome> {
-        let round = Round::start(self.limits);
+        self.run_numbered_round(checks, 0).await
+    }
+
+    /// [`run_round`](Self::run_round) as round `number` of its stage: what names a job check's
+    /// Job, so the same round is never run twice.
+    pub async fn run_numbered_round(&self, checks: &[CheckSpec], number: u64) -> Vec<CheckOutcome> {
+        let round = Round::start(self.limits).numbered(number);
         let (bursts, independent): (Vec<&CheckSpec>, Vec<&CheckSpec>) = checks
             .iter()
             .partition(|c| c.check().is_some_and(|k| checks::of(k).runs_alone()));
@@ -220,7 +238,7 @@ impl Engine {
                 name: check.name.clone(),
                 kind: None,
                 result: CheckResult::Fail,
-                message: "the check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus".into(),
+                message: "the check must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job".into(),
                 latency_ms: None,
                 attempts: 0,
                 status: None,
@@ -229,12 +247,12 @@ impl Engine {
             };
         };
         let started = Instant::now();
-        let judged = checks::of(kind).judge(self, round).await;
+        let judged = checks::of(kind).judge(&check.name, self, round).await;
         let (evaluation, attempts, status) = match judged {
             Ok(done) => done,
             Err(Problem::Fetch(error)) => (Evaluation::fail(error.to_string()), 1, None),
             Err(Problem::Spec(message)) => (Evaluation::fail(message), 0, None),
-            Err(Problem::Secret(message)) => {
+            Err(Problem::Secret(message) | Problem::Unavailable(message)) => {
                 return CheckOutcome {
                     name: check.name.clone(),
                     kind: Some(kind.kind()),
@@ -378,6 +396,42 @@ impl Reach for Engine {
 
     fn prometheus_request(&self, check: &PrometheusCheck, query: &str) -> Result<Request, Problem> {
         Engine::prometheus_request(self, check, query)
+    }
+
+    fn run_job<'a>(
+        &'a self,
+        name: &'a str,
+        check: &'a JobCheck,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Result<JobEnd, Problem>> {
+        Box::pin(async move {
+            let Some(runner) = &self.jobs else {
+                return Err(checks::job::not_run());
+            };
+            let header = self.pin.as_ref().map(|pin| {
+                format!(
+                    "{}: {}",
+                    pin.name,
+                    String::from_utf8_lossy(pin.value.as_bytes())
+                )
+            });
+            let asked = check
+                .timeout_seconds
+                .and_then(|s| u64::try_from(s).ok())
+                .map(Duration::from_secs);
+            let time = asked.map_or(round.time_left(), |t| t.min(round.time_left()));
+            runner
+                .run(JobRequest {
+                    check: name,
+                    spec: check,
+                    url: self.base.as_str(),
+                    header: header.as_deref(),
+                    round: round.number(),
+                    time,
+                })
+                .await
+                .map_err(Problem::Spec)
+        })
     }
 }
 

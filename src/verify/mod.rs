@@ -17,6 +17,7 @@ pub(crate) mod client;
 pub mod engine;
 pub mod gate;
 pub mod guard;
+pub mod jobs;
 pub mod json;
 mod jsonpath;
 mod outcome;

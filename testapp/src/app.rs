@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::config::{ALLOWED_ORIGIN, SECURITY_HEADERS};
-use crate::handlers::{admin, health, login, pages, redirect};
+use crate::handlers::{accounts, admin, health, login, pages, redirect};
 use crate::metrics::{self, OTHER_PATH};
 use crate::mode::Mode;
 use crate::state::{AppState, Listener};
@@ -32,6 +32,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health/deep", get(health::deep))
         .route("/api/health", get(health::api))
         .route("/users/log_in", get(login::page).post(login::log_in))
+        .route("/users/register", post(accounts::register))
+        .route("/api/graphs", post(accounts::create_graph))
+        .route("/api/graphs/{id}", get(accounts::graph))
         .fallback(pages::not_found)
         // Layers run outside-in in the reverse order of these calls: observe (the metrics see
         // the final status and the whole time taken), count, then the mode's delay or hang,

@@ -37,11 +37,14 @@ pub enum Mode {
     /// back in the body (as text and as JSON values), in a `WWW-Authenticate` header and as a
     /// dependency: what an app does that prints the token it rejects.
     Echo,
+    /// `POST /users/log_in` answers 500: the release that broke sign-in (the health endpoints
+    /// still pass, so only a functional flow finds it).
+    BrokenLogin,
 }
 
 impl Mode {
     /// Every mode, in documentation order.
-    pub const ALL: [Mode; 10] = [
+    pub const ALL: [Mode; 11] = [
         Mode::Healthy,
         Mode::Unhealthy,
         Mode::Slow,
@@ -52,6 +55,7 @@ impl Mode {
         Mode::HugeBody,
         Mode::Hang,
         Mode::Echo,
+        Mode::BrokenLogin,
     ];
 
     /// The kebab-case name used by `--mode`, the admin API and `GET /admin/state`.
@@ -67,6 +71,7 @@ impl Mode {
             Mode::HugeBody => "huge-body",
             Mode::Hang => "hang",
             Mode::Echo => "echo",
+            Mode::BrokenLogin => "broken-login",
         }
     }
 

@@ -99,7 +99,23 @@ pub struct AppState {
     counters: Mutex<Counters>,
     faults: Mutex<Faults>,
     metrics: Metrics,
+    accounts: Mutex<Accounts>,
 }
+
+/// The accounts, sessions and graphs of the functional flow, in memory and bounded.
+#[derive(Debug, Default)]
+struct Accounts {
+    /// email -> (id, password).
+    users: BTreeMap<String, (u64, String)>,
+    /// token -> account id.
+    sessions: BTreeMap<String, u64>,
+    /// graph id -> (owner, title).
+    graphs: BTreeMap<u64, (u64, String)>,
+    next: u64,
+}
+
+/// The most accounts, sessions or graphs kept: a test app, not a database.
+const MAX_RECORDS: usize = 10_000;
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves the data consistent
 /// (plain assignments and counter increments), so a panic elsewhere cannot corrupt it.
@@ -125,7 +141,62 @@ impl AppState {
             shutdown,
             login: Mutex::new(LoginWindow::default()),
             counters: Mutex::new(Counters::default()),
+            accounts: Mutex::new(Accounts::default()),
         }
+    }
+
+    /// Registers `email` with `password`: its id, or None when taken (or the app is full).
+    pub fn register(&self, email: &str, password: &str) -> Option<u64> {
+        let mut accounts = lock(&self.accounts);
+        if accounts.users.contains_key(email) || accounts.users.len() >= MAX_RECORDS {
+            return None;
+        }
+        accounts.next += 1;
+        let id = accounts.next;
+        accounts
+            .users
+            .insert(email.to_owned(), (id, password.to_owned()));
+        Some(id)
+    }
+
+    /// A new session token for a registered `email` whose password is `password`.
+    pub fn session(&self, email: &str, password: &str) -> Option<String> {
+        let mut accounts = lock(&self.accounts);
+        let (id, expected) = accounts.users.get(email)?.clone();
+        if expected != password || accounts.sessions.len() >= MAX_RECORDS {
+            return None;
+        }
+        accounts.next += 1;
+        let token = format!(
+            "tok-{:016x}",
+            accounts.next.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        );
+        accounts.sessions.insert(token.clone(), id);
+        Some(token)
+    }
+
+    /// The account a session token belongs to.
+    pub fn account_of(&self, token: &str) -> Option<u64> {
+        lock(&self.accounts).sessions.get(token).copied()
+    }
+
+    /// Saves a graph of `owner`'s: its id.
+    pub fn create_graph(&self, owner: u64, title: &str) -> Option<u64> {
+        let mut accounts = lock(&self.accounts);
+        if accounts.graphs.len() >= MAX_RECORDS {
+            return None;
+        }
+        accounts.next += 1;
+        let id = accounts.next;
+        accounts.graphs.insert(id, (owner, title.to_owned()));
+        Some(id)
+    }
+
+    /// The title of `owner`'s graph `id`.
+    pub fn graph(&self, owner: u64, id: u64) -> Option<String> {
+        let accounts = lock(&self.accounts);
+        let (graph_owner, title) = accounts.graphs.get(&id)?;
+        (*graph_owner == owner).then(|| title.clone())
     }
 
     /// The configuration the app was started with.

@@ -17,6 +17,7 @@ pub mod exposition;
 pub mod fixtures;
 pub mod json;
 pub mod kubectl;
+pub mod local_run;
 pub mod operator;
 pub mod process;
 pub mod prometheus;

@@ -19,6 +19,7 @@ mod faults;
 mod gateway;
 mod gitops;
 mod hooks;
+mod job_checks;
 mod lifecycle;
 mod limits;
 mod notifications;

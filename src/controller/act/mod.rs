@@ -179,8 +179,15 @@ impl Actor<'_> {
                     (Endpoint::App, _) | (Endpoint::Side, Some(_)) => base_url(checklist, &key.0),
                     (Endpoint::Side, None) => side_url(checklist, &key.0),
                 };
+                let target = observe::target(revision, stage.as_deref());
+                let jobs = spec
+                    .verification
+                    .checks
+                    .iter()
+                    .any(|c| c.job.is_some())
+                    .then(|| resources::CheckJobs::of(checklist, &target));
                 let assignment = Assignment {
-                    revision: observe::target(revision, stage.as_deref()),
+                    revision: target,
                     verified: *verified,
                     watch: stage.is_some(),
                     failed_rounds: *failed_rounds,
@@ -188,6 +195,7 @@ impl Actor<'_> {
                     base_url,
                     secrets: self.header_values(),
                     pin,
+                    jobs,
                 };
                 self.verifier.start(key, assignment);
             }

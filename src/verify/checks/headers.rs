@@ -16,7 +16,12 @@ use super::lint::{key_problems, request_problems};
 pub const PATTERN_VALUE_MAX_BYTES: usize = 8 << 10;
 
 impl Kind for SecurityHeadersCheck {
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+    fn judge<'a>(
+        &'a self,
+        _name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged> {
         Box::pin(async move {
             let request = reach.request(self.method, &self.path, &self.headers, None, None)?;
             let response = reach.fetch(request, round).await?;

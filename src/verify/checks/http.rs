@@ -23,7 +23,12 @@ use crate::verify::budget::Round;
 use futures::future::BoxFuture;
 
 impl Kind for HttpCheck {
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+    fn judge<'a>(
+        &'a self,
+        _name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged> {
         Box::pin(async move {
             let request = reach.request(
                 self.method,

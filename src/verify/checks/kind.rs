@@ -7,7 +7,9 @@
 use futures::future::BoxFuture;
 use url::Url;
 
-use crate::api::{HeaderSource, HttpHeader, HttpMethod, PrometheusCheck, VerificationSpec};
+use crate::api::{
+    HeaderSource, HttpHeader, HttpMethod, JobCheck, PrometheusCheck, VerificationSpec,
+};
 
 use super::super::{
     budget::Round,
@@ -23,6 +25,8 @@ pub enum Problem {
     Spec(String),
     /// A header's Secret value is not available: the check is skipped, not failed.
     Secret(String),
+    /// The check cannot run where the engine runs (a job check outside the cluster): skipped.
+    Unavailable(String),
 }
 
 impl From<FetchError> for Problem {
@@ -76,12 +80,25 @@ pub trait Reach: Sync {
     /// The instant query of `query` for a prometheus check, at its address (or the operator's)
     /// with its credentials.
     fn prometheus_request(&self, check: &PrometheusCheck, query: &str) -> Result<Request, Problem>;
+
+    /// Runs job check `name`'s Job against the version under test within `round`'s time.
+    fn run_job<'a>(
+        &'a self,
+        name: &'a str,
+        check: &'a JobCheck,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Result<super::super::jobs::JobEnd, Problem>>;
 }
 
 /// A kind of check: one file under `verify/checks/` implements it for the kind's spec type.
 pub trait Kind: Sync {
-    /// Sends the check's requests through `reach` and judges the answers.
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged>;
+    /// Sends the check (named `name`)'s requests through `reach` and judges the answers.
+    fn judge<'a>(
+        &'a self,
+        name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged>;
 
     /// What is wrong with the check's spec that the API server would refuse (its CEL rules),
     /// each problem prefixed with `path`, the check's place in the spec.

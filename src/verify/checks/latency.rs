@@ -14,7 +14,12 @@ use futures::future::BoxFuture;
 impl Kind for LatencyCheck {
     /// Sends the requests one after another, within nine tenths of the check's time budget, so
     /// it stops itself and says what it measured before the budget stops it.
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+    fn judge<'a>(
+        &'a self,
+        _name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged> {
         Box::pin(async move {
             let request = reach.request(self.method, &self.path, &[], None, None)?;
             let mut samples = Samples::new(self);

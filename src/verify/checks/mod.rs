@@ -5,6 +5,7 @@
 
 pub mod headers;
 pub mod http;
+pub mod job;
 pub mod judge;
 pub mod kind;
 pub mod latency;
@@ -26,6 +27,7 @@ pub fn of(check: CheckRef<'_>) -> &dyn kind::Kind {
         CheckRef::RateLimit(check) => check,
         CheckRef::Latency(check) => check,
         CheckRef::Prometheus(check) => check,
+        CheckRef::Job(check) => check,
     }
 }
 

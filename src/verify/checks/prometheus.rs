@@ -17,7 +17,12 @@ use futures::future::BoxFuture;
 impl Kind for PrometheusCheck {
     /// Runs the query (its placeholders filled in, confined when the operator says so) and
     /// judges the answer.
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+    fn judge<'a>(
+        &'a self,
+        _name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged> {
         Box::pin(async move {
             let condition = Condition::of(self).map_err(Problem::Spec)?;
             let query = reach.prometheus_query(self).await?;

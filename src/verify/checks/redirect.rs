@@ -12,7 +12,12 @@ use crate::verify::{budget::Round, client::Request};
 use futures::future::BoxFuture;
 
 impl Kind for HttpsRedirectCheck {
-    fn judge<'a>(&'a self, reach: &'a dyn Reach, round: &'a Round) -> BoxFuture<'a, Judged> {
+    fn judge<'a>(
+        &'a self,
+        _name: &'a str,
+        reach: &'a dyn Reach,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Judged> {
         Box::pin(async move {
             let url = http_url(self, reach.base()).map_err(Problem::Spec)?;
             let response = reach.fetch(Request::get(url.clone()), round).await?;

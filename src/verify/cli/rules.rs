@@ -16,10 +16,10 @@ use crate::{
 /// Fragments of the messages of the CRD's CEL rules checked here (a test holds them against the
 /// CRD, so a new rule must be placed in this list or the next).
 #[cfg(test)]
-const CHECKED: [&str; 16] = [
+const CHECKED: [&str; 18] = [
     "metadata.name must be a DNS label",
     "must be an absolute http:// or https:// URL without query or fragment",
-    "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
+    "exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job",
     "latency needs at least one budget",
     "latency.method must be GET, HEAD or OPTIONS",
     "prometheus needs a condition",
@@ -33,6 +33,8 @@ const CHECKED: [&str; 16] = [
     "every key must be at most",
     "this header is set by the client",
     "no key may hold a control, format",
+    "an env var of a job check must set exactly one of value or valueFrom",
+    "env names starting with CHECKLIST_ are set by the operator",
 ];
 
 /// Fragments of the messages of the CRD's CEL rules not checked by `verify`, which does not
@@ -103,7 +105,7 @@ fn check_problems(path: &str, check: &CheckSpec) -> Vec<String> {
     match check.check() {
         Some(kind) => checks::of(kind).lint(path),
         None => vec![format!(
-            "{path}: check {} must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency or prometheus",
+            "{path}: check {} must set exactly one of http, httpsRedirect, securityHeaders, rateLimit, latency, prometheus or job",
             check.name
         )],
     }

@@ -20,15 +20,18 @@ struct LoginBody {
     user: LoginUser,
 }
 
-/// Only the password is read: any email logs in with the right password.
+/// Any email logs in with the configured password; a registered one with its own.
 #[derive(Debug, Deserialize)]
 struct LoginUser {
+    #[serde(default)]
+    email: String,
     password: String,
 }
 
 /// `POST /users/log_in`: every attempt counts against the window first; over the limit it
-/// answers 429 with `retry-after` (except in `no-rate-limit` mode); otherwise 200 when the JSON
-/// body's `user.password` is the configured password, 401 for anything else.
+/// answers 429 with `retry-after` (except in `no-rate-limit` mode); 500 in `broken-login` mode;
+/// otherwise 200 when the JSON body's `user.password` is the configured password or the
+/// registered email's own (then with a session `token`), 401 for anything else.
 pub async fn log_in(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let attempt = state.login_attempt();
     if attempt.over_limit && state.mode() != Mode::NoRateLimit {
@@ -45,9 +48,21 @@ pub async fn log_in(State(state): State<Arc<AppState>>, body: Bytes) -> Response
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return response;
     }
-    let accepted = serde_json::from_slice::<LoginBody>(&body)
-        .is_ok_and(|login| login.user.password == state.config().login_password);
-    if accepted {
+    if state.mode() == Mode::BrokenLogin {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": "internal server error"})),
+        )
+            .into_response();
+    }
+    let login = serde_json::from_slice::<LoginBody>(&body).ok();
+    let session = login
+        .as_ref()
+        .and_then(|l| state.session(&l.user.email, &l.user.password));
+    let accepted = login.is_some_and(|l| l.user.password == state.config().login_password);
+    if let Some(token) = session {
+        Json(json!({"status": "ok", "token": token})).into_response()
+    } else if accepted {
         Json(json!({"status": "ok"})).into_response()
     } else {
         (

@@ -1,5 +1,6 @@
 //! The request handlers, one module per area of the app.
 
+pub mod accounts;
 pub mod admin;
 pub mod health;
 pub mod login;
