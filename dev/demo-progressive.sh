@@ -31,6 +31,8 @@ vel_tutor() {
       -e "s#httpsRedirect: {}#httpsRedirect: {httpURL: \"$redirect_url\"}#" \
       -e "s#path: /api/auth/login#path: /users/log_in#" \
       -e "s#: available\$#: connected#" \
+      -e 's#Origin, value: "https://vel-tutor.fly.dev"#Origin, value: "https://app.example.com"#' \
+      -e 's#vel-tutor\\.fly\\.dev\$#app\\.example\\.com$#' \
       examples/vel-tutor.yaml
 }
 
@@ -113,7 +115,7 @@ demo_canary() {
   step "the user's HTTPRoute (examples/vel-tutor-route.yaml): every request to vel-tutor, the canary Service at weight 0"
   # Its hostname is the real one; here requests reach Traefik as 127.0.0.1.
   sed -e "s#port: 80,#port: 8080,#g" -e "/hostnames:/d" examples/vel-tutor-route.yaml | kubectl apply -n demo -f -
-  kubectl apply -n demo -f examples/vel-tutor-secret.yaml
+  kubectl apply -n demo -f examples/vel-tutor-secret.yaml -f examples/vel-tutor-functional-test-secret.yaml
   # The stable app's plain-HTTP redirect listener, named in the checks before the app starts.
   local redirect_port
   redirect_port="$(free_port)"

@@ -51,7 +51,12 @@ pub(super) fn section(
     match (&checklist.spec.migration, &status.migration) {
         (None, _) if rows.is_empty() => rows.push(vec![paint.dim("none")]),
         (None, _) => {}
-        (Some(_), None) => rows.push(vec![paint.waiting("not started")]),
+        (Some(_), None) if rows.is_empty() => rows.push(vec![paint.waiting("not started")]),
+        (Some(_), None) => rows.push(vec![
+            paint.mark(CheckResult::Pending),
+            "migration".into(),
+            paint.waiting("not started"),
+        ]),
         (Some(_), Some(job)) => rows.extend(job_rows(
             paint,
             now,

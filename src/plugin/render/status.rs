@@ -428,12 +428,13 @@ mod tests {
             "Image    ghcr.io/acme/dialectic:1.5.0 (revision bbbbbbbbbb)",
             "Serving  ghcr.io/acme/dialectic:1.4.2 (revision aaaaaaaaaa, stable since",
             "\nSecrets\n  ✓  dialectic-env/SECRET_KEY_BASE  64+ characters",
-            "✓  dialectic-migrate-bbbbbbbbbb  Succeeded  12s",
+            "…  preMigration hook             not started",
+            "✓  dialectic-migrate-bbbbbbbbbb  Succeeded    12s",
             "Pods      ✓ every replica runs the new version",
             "✗  health",
             "12 ms  10s ago  expected status 200, got 503",
             "\nDependencies\n  ✗  database  timeout  (deep-health)",
-            "\nScore  3/5\n",
+            "\nScore  3/5  (a round needs 80% of the checks)\n",
         ] {
             assert!(
                 text.contains(expected),
@@ -475,7 +476,10 @@ mod tests {
             text.contains("nothing has passed its checklist yet"),
             "{text}"
         );
-        assert!(text.contains("\nMigration\n  not started"), "{text}");
+        assert!(
+            text.contains("\nMigration\n  …  preMigration hook  not started\n  …  migration          not started"),
+            "{text}"
+        );
         assert!(text.contains("…  health"), "{text}");
     }
 }

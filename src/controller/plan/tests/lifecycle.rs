@@ -197,7 +197,7 @@ fn ready_sets_the_stable_revision_and_closes_the_history_entry() {
         status.history.last().unwrap().outcome,
         RevisionOutcome::Succeeded
     );
-    assert_eq!(status.message.as_deref(), Some("verification passed: 6/6"));
+    assert_eq!(status.message.as_deref(), Some("verification passed: 7/7"));
     for kind in [
         Cond::Ready,
         Cond::SecretsValid,
@@ -243,9 +243,9 @@ fn without_checks_a_complete_rollout_is_ready() {
 #[test]
 fn the_score_counts_keys_migration_rollout_and_checks() {
     let status = ready_on_old();
-    // 1 key + migration + rollout + 6 checks; the checks' results come from the verification
+    // 1 key + migration + rollout + 7 checks; the checks' results come from the verification
     // tasks, which this plan did not run, so they are not counted as passed.
-    assert_eq!(status.score.unwrap().summary, "3/9");
+    assert_eq!(status.score.unwrap().summary, "3/10");
 }
 
 #[test]

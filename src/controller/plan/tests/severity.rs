@@ -85,7 +85,7 @@ fn a_failing_warning_is_named_once_and_the_release_goes_ready() {
     );
     assert_eq!(
         plan.status.message.as_deref(),
-        Some("verification passed: 4/5, 1 warning failed")
+        Some("verification passed: 5/6, 1 warning failed")
     );
     let warnings: Vec<&Note> = plan
         .notes
@@ -125,11 +125,12 @@ fn the_score_counts_per_category_leaving_dry_runs_out() {
         .map(|c| (c.name.as_str(), c.passed, c.total, c.warnings))
         .collect();
     // dialectic: 1 key, a migration, the rollout; health and deep-health (health),
-    // https-redirect, security-headers and login-rate-limit (security); page-load is a dry
-    // run, so performance has no item.
+    // https-redirect, security-headers and login-rate-limit (security), signup-flow
+    // (functional); page-load is a dry run, so performance has no item.
     assert_eq!(
         categories,
         [
+            ("functional", 1, 1, None),
             ("health", 2, 2, None),
             ("migration", 1, 1, None),
             ("rollout", 1, 1, None),
@@ -137,13 +138,13 @@ fn the_score_counts_per_category_leaving_dry_runs_out() {
             ("security", 2, 3, Some(1)),
         ]
     );
-    assert_eq!(score.summary, "7/8");
+    assert_eq!(score.summary, "8/9");
 }
 
 #[test]
 fn a_min_score_no_round_can_meet_is_refused_before_anything_changes() {
     let mut spec = graded();
-    spec.verification.min_score = Some(IntOrString::Int(6));
+    spec.verification.min_score = Some(IntOrString::Int(7));
     let plan = run(&spec, &ready_on_old(), &observed());
     assert_eq!(plan.status.phase, Some(Phase::Failed));
     assert_eq!(
@@ -153,7 +154,7 @@ fn a_min_score_no_round_can_meet_is_refused_before_anything_changes() {
     assert_eq!(
         plan.status.message.as_deref(),
         Some(
-            "spec.verification.minScore 6 is more than the 5 checks that count (dryRun checks \
+            "spec.verification.minScore 7 is more than the 6 checks that count (dryRun checks \
              do not): no round could pass; nothing was changed"
         )
     );
