@@ -13,7 +13,7 @@ use super::{image, schema};
 pub struct HooksSpec {
     /// A Job run before the migration (before anything changes), once per revision: e.g. a
     /// database backup. When it fails or times out, nothing running changes: the revision stops
-    /// with HookFailed. Example: {command: [/app/bin/backup], timeoutSeconds: 900}.
+    /// with HookFailed (a rollback trigger as MigrationFailed). Example: {command: [/app/bin/backup], timeoutSeconds: 900}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_migration: Option<HookSpec>,
 
@@ -61,8 +61,8 @@ pub struct PostPromotionHook {
     #[serde(flatten)]
     pub job: HookSpec,
 
-    /// Whether a failure rolls the release back (through spec.rollback, with HookFailed among
-    /// its triggers) instead of leaving the new version serving, Degraded. Default false: a
+    /// Whether a failure rolls the release back (through spec.rollback, as a MigrationFailed
+    /// trigger) instead of leaving the new version serving, Degraded. Default false: a
     /// version that took all traffic and passed its checks is not taken away for a cleanup
     /// step.
     #[serde(default, skip_serializing_if = "schema::is_false")]

@@ -171,7 +171,6 @@ impl From<RollbackTrigger> for Reason {
             RollbackTrigger::ProgressDeadlineExceeded => Reason::ProgressDeadlineExceeded,
             RollbackTrigger::CrashLoop => Reason::CrashLoop,
             RollbackTrigger::VerificationFailed => Reason::VerificationFailed,
-            RollbackTrigger::HookFailed => Reason::HookFailed,
         }
     }
 }

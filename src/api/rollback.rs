@@ -19,12 +19,13 @@ pub struct RollbackSpec {
     /// migration Job failed or timed out), ProgressDeadlineExceeded (new pods not ready within
     /// spec.rollout.progressDeadlineSeconds), CrashLoop (a new container restarted more than
     /// spec.rollout.maxRestarts times), VerificationFailed (the checks failed
-    /// spec.verification.failureThreshold rounds in a row), HookFailed (a hook Job of
-    /// spec.hooks failed). Default: all five.
+    /// spec.verification.failureThreshold rounds in a row). Default: all four. A failed hook of
+    /// spec.hooks counts as MigrationFailed: a backup before and a contract step after are parts
+    /// of the migration.
     // Not named "on": YAML 1.1 parsers, kubectl's among them, read an unquoted `on:` key as
     // `true`, so the field would silently vanish from applied manifests.
     #[serde(default = "default_triggers")]
-    #[schemars(length(max = 5))]
+    #[schemars(length(max = 4))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub triggers: Vec<RollbackTrigger>,
 
@@ -67,15 +68,13 @@ pub enum RollbackTrigger {
     CrashLoop,
     /// The checks failed spec.verification.failureThreshold rounds in a row.
     VerificationFailed,
-    /// A hook Job of spec.hooks failed or timed out: the preMigration hook (nothing running
-    /// changed), or the postPromotion hook with rollbackOnFailure.
-    HookFailed,
 }
 
 impl RollbackTrigger {
     /// Every trigger, in the order a rollout meets them.
-    pub const ALL: [RollbackTrigger; 5] = [
-        RollbackTrigger::HookFailed,
+    // A new trigger must not join the default: the CRD writes the default into every new
+    // checklist, and an operator of the version before could not read it.
+    pub const ALL: [RollbackTrigger; 4] = [
         RollbackTrigger::MigrationFailed,
         RollbackTrigger::ProgressDeadlineExceeded,
         RollbackTrigger::CrashLoop,

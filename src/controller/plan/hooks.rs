@@ -61,11 +61,16 @@ impl Planner<'_> {
             }
             JobState::Failed(reason) => {
                 self.hook_status(hook, &job, MigrationState::Failed, Some(reason.clone()));
-                Step::Failed(Failure::new(
-                    RollbackTrigger::HookFailed,
-                    &format!("the {} hook Job {job} failed", hook.as_str()),
-                    &reason,
-                ))
+                // A backup before and a contract step after are parts of the migration: its
+                // trigger, under a reason of their own.
+                Step::Failed(Failure {
+                    reason: Some(Reason::HookFailed),
+                    ..Failure::new(
+                        RollbackTrigger::MigrationFailed,
+                        &format!("the {} hook Job {job} failed", hook.as_str()),
+                        &reason,
+                    )
+                })
             }
         }
     }

@@ -41,6 +41,8 @@ impl Planner<'_> {
             detail: message.clone(),
             message,
             requested: Request::recorded(last.reason.as_deref()),
+            reason: (last.reason.as_deref() == Some(Reason::HookFailed.as_str()))
+                .then_some(Reason::HookFailed),
         })
     }
 

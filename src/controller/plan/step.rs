@@ -29,6 +29,9 @@ pub(super) struct Failure {
     /// A person ended the revision (an abort, a rollback request): the stable revision is
     /// restored whatever the rollback policy says.
     pub(super) requested: Option<Request>,
+    /// The reason of its Events when not the trigger's (a hook's failure is HookFailed under
+    /// the MigrationFailed trigger).
+    pub(super) reason: Option<Reason>,
 }
 
 /// What a person asked that ends the current revision.
@@ -59,6 +62,7 @@ impl Failure {
             message: format!("{what}: {detail}"),
             detail: detail.to_string(),
             requested: None,
+            reason: None,
         }
     }
 
@@ -70,6 +74,7 @@ impl Failure {
             detail: message.clone(),
             message,
             requested: Some(Request::Abort),
+            reason: None,
         }
     }
 
@@ -82,16 +87,18 @@ impl Failure {
             detail: message.clone(),
             message,
             requested: Some(Request::Rollback),
+            reason: None,
         }
     }
 
     /// The reason its Events and history entry carry: the trigger's name, Aborted or
     /// ManualRollback.
     pub(super) fn reason(&self) -> Reason {
-        match self.requested {
-            Some(Request::Abort) => Reason::Aborted,
-            Some(Request::Rollback) => Reason::ManualRollback,
-            None => self.trigger.map_or(Reason::Failed, Reason::from),
+        match (self.requested, self.reason) {
+            (Some(Request::Abort), _) => Reason::Aborted,
+            (Some(Request::Rollback), _) => Reason::ManualRollback,
+            (None, Some(reason)) => reason,
+            (None, None) => self.trigger.map_or(Reason::Failed, Reason::from),
         }
     }
 }

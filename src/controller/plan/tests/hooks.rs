@@ -134,7 +134,13 @@ fn a_failed_backup_changes_nothing_running() {
         plan.status.message
     );
     let history = plan.status.history.last().unwrap();
-    assert_eq!(history.trigger, Some(RollbackTrigger::HookFailed));
+    assert_eq!(history.trigger, Some(RollbackTrigger::MigrationFailed));
+    assert!(
+        plan.notes
+            .iter()
+            .chain(&first.notes)
+            .any(|n| n.reason == Reason::HookFailed)
+    );
 }
 
 #[test]
@@ -177,12 +183,8 @@ fn a_failed_contract_step_degrades_the_serving_version_unless_told_to_roll_back(
             .any(|n| n.reason == Reason::HookFailed)
     );
 
-    // dialectic lists its triggers; rollbackOnFailure acts through HookFailed among them.
-    let mut rolls_back = hooked(true);
-    rolls_back
-        .rollback
-        .triggers
-        .push(RollbackTrigger::HookFailed);
+    // rollbackOnFailure acts through the MigrationFailed trigger, which dialectic lists.
+    let rolls_back = hooked(true);
     let first = run(&rolls_back, &ready_on_old(), &contract_failed);
     let plan = run(&rolls_back, &first.status, &contract_failed);
     assert!(
