@@ -92,6 +92,10 @@ impl Planner<'_> {
             Some((MigrationState::Failed, message)) => {
                 JobState::Failed(message.unwrap_or_else(|| "failed".into()))
             }
+            // A hook added to a checklist whose revision already succeeded is for the next
+            // release: hooks are not part of the revision, so adding one is no release, and a
+            // contract step must not run against a version that serves without it.
+            None if self.current_succeeded() => JobState::NotNeeded,
             _ => JobState::Absent,
         }
     }

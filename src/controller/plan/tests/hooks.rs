@@ -226,3 +226,22 @@ fn a_retry_runs_a_failed_hook_again() {
     let plan = run(&spec, &plan.status, &cleared);
     assert!(creates(&plan, HookName::PreMigration), "{:?}", plan.changes);
 }
+
+#[test]
+fn a_hook_added_to_a_ready_revision_waits_for_the_next_release() {
+    // OLD is Ready without hooks; the spec gains both, with the same revision.
+    let spec = hooked(false);
+    let world = with_hooks(steady_on_old(), JobState::Absent, JobState::Absent);
+    let plan = run(&spec, &ready_on_old(), &world);
+    assert!(
+        !creates(&plan, HookName::PreMigration)
+            && !plan
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::CreateHookJob { .. })),
+        "{:?}",
+        plan.changes
+    );
+    assert_eq!(plan.status.phase, Some(Phase::Ready));
+    assert!(plan.status.hooks.is_empty());
+}
