@@ -87,16 +87,15 @@ impl Planner<'_> {
             .hooks
             .iter()
             .find(|h| h.name == hook && h.revision == self.observed.revision.hash);
-        match recorded.map(|h| (h.state, h.message.clone())) {
-            Some((MigrationState::Succeeded, _)) => JobState::Succeeded,
-            Some((MigrationState::Failed, message)) => {
-                JobState::Failed(message.unwrap_or_else(|| "failed".into()))
+        match recorded {
+            Some(h) => {
+                super::status::recorded_end(h.state, h.message.as_ref()).unwrap_or(JobState::Absent)
             }
             // A hook added to a checklist whose revision already succeeded is for the next
             // release: hooks are not part of the revision, so adding one is no release, and a
             // contract step must not run against a version that serves without it.
             None if self.current_succeeded() => JobState::NotNeeded,
-            _ => JobState::Absent,
+            None => JobState::Absent,
         }
     }
 

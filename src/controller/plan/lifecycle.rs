@@ -251,13 +251,12 @@ impl Planner<'_> {
             return observed;
         }
         let job = crate::resources::migration_job_name(self.name, &self.observed.revision.hash);
-        match self.status.migration.as_ref().filter(|m| m.job == job) {
-            Some(m) if m.state == MigrationState::Succeeded => JobState::Succeeded,
-            Some(m) if m.state == MigrationState::Failed => {
-                JobState::Failed(m.message.clone().unwrap_or_else(|| "failed".into()))
-            }
-            _ => JobState::Absent,
-        }
+        self.status
+            .migration
+            .as_ref()
+            .filter(|m| m.job == job)
+            .and_then(|m| super::status::recorded_end(m.state, m.message.as_ref()))
+            .unwrap_or(JobState::Absent)
     }
 
     /// RollingOut: the strategy brings the new revision up; its verdict becomes RolloutComplete.

@@ -2,9 +2,8 @@
 //! the stable revision a passed attempt becomes.
 
 use crate::api::{
-    CheckResult, CheckStatus, ConditionStatus as Status, ConditionType as Cond,
-    DeploymentChecklistSpec, HistoryEntry, Phase, Reason, RevisionOutcome, RevisionRef,
-    RevisionStatus, Severity, StableRevision,
+    CheckStatus, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
+    HistoryEntry, Phase, Reason, RevisionOutcome, RevisionRef, RevisionStatus, StableRevision,
 };
 use crate::controller::observe::JobState;
 
@@ -123,23 +122,19 @@ impl Planner<'_> {
 }
 
 /// What a Ready status says: the image, or how many counted checks (not dryRun) passed. Ready
-/// means the last round passed, so what failed in it are warnings.
+/// means the last round passed, so what failed in it are warnings, counted as condition
+/// Verified names them.
 fn ready_message(image: &str, spec: &DeploymentChecklistSpec, results: &[CheckStatus]) -> String {
-    let counted = spec.verification.checks.iter().filter(|c| !c.dry_run);
-    let warnings: Vec<&str> = counted
-        .clone()
-        .filter(|c| c.severity == Severity::Warning)
-        .map(|c| c.name.as_str())
-        .collect();
-    let total = counted.count();
+    let total = spec
+        .verification
+        .checks
+        .iter()
+        .filter(|c| !c.dry_run)
+        .count();
     if total == 0 {
         return format!("{image} is ready");
     }
-    let failed = results
-        .iter()
-        .filter(|c| warnings.contains(&c.name.as_str()) && c.result != CheckResult::Pass)
-        .count();
-    match failed {
+    match super::verification::failed_warnings(results).len() {
         0 => format!("verification passed: {total}/{total}"),
         1 => format!(
             "verification passed: {}/{total}, 1 warning failed",

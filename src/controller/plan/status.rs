@@ -10,7 +10,7 @@ use crate::api::{
     DeploymentChecklistSpec, DeploymentChecklistStatus, MigrationState, MigrationStatus, Phase,
     Reason, Score, Severity,
 };
-use crate::controller::conditions;
+use crate::controller::{conditions, observe::JobState};
 use crate::text::truncate;
 
 use super::{Note, Plan, Planner};
@@ -240,6 +240,18 @@ fn stalled_with(status: &DeploymentChecklistStatus, reason: Reason, message: &st
     status.condition(Cond::Stalled).is_some_and(|c| {
         c.status == Status::True.as_str() && c.reason == reason.as_str() && c.message == message
     })
+}
+
+/// How a Job that status recorded for this revision ended, as its observed state would say;
+/// None while it had not ended. What keeps a Job deleted after it ran from running twice.
+pub(super) fn recorded_end(state: MigrationState, message: Option<&String>) -> Option<JobState> {
+    match state {
+        MigrationState::Succeeded => Some(JobState::Succeeded),
+        MigrationState::Failed => Some(JobState::Failed(
+            message.cloned().unwrap_or_else(|| "failed".into()),
+        )),
+        MigrationState::Pending | MigrationState::Running => None,
+    }
 }
 
 /// When to look again without being asked: a checklist at rest or waiting for a person less

@@ -190,7 +190,7 @@ impl Planner<'_> {
 }
 
 /// The warning checks (not dryRun) whose latest result is not a pass, by name.
-fn failed_warnings(checks: &[CheckStatus]) -> Vec<&str> {
+pub(super) fn failed_warnings(checks: &[CheckStatus]) -> Vec<&str> {
     checks
         .iter()
         .filter(|c| c.severity == Severity::Warning && !c.dry_run)
