@@ -4,9 +4,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, SecretKeySelector,
-};
+use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
@@ -140,23 +138,18 @@ impl CheckJobs {
                 ..ObjectMeta::default()
             },
             spec: Some(JobSpec {
-                backoff_limit: Some(0),
-                active_deadline_seconds: Some(deadline),
                 ttl_seconds_after_finished: Some(KEEP_FINISHED_SECONDS),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels),
-                        ..ObjectMeta::default()
-                    }),
-                    spec: Some(PodSpec {
-                        containers: vec![container],
-                        restart_policy: Some("Never".into()),
+                ..super::job::run_once(
+                    labels,
+                    container,
+                    PodSpec {
                         // A script that calls the app over HTTP has no use for the API.
                         automount_service_account_token: Some(false),
                         ..security::pod_spec(&self.app)
-                    }),
-                },
-                ..JobSpec::default()
+                    },
+                    0,
+                    deadline,
+                )
             }),
             status: None,
         }

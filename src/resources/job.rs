@@ -155,23 +155,41 @@ fn job(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec, run: Job
     };
     Job {
         metadata: meta::owned(checklist, run.name, labels.clone(), None),
-        spec: Some(JobSpec {
-            backoff_limit: Some(run.backoff_limit),
-            active_deadline_seconds: Some(i64::from(run.timeout_seconds)),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    restart_policy: Some("Never".into()),
-                    ..security::pod_spec(&spec.app)
-                }),
-            },
-            ..JobSpec::default()
-        }),
+        spec: Some(run_once(
+            labels,
+            container,
+            security::pod_spec(&spec.app),
+            run.backoff_limit,
+            i64::from(run.timeout_seconds),
+        )),
         status: None,
+    }
+}
+
+/// A Job spec running `container` once (restartPolicy Never) in `pod`, its pods labelled
+/// `labels`, retried `backoff_limit` times and stopped after `deadline` seconds.
+pub(super) fn run_once(
+    labels: BTreeMap<String, String>,
+    container: Container,
+    pod: PodSpec,
+    backoff_limit: i32,
+    deadline: i64,
+) -> JobSpec {
+    JobSpec {
+        backoff_limit: Some(backoff_limit),
+        active_deadline_seconds: Some(deadline),
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(labels),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(PodSpec {
+                containers: vec![container],
+                restart_policy: Some("Never".into()),
+                ..pod
+            }),
+        },
+        ..JobSpec::default()
     }
 }
 
