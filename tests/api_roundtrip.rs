@@ -22,7 +22,13 @@ use k8s_openapi::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-const EXAMPLES: [&str; 4] = ["dialectic", "rachel-web", "vel-tutor", "cgraph"];
+const EXAMPLES: [&str; 5] = [
+    "dialectic",
+    "rachel-web",
+    "vel-tutor",
+    "cgraph",
+    "templated-shop",
+];
 
 fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)

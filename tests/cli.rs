@@ -112,3 +112,44 @@ fn policy_flags_are_accepted_and_the_operator_goes_on_to_connect() {
         "--require-dependency-names",
     ]);
 }
+
+#[test]
+fn lint_resolves_templates_from_files_and_names_what_is_missing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lint = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kubectl-checklist"))
+            .args(["lint", "--offline", "-f"])
+            .arg(root.join("examples/templated-shop.yaml"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let templates = root.join("examples/platform-templates.yaml");
+    let out = lint(&["--templates", templates.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("✓ shop: valid offline"), "{text}");
+    let out = lint(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ClusterChecklistTemplate web-baseline not found"),
+        "{text}"
+    );
+    // A template that fills a check in with what the rules refuse is named with its check.
+    let dir = std::env::temp_dir().join(format!("lint-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    let text = std::fs::read_to_string(&templates)
+        .unwrap()
+        .replace("default: /health", "default: //evil.example/health");
+    std::fs::write(&bad, text).unwrap();
+    let out = lint(&["--templates", bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ClusterChecklistTemplate web-baseline check health.http.path"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -422,7 +422,7 @@ fn hostile_checklist_files_are_refused_fast() {
         let file = dir.join(case.replace(' ', "-"));
         std::fs::write(&file, &bytes).unwrap();
         let started = Instant::now();
-        let result = cli::load(&file, None);
+        let result = cli::load(&file, None, &[]);
         let took = started.elapsed();
         let shown = match &result {
             Ok(_) => "accepted".to_string(),

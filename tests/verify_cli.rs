@@ -30,11 +30,16 @@ async fn app(mode: Mode) -> RunningApp {
 
 /// Runs `verify` on the Dialectic example against `app`, one round.
 async fn verify(app: &RunningApp, extra: &[&str]) -> Output {
+    verify_file(&example("dialectic.yaml"), app, extra).await
+}
+
+/// Runs `verify` on `file` against `app`, one round.
+async fn verify_file(file: &Path, app: &RunningApp, extra: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_checklist-operator"));
     command
         .arg("verify")
         .arg("--file")
-        .arg(example("dialectic.yaml"))
+        .arg(file)
         .args([
             "--url",
             &app.url(),
@@ -675,4 +680,38 @@ fn the_invalid_corpus_is_refused_as_the_api_server_refuses_it() {
         refused += 1;
     }
     assert!(refused >= 45, "only {refused} manifests were checked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checklist_takes_its_templates_checks_from_a_file() {
+    let app = app(Mode::Healthy).await;
+    let shop = example("templated-shop.yaml");
+    let templates = example("platform-templates.yaml");
+    let out = verify_file(&shop, &app, &["--templates", templates.to_str().unwrap()]).await;
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "deep-health",
+        "health",
+        "https-redirect",
+        "security-headers",
+        "health-latency",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("✓ {name} "))),
+            "no passing line for {name}:\n{text}"
+        );
+    }
+    let out = verify_file(&shop, &app, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("templated-shop.yaml: ClusterChecklistTemplate web-baseline not found"),
+        "{error}"
+    );
 }

@@ -8,6 +8,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt;
 
 use super::spec::DeploymentChecklist;
+use super::template::{ChecklistTemplate, ClusterChecklistTemplate};
 
 /// The longest checklist name: the Service takes the name as is, and the migration Job
 /// `<name>-migrate-<hash>` must stay within the 63 characters of a label value.
@@ -16,28 +17,53 @@ pub const MAX_NAME_LENGTH: usize = 40;
 /// The CRD's name: `<plural>.<group>`.
 pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";
 
+/// The names of the template kinds' CRDs.
+pub const TEMPLATE_CRD_NAMES: [&str; 2] = [
+    "checklisttemplates.checklist.dev",
+    "clusterchecklisttemplates.checklist.dev",
+];
+
 /// The DeploymentChecklist CRD, with the rule on metadata.name that only fits at the root.
 pub fn crd() -> CustomResourceDefinition {
     let mut crd = DeploymentChecklist::crd();
-    for version in &mut crd.spec.versions {
-        if let Some(root) = version
-            .schema
-            .as_mut()
-            .and_then(|s| s.open_api_v3_schema.as_mut())
-        {
-            tidy(root);
-            default_status(root);
-            root.x_kubernetes_validations
-                .get_or_insert_with(Vec::new)
-                .push(name_rule());
-        }
+    for root in roots(&mut crd) {
+        tidy(root);
+        default_status(root);
+        root.x_kubernetes_validations
+            .get_or_insert_with(Vec::new)
+            .push(name_rule());
     }
     crd
 }
 
-/// The CRD as the YAML document `checklist-operator crd` prints.
+/// The root schema of each version of `crd`.
+fn roots(crd: &mut CustomResourceDefinition) -> impl Iterator<Item = &mut JSONSchemaProps> {
+    crd.spec.versions.iter_mut().filter_map(|version| {
+        version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+    })
+}
+
+/// The CRDs of the two kinds of check template (see `template`).
+pub fn template_crds() -> [CustomResourceDefinition; 2] {
+    let mut crds = [ChecklistTemplate::crd(), ClusterChecklistTemplate::crd()];
+    for crd in &mut crds {
+        roots(crd).for_each(tidy);
+    }
+    crds
+}
+
+/// Every CRD of the operator, as the YAML documents `checklist-operator crd` prints: the
+/// DeploymentChecklist first, then the two template kinds.
 pub fn crd_yaml() -> Result<String, serde_norway::Error> {
-    serde_norway::to_string(&crd())
+    let mut out = serde_norway::to_string(&crd())?;
+    for template in template_crds() {
+        out.push_str("---\n");
+        out.push_str(&serde_norway::to_string(&template)?);
+    }
+    Ok(out)
 }
 
 /// The status a checklist reads with before the operator first writes one: phase Pending and

@@ -33,6 +33,7 @@ pub mod rollout_status;
 pub mod secrets;
 pub mod spec;
 pub mod status;
+pub mod template;
 pub mod verification;
 
 mod image;
@@ -65,5 +66,10 @@ pub use status::{
     CategoryScore, CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus,
     HistoryEntry, HookStatus, MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef,
     RevisionStatus, Score, SecretKeyStatus, StableRevision,
+};
+pub use template::{
+    ChecklistTemplate, ChecklistTemplateSpec, ClusterChecklistTemplate,
+    ClusterChecklistTemplateSpec, TemplateKind, TemplateParameter, TemplateRef, TemplateSpec,
+    TemplateStatus,
 };
 pub use verification::{CheckKind, CheckRef, CheckSpec, Severity, VerificationSpec};

@@ -104,6 +104,9 @@ pub enum Reason {
     UnsupportedStrategy,
     /// The object does not parse as a DeploymentChecklist of this operator version.
     InvalidSpec,
+    /// A template of spec.verification.templates is missing, lacks a parameter or resolves to
+    /// a check the checklist's rules refuse; the message names which, and nothing was changed.
+    InvalidTemplate,
     /// The spec asks for what the operator's settings do not allow (a ServiceAccount, its token,
     /// a security override outside the restricted Pod Security Standard, dependencies read
     /// without a list of names); the message names the field and the flag, and nothing was
@@ -156,6 +159,7 @@ impl Reason {
                 | Reason::RouteUnusable
                 | Reason::RouteContested
                 | Reason::InvalidSpec
+                | Reason::InvalidTemplate
                 | Reason::PolicyRefused
                 | Reason::Forbidden
                 | Reason::Rejected
@@ -187,7 +191,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 41);
+        assert_eq!(Reason::all().count(), 42);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

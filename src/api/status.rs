@@ -9,6 +9,7 @@ use super::conditions::ConditionType;
 use super::hooks::HookName;
 use super::rollback::RollbackTrigger;
 use super::rollout_status::RolloutStatus;
+use super::template::TemplateStatus;
 use super::verification::{CheckKind, Severity};
 
 /// What the operator observed and decided for the checklist. Written only by the operator.
@@ -85,6 +86,19 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 128))]
     pub dependencies: Vec<DependencyStatus>,
+
+    /// The templates of spec.verification.templates as last resolved: where each check that
+    /// is not the checklist's own comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub templates: Vec<TemplateStatus>,
+
+    /// A digest of the checks (with minScore and url) the current version last passed. When the
+    /// checks change, a template's or the checklist's own, the running version is verified again
+    /// with the new ones at the next round, without rolling its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub verified_checks: Option<String>,
 
     /// The production readiness score: how many items of the checklist passed out of all of
     /// them, overall and per category. An item is a secret key, the migration, the rollout, or

@@ -14,6 +14,7 @@ use super::{
     job_check::JobCheck,
     metric_checks::{LatencyCheck, PrometheusCheck},
     schema,
+    template::TemplateRef,
 };
 
 /// Where and how often the checks run, and how many failed rounds make the verdict Failed.
@@ -101,6 +102,17 @@ pub struct VerificationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("minimum" = 0, "maximum" = 32, "maxLength" = 4, "pattern" = "^([0-9]{1,2}|100)%$"))]
     pub min_score: Option<IntOrString>,
+
+    /// Templates whose checks join the checks above: a ChecklistTemplate of this namespace or a
+    /// ClusterChecklistTemplate, with parameters. Their checks count like the checklist's own
+    /// (names must not clash; use prefix to tell two uses of one template apart) and are listed
+    /// in status.templates. A template that is missing, lacks a parameter or resolves to an
+    /// invalid check stops the checklist (reason InvalidTemplate) without changing anything
+    /// running. A template's change re-verifies the running version at the next round; it
+    /// never rolls pods. At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub templates: Vec<TemplateRef>,
 }
 
 impl Default for VerificationSpec {
@@ -117,6 +129,7 @@ impl Default for VerificationSpec {
             insecure_skip_tls_verify: false,
             checks: Vec::new(),
             min_score: None,
+            templates: Vec::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! `reconcile` is the entry point the process's controller calls (see [`crate::operator`]), and
 //! its error policy; `verification` runs the HTTP checks in tasks of their own and reports their
 //! verdicts back as triggers. The rest serves those: `conditions` (the status conditions),
-//! `retry` (backoff), `secret_index` (which checklists read a Secret), `trim` (what the caches
+//! `retry` (backoff), `reader_index` (which checklists read a Secret or a template), `trim` (what the caches
 //! keep of an object) and `clock`.
 
 mod act;
@@ -12,10 +12,10 @@ mod clock;
 mod conditions;
 mod observe;
 pub(crate) mod plan;
+mod reader_index;
 mod reconcile;
 pub(crate) mod record;
 mod retry;
-mod secret_index;
 mod trim;
 mod verification;
 

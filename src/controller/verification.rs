@@ -64,6 +64,8 @@ pub(crate) struct Assignment {
 
 struct Task {
     revision: String,
+    /// The digest of the checks it runs (`resources::checks_digest`).
+    checks: String,
     report: Arc<Mutex<Report>>,
     handle: tokio::task::AbortHandle,
 }
@@ -162,21 +164,25 @@ impl Verifier {
         self
     }
 
-    /// The report of `key`'s task, if one runs or ran for `revision`.
-    pub(crate) fn report(&self, key: &Key, revision: &str) -> Option<Report> {
+    /// The report of `key`'s task, if one runs or ran for `revision` with the checks whose
+    /// digest is `checks`: the verdict of other checks (before a template changed) is not theirs.
+    pub(crate) fn report(&self, key: &Key, revision: &str, checks: &str) -> Option<Report> {
         let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
-        let task = tasks.get(key).filter(|t| t.revision == revision)?;
+        let task = tasks
+            .get(key)
+            .filter(|t| t.revision == revision && t.checks == checks)?;
         let report = task.report.lock().unwrap_or_else(PoisonError::into_inner);
         Some(report.clone())
     }
 
-    /// Starts rounds for the assignment's revision unless a task already runs them; a task for
-    /// another revision is stopped first.
+    /// Starts rounds for the assignment's revision unless a task already runs them with the same
+    /// checks; a task for another revision, or with other checks, is stopped first.
     pub(crate) fn start(&self, key: Key, assignment: Assignment) {
+        let checks = resources::checks_digest(&assignment.spec);
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         if tasks
             .get(&key)
-            .is_some_and(|t| t.revision == assignment.revision)
+            .is_some_and(|t| t.revision == assignment.revision && t.checks == checks)
         {
             return;
         }
@@ -214,6 +220,7 @@ impl Verifier {
             key,
             Task {
                 revision,
+                checks,
                 report,
                 handle,
             },

@@ -26,7 +26,7 @@ use k8s_openapi::api::{
     core::v1::{Pod, Secret, Service},
 };
 use kube::{
-    Client,
+    Api, Client,
     core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
@@ -42,6 +42,7 @@ pub(crate) use cluster::connect;
 pub(crate) use shutdown::Shutdown;
 
 use crate::{
+    api::{ChecklistTemplate, ClusterChecklistTemplate, TemplateKind},
     controller::{
         CachedReads, Caches, Context, FIELD_MANAGER, Guarded, Policy, Verifier, WatchBackoff,
         error_policy, reconcile, trim,
@@ -295,6 +296,11 @@ where
     // values in memory, and a pod's change of resourceVersion is all the trigger needs.
     let secrets = watches::scoped::<PartialObjectMeta<Secret>>(client, ns);
     let pods = watches::scoped::<PartialObjectMeta<Pod>>(client, ns);
+    // Templates by metadata too: a change of their generation is the trigger, and observe reads
+    // the few a checklist names.
+    let templates = watches::scoped::<PartialObjectMeta<ChecklistTemplate>>(client, ns);
+    let cluster_templates: Api<PartialObjectMeta<ClusterChecklistTemplate>> =
+        Api::all(client.clone());
     let verdicts = futures::stream::unfold(watched.verdicts, |mut rx| async move {
         let (namespace, name) = rx.recv().await?;
         Some((ObjectRef::<Guarded>::new(&name).within(&namespace), rx))
@@ -314,6 +320,14 @@ where
             move |secret| watches::readers_of(&context, &secret)
         })
         .watches(pods, watches::owned(), |pod| watches::checklist_of(&pod))
+        .watches(templates, watcher::Config::default(), {
+            let context = Arc::clone(&context);
+            move |t| watches::users_of(&context, TemplateKind::ChecklistTemplate, &t)
+        })
+        .watches(cluster_templates, watcher::Config::default(), {
+            let context = Arc::clone(&context);
+            move |t| watches::users_of(&context, TemplateKind::ClusterChecklistTemplate, &t)
+        })
         .reconcile_on(verdicts)
         .trigger_backoff(WatchBackoff::default())
         .with_config(ControllerConfig::default().concurrency(config.concurrency))

@@ -13,6 +13,7 @@ use kube::{
 };
 
 use crate::{
+    api::TemplateKind,
     controller::{CompactStore, Context, Guarded, trim},
     resources::labels,
 };
@@ -84,9 +85,30 @@ pub(super) fn readers_of(
     };
     context
         .secret_readers
-        .readers(&namespace, &secret.name_any())
+        .readers(&(namespace, secret.name_any()))
         .iter()
-        .map(|name| ObjectRef::new(name).within(&namespace))
+        .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
+        .collect()
+}
+
+/// The checklists that use the template.
+pub(super) fn users_of<K>(
+    context: &Context,
+    kind: TemplateKind,
+    template: &PartialObjectMeta<K>,
+) -> Vec<ObjectRef<Guarded>>
+where
+    PartialObjectMeta<K>: kube::Resource,
+{
+    let scope = match kind {
+        TemplateKind::ChecklistTemplate => template.namespace().unwrap_or_default(),
+        TemplateKind::ClusterChecklistTemplate => String::new(),
+    };
+    context
+        .template_users
+        .readers(&(kind, scope, template.name_any()))
+        .iter()
+        .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
         .collect()
 }
 

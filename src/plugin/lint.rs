@@ -1,6 +1,7 @@
 //! `lint -f FILE`: every DeploymentChecklist of a file checked offline against the CRD's own
 //! schema and the rules `verify` re-states, then — for the CRD rules about the rollout that are
-//! only evaluated by the API server — a server-side dry run when a cluster answers.
+//! only evaluated by the API server — a server-side dry run when a cluster answers. The templates
+//! a checklist names come from the file, from --templates files, and else from that cluster.
 
 use std::{path::Path, process::ExitCode};
 
@@ -11,8 +12,14 @@ use kube::{
 
 use super::cluster::{Cluster, Connection};
 use crate::{
-    api::DeploymentChecklist,
-    verify::cli::{Links, MAX_FILE_BYTES, lint, read_limited},
+    api::{ChecklistTemplate, ClusterChecklistTemplate, DeploymentChecklist, TemplateKind},
+    verify::{
+        cli::{
+            Links, MAX_FILE_BYTES, MissingTemplate, lint, missing_templates, read_limited,
+            templates_file,
+        },
+        templates::Found,
+    },
 };
 
 /// The revision the operator will give a valid checklist's spec, so a team can wire its
@@ -24,7 +31,22 @@ fn revision_of(document: &serde_json::Value) -> Option<String> {
 
 /// Checks the file; 0 when every checklist is valid, 1 when any is not, 2 when the file cannot
 /// be read or holds no checklist.
-pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCode {
+pub async fn run(
+    file: &Path,
+    template_files: &[std::path::PathBuf],
+    offline: bool,
+    connection: &Connection,
+) -> ExitCode {
+    let mut templates = Vec::new();
+    for path in template_files {
+        match templates_file(path) {
+            Ok(found) => templates.extend(found),
+            Err(error) => {
+                eprintln!("kubectl checklist lint: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let text = match read_limited(file, MAX_FILE_BYTES, Links::Follow)
         .map_err(|e| e.to_string())
         .and_then(|bytes| {
@@ -36,7 +58,16 @@ pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCod
             return ExitCode::from(2);
         }
     };
-    let linted = match lint(&text) {
+    // Templates the files do not hold are the cluster's, as the operator would find them.
+    if !offline {
+        match missing_templates(&text, &templates) {
+            Ok(missing) if !missing.is_empty() => {
+                templates.extend(from_cluster(&missing, connection).await);
+            }
+            _ => {}
+        }
+    }
+    let linted = match lint(&text, &templates) {
         Ok(linted) => linted,
         Err(error) => {
             eprintln!("kubectl checklist lint: {}: {error}", file.display());
@@ -99,6 +130,45 @@ pub async fn run(file: &Path, offline: bool, connection: &Connection) -> ExitCod
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The `missing` templates the cluster holds; none when it does not answer (lint then says
+/// which are not found).
+async fn from_cluster(missing: &[MissingTemplate], connection: &Connection) -> Vec<Found> {
+    let Ok(cluster) = Cluster::connect(connection).await else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (kind, namespace, name) in missing {
+        let template = match kind {
+            TemplateKind::ChecklistTemplate => {
+                let namespace = namespace.as_deref().unwrap_or(&cluster.namespace);
+                Api::<ChecklistTemplate>::namespaced(cluster.client.clone(), namespace)
+                    .get_opt(name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|t| t.spec.template)
+            }
+            TemplateKind::ClusterChecklistTemplate => {
+                Api::<ClusterChecklistTemplate>::all(cluster.client.clone())
+                    .get_opt(name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|t| t.spec.template)
+            }
+        };
+        if let Some(spec) = template {
+            found.push(Found {
+                kind: *kind,
+                name: name.clone(),
+                generation: None,
+                spec,
+            });
+        }
+    }
+    found
 }
 
 /// What the API server said of each valid checklist: a refusal, or None when it accepts it.

@@ -146,7 +146,7 @@ enum Command {
     #[command(subcommand)]
     Set(SetCommand),
     /// Run a checklist file's HTTP checks against its URL, without a cluster.
-    Verify(verify::cli::VerifyArgs),
+    Verify(Box<verify::cli::VerifyArgs>),
     /// Check a checklist file against the CRD's schema and rules, naming every bad field;
     /// the CRD's remaining rules are checked by a server-side dry run when a cluster answers.
     Lint {
@@ -156,6 +156,10 @@ enum Command {
         /// Do not ask the cluster for a dry run.
         #[arg(long)]
         offline: bool,
+        /// A file of ChecklistTemplates and ClusterChecklistTemplates the checklists name,
+        /// besides those in FILE. May be given more than once.
+        #[arg(long = "templates", value_name = "TEMPLATES.yaml")]
+        templates: Vec<PathBuf>,
     },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completion {
@@ -212,9 +216,13 @@ async fn run(cli: Cli) -> ExitCode {
         namespace: cli.namespace,
     };
     let result = match cli.command {
-        Command::Verify(args) => return verify::cli::run(args).await,
+        Command::Verify(args) => return verify::cli::run(*args).await,
         Command::Completion { shell } => print(&completion(shell)),
-        Command::Lint { file, offline } => return lint::run(&file, offline, &connection).await,
+        Command::Lint {
+            file,
+            offline,
+            templates,
+        } => return lint::run(&file, &templates, offline, &connection).await,
         command => with_cluster(command, &connection, paint).await,
     };
     match result {

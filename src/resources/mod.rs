@@ -31,7 +31,7 @@ pub(crate) use history::{recorded_spec, records_to_prune, revision_record, revis
 pub(crate) use job::{hook_job, migration_job, rollback_migration_job};
 pub use job::{hook_job_name, migration_job_name, rollback_migration_job_name};
 pub(crate) use revision::deployed_revision;
-pub use revision::revision_hash;
+pub use revision::{checks_digest, revision_hash};
 pub(crate) use security::{container_security_context, pod_security_context};
 pub(crate) use service::{
     selected_revision, service, service_selecting, side_service, side_service_field,

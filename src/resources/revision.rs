@@ -20,7 +20,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::{AppSpec, DeploymentChecklistSpec, Probes};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::api::{AppSpec, DeploymentChecklistSpec, Probes, VerificationSpec};
 
 /// The annotation holding the revision hash, on the Deployment and on its pod template (so a new
 /// revision rolls the pods even when nothing else in the template changed).
@@ -55,6 +57,33 @@ pub fn revision_hash(spec: &DeploymentChecklistSpec) -> String {
     Sha256::digest(canonical_json(spec).as_bytes())
         .iter()
         .take(HASH_LENGTH / 2)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The digest of what decides whether a version passes its checks: the checks (a template's
+/// included, once resolved), minScore and url. A Ready version whose checks' digest is not the
+/// one it passed with is verified again; changing the interval or the threshold does not.
+pub fn checks_digest(verification: &VerificationSpec) -> String {
+    #[derive(Serialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct Judged<'a> {
+        checks: &'a [crate::api::CheckSpec],
+        min_score: Option<&'a IntOrString>,
+        url: Option<&'a str>,
+    }
+    let input = Judged {
+        checks: &verification.checks,
+        min_score: verification.min_score.as_ref(),
+        url: verification.url.as_deref(),
+    };
+    // As for the revision: a Value's keys are sorted, and the Debug form is a faithful fallback.
+    let text = serde_json::to_value(&input)
+        .map(|value| value.to_string())
+        .unwrap_or_else(|_| format!("{input:?}"));
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }

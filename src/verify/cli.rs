@@ -12,7 +12,11 @@ mod schema;
 mod secret_dir;
 mod yaml;
 
-pub use file::{Linted, MAX_FILE_BYTES, lint, load, parse};
+pub(crate) use file::validate;
+pub use file::{
+    Linted, MAX_FILE_BYTES, MissingTemplate, lint, load, missing_templates, parse, parse_with,
+    templates_file,
+};
 pub use read::{Links, read_limited};
 
 #[cfg(test)]
@@ -47,6 +51,11 @@ pub struct VerifyArgs {
     /// The checklist file (YAML, may hold other documents such as Secrets).
     #[arg(long, short = 'f', value_name = "CHECKLIST.yaml")]
     pub file: PathBuf,
+
+    /// A file of ChecklistTemplates and ClusterChecklistTemplates the checklist names, besides
+    /// those in the checklist's own file. May be given more than once.
+    #[arg(long = "templates", value_name = "TEMPLATES.yaml")]
+    pub templates: Vec<PathBuf>,
 
     /// The URL to verify instead of spec.verification.url.
     #[arg(long)]
@@ -118,7 +127,7 @@ pub async fn run(args: VerifyArgs) -> ExitCode {
 }
 
 async fn verify(args: &VerifyArgs) -> Result<bool, UsageError> {
-    let mut checklist = load(&args.file, args.name.as_deref())?;
+    let mut checklist = load(&args.file, args.name.as_deref(), &args.templates)?;
     if let Some(http_url) = &args.http_url {
         point_redirect_checks_at(&mut checklist.spec.verification.checks, http_url);
     }

@@ -28,6 +28,7 @@ pub(crate) mod reserved;
 pub(crate) mod rounds;
 mod secret_values;
 mod target;
+pub mod templates;
 
 #[cfg(test)]
 mod fuzz;

@@ -23,6 +23,12 @@ pub const E2E_LABEL: &str = "checklist.dev/e2e";
 /// The DeploymentChecklist CRD's name.
 pub const CRD_NAME: &str = "deploymentchecklists.checklist.dev";
 
+/// The CRDs of the check templates, in the same file.
+pub const TEMPLATE_CRD_NAMES: [&str; 2] = [
+    "checklisttemplates.checklist.dev",
+    "clusterchecklisttemplates.checklist.dev",
+];
+
 /// A client for the cluster in KUBECONFIG; panics with a hint when there is none.
 pub async fn client() -> Client {
     match Client::try_default().await {
@@ -148,6 +154,15 @@ pub async fn ensure_crd(client: &Client) -> CustomResourceDefinition {
         String::from_utf8_lossy(&out.stderr)
     );
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for template in TEMPLATE_CRD_NAMES {
+        wait_for(
+            &api,
+            template,
+            Duration::from_secs(30),
+            kube::runtime::conditions::is_crd_established(),
+        )
+        .await;
+    }
     wait_for(
         &api,
         CRD_NAME,

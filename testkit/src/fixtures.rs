@@ -24,7 +24,7 @@ pub fn example(file: &str) -> PathBuf {
 /// pointed at the app's plain-HTTP listener `http_url`. Its job check is left out: the engine
 /// alone (with no cluster to run a Job in) skips it; tests/e2e/job_checks.rs runs one.
 pub fn seed_checks(http_url: &str) -> Vec<CheckSpec> {
-    let mut checks = cli::load(&example("dialectic.yaml"), None)
+    let mut checks = cli::load(&example("dialectic.yaml"), None, &[])
         .unwrap()
         .spec
         .verification

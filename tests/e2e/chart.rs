@@ -219,13 +219,17 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
         name(only(&docs, "ServiceAccount"))
     );
 
-    // crds/ holds a symlink to the committed CRD: helm must follow it and render the same object.
+    // crds/ holds a symlink to the committed CRDs: helm must follow it and render the same
+    // objects, the checklist's and the two template kinds'.
     let committed = documents(&std::fs::read_to_string(CRD_FILE).unwrap());
-    let rendered = only(&docs, "CustomResourceDefinition");
-    assert_eq!(name(rendered), CRD_NAME);
+    let rendered: Vec<&Value> = docs
+        .iter()
+        .filter(|d| kind(d) == "CustomResourceDefinition")
+        .collect();
+    assert_eq!(name(rendered[0]), CRD_NAME);
     assert!(
-        committed.len() == 1 && *rendered == committed[0],
-        "the chart's CRD differs from crds/deploymentchecklist.yaml"
+        committed.len() == 3 && rendered.iter().copied().eq(committed.iter()),
+        "the chart's CRDs differ from crds/deploymentchecklist.yaml"
     );
 
     // values.schema.json refuses a bad CIDR, and a value the chart does not have, before rendering.
@@ -329,7 +333,7 @@ fn a_namespaced_install_grants_nothing_cluster_wide_but_its_crd() {
     assert!(container_args(&docs).contains(&"--namespace=team-a"));
     assert_eq!(
         granted(only(&docs, "ClusterRole")),
-        ["customresourcedefinitions"]
+        ["clusterchecklisttemplates", "customresourcedefinitions"]
     );
     let team_role = docs
         .iter()
@@ -418,7 +422,11 @@ async fn rendered_chart_passes_a_server_side_dry_run_apply() {
     let (crds, objects): (Vec<&Value>, Vec<&Value>) = docs
         .iter()
         .partition(|d| kind(d) == "CustomResourceDefinition");
-    assert_eq!(crds.len(), 1);
+    assert_eq!(
+        crds.len(),
+        3,
+        "the checklist's CRD and the two template kinds"
+    );
     let mut kinds: Vec<&str> = objects.iter().map(|d| kind(d)).collect();
     kinds.sort_unstable();
     // Roles and bindings twice: leader election in the release namespace, and the control-plane
@@ -597,6 +605,43 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "patch", DCL, None, false),
         (here, "update", DCL, None, false),
         (here, "delete", DCL, None, false),
+        // Templates are read, never written; the cluster-wide ones from anywhere.
+        (
+            here,
+            "watch",
+            "checklisttemplates.checklist.dev",
+            None,
+            true,
+        ),
+        (here, "get", "checklisttemplates.checklist.dev", None, true),
+        (
+            here,
+            "update",
+            "checklisttemplates.checklist.dev",
+            None,
+            false,
+        ),
+        (
+            here,
+            "watch",
+            "clusterchecklisttemplates.checklist.dev",
+            None,
+            true,
+        ),
+        (
+            here,
+            "patch",
+            "clusterchecklisttemplates.checklist.dev",
+            None,
+            false,
+        ),
+        (
+            here,
+            "delete",
+            "clusterchecklisttemplates.checklist.dev",
+            None,
+            false,
+        ),
         // Secrets are read, never written.
         (here, "get", "secrets", None, true),
         (here, "watch", "secrets", None, true),

@@ -33,5 +33,6 @@ mod scoring;
 mod security;
 mod sharding;
 mod smoke;
+mod templates;
 mod upgrade;
 mod web;

@@ -71,6 +71,11 @@ part of the reconcile needs it (README.md has the same as a table).
 - apiGroups: ["checklist.dev"]
   resources: ["deploymentchecklists/status"]
   verbs: ["patch"]
+# The check templates of the namespace a checklist names: read (observe) and watched by metadata
+# (a change re-verifies their users). Never written.
+- apiGroups: ["checklist.dev"]
+  resources: ["checklisttemplates"]
+  verbs: ["get", "list", "watch"]
 # The app's Deployments: read (observe; BlueGreen and Canary list one per revision), watched as
 # owned objects, written by server-side apply with owner references (act: patch, and create,
 # which an apply that creates needs); a rollback applies the stable template the same way.

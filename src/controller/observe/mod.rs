@@ -7,7 +7,7 @@
 //! checklist from `requests`, and `drift` (part of the reduction) compares what `read` found. `fresh` makes sure the checklist itself is
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
 //! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
-//! process's own write.
+//! process's own write. `templates` reads the check templates a checklist names.
 
 mod cache;
 mod compact;
@@ -17,6 +17,7 @@ mod observation;
 mod read;
 mod reduce;
 mod requests;
+mod templates;
 
 pub use cache::{CachedReads, Caches};
 pub use compact::CompactStore;
@@ -31,3 +32,4 @@ pub use observation::{
 };
 pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};
+pub use templates::{Effective, effective, template_names};

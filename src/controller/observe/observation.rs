@@ -1,7 +1,7 @@
 //! What `observe` found, reduced to what the plan decides on: no client types, no clock.
 
 use crate::api::{
-    CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus,
+    CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus, TemplateStatus,
     requests::{RollbackRefusal, RollbackTarget},
 };
 
@@ -206,6 +206,11 @@ pub struct Observation {
     /// A `checklist.dev/rollback` value not acted on yet, with the revision it restores or why
     /// it cannot.
     pub rollback_request: Option<(String, Result<RollbackTarget, RollbackRefusal>)>,
+    /// The templates of spec.verification.templates and the checks each gave (their checks are
+    /// already in the spec the plan reads).
+    pub templates: Vec<TemplateStatus>,
+    /// Why the templates do not resolve, if they do not: nothing may change then.
+    pub template_problem: Option<String>,
 }
 
 /// What the verification task of one revision has found so far.

@@ -394,7 +394,7 @@ pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
         .collect()
 }
 
-async fn get_opt<K>(api: &Api<K>, name: &str, kind: &str) -> Result<Option<K>>
+pub(super) async fn get_opt<K>(api: &Api<K>, name: &str, kind: &str) -> Result<Option<K>>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

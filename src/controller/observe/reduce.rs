@@ -91,6 +91,8 @@ pub fn observation(
         abort_token: request_token(checklist, ABORT_ANNOTATION),
         drift: super::drift::drift(checklist, world, &revision.hash),
         rollback_request: rollback_request(checklist, &revision.hash),
+        templates: Vec::new(),
+        template_problem: None,
         revision,
     }
 }

@@ -30,6 +30,12 @@ impl Planner<'_> {
             self.suspend();
             return;
         }
+        if let Some(problem) = &self.observed.template_problem {
+            let message = format!("{problem}; nothing was changed");
+            self.refuse(Reason::InvalidTemplate, &message);
+            return;
+        }
+        self.status.templates = self.observed.templates.clone();
         if let Some(message) = self.unworkable() {
             self.refuse(Reason::InvalidSpec, &message);
             return;

@@ -6,6 +6,7 @@ use crate::api::{
     RollbackTrigger, Severity,
 };
 use crate::controller::observe::{VerificationObservation, VerificationResults};
+use crate::resources;
 
 use super::{
     Change, Endpoint, Note, Planner,
@@ -78,6 +79,8 @@ impl Planner<'_> {
                 Step::Failed(self.verification_failed("verification failed", &message))
             }
             VerificationObservation::Passed => {
+                self.status.verified_checks =
+                    Some(resources::checks_digest(&self.spec.verification));
                 self.verification_passed();
                 Step::Done
             }
@@ -85,14 +88,27 @@ impl Planner<'_> {
     }
 
     /// A revision that already passed: a failed verdict degrades it (see
-    /// [`Planner::degrade`]), never rolls it back.
+    /// [`Planner::degrade`]), never rolls it back. When its checks changed since it passed (a
+    /// template's, or the checklist's own), it is verified again with the new ones, as it runs.
     fn keep_verified(&mut self, verification: &VerificationObservation) -> Step {
         if let VerificationObservation::Failed(message) = verification {
             return Step::Failed(
                 self.verification_failed("continuous verification failed", message),
             );
         }
-        if *verification == VerificationObservation::NotStarted && self.spec.verification.continuous
+        let digest = resources::checks_digest(&self.spec.verification);
+        if *verification == VerificationObservation::Passed {
+            self.status.verified_checks = Some(digest);
+            self.verification_passed();
+            return Step::Done;
+        }
+        let changed = self
+            .status
+            .verified_checks
+            .as_ref()
+            .is_some_and(|passed| *passed != digest);
+        if *verification == VerificationObservation::NotStarted
+            && (changed || self.spec.verification.continuous)
         {
             self.changes.push(Change::StartVerification {
                 revision: self.observed.revision.hash.clone(),
@@ -102,6 +118,17 @@ impl Planner<'_> {
                 failed_rounds: self.failed_rounds_so_far(),
             });
         }
+        if changed {
+            self.set(
+                Cond::Verified,
+                Status::Unknown,
+                Reason::Verifying,
+                "the checks changed since this version passed: verifying it again with the new ones",
+            );
+            return Step::Done;
+        }
+        // A status written before the digest was kept: what runs now is what passed.
+        self.status.verified_checks = Some(digest);
         self.verification_passed();
         Step::Done
     }
@@ -161,6 +188,24 @@ impl Planner<'_> {
     /// Copies the latest round's results into status. While verifying every round is news; while
     /// Ready only a changed result is, and what continuous rounds left out keeps its last result.
     pub(super) fn take_verification_results(&mut self) {
+        self.take_results();
+        // Checks no longer in the spec (a template dropped one) leave the status with it.
+        let names: Vec<&str> = self
+            .spec
+            .verification
+            .checks
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        self.status
+            .checks
+            .retain(|c| names.contains(&c.name.as_str()));
+        self.status
+            .dependencies
+            .retain(|d| names.contains(&d.check.as_str()));
+    }
+
+    fn take_results(&mut self) {
         if self.fresh_start {
             return;
         }

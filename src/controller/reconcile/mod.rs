@@ -22,11 +22,11 @@ use crate::{
 use super::{
     act::Actor,
     clock,
-    observe::{self, Caches, Key, Versions, World},
+    observe::{self, Caches, Key, Observation, Versions, World},
     plan::{self, AT_REST, Note, Plan, Subject},
+    reader_index::{ReaderIndex, SecretObject, TemplateObject},
     record,
     retry::{Failures, backoff_delay, spread},
-    secret_index::SecretIndex,
     verification::Verifier,
 };
 
@@ -46,7 +46,9 @@ pub(crate) struct Context {
     /// Failed reconciles in a row, by checklist: how long the next backoff is.
     pub(crate) failures: Failures,
     /// Which checklists read which Secret: who a Secret's change concerns.
-    pub(crate) secret_readers: SecretIndex,
+    pub(crate) secret_readers: ReaderIndex<SecretObject>,
+    /// Which checklists use which check template: who a template's change concerns.
+    pub(crate) template_users: ReaderIndex<TemplateObject>,
     /// The RollingUpdate Deployments and the Jobs from the controller's watches; None reads
     /// them live.
     pub(crate) caches: Option<Arc<Caches>>,
@@ -70,6 +72,7 @@ impl Context {
         self.versions.retain(&exists);
         self.failures.retain(&exists);
         self.secret_readers.retain(&exists);
+        self.template_users.retain(&exists);
         if let Some(caches) = &self.caches {
             caches.retain(&exists);
         }
@@ -89,7 +92,8 @@ impl Context {
             metrics,
             versions: Versions::default(),
             failures: Failures::default(),
-            secret_readers: SecretIndex::default(),
+            secret_readers: ReaderIndex::default(),
+            template_users: ReaderIndex::default(),
             caches: None,
             jitter: fastrand::f64,
             notifier: None,
@@ -257,9 +261,20 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         ctx.verifier.stop(&observe::key(checklist)?);
         return Ok(Action::await_change());
     }
-    ctx.secret_readers
-        .record(&observe::key(checklist)?, observe::secret_names(checklist));
-    match observe_plan_act_record(checklist, ctx).await {
+    let key = observe::key(checklist)?;
+    ctx.template_users
+        .record(&key, observe::template_names(checklist));
+    let effective = match observe::effective(&ctx.client, checklist).await {
+        Ok(effective) => effective,
+        Err(error) => return failed(checklist, error, ctx).await,
+    };
+    let checklist = effective.checklist.as_ref();
+    let secrets = observe::secret_names(checklist)
+        .into_iter()
+        .map(|name| (key.0.clone(), name))
+        .collect();
+    ctx.secret_readers.record(&key, secrets);
+    match observe_plan_act_record(&effective, ctx).await {
         Ok(action) => Ok(action),
         Err(Unfinished {
             error,
@@ -306,10 +321,11 @@ async fn failed(
 
 /// Observe and plan: what the cluster holds for `checklist`, and what to do about it.
 async fn observe_and_plan(
-    checklist: &DeploymentChecklist,
+    effective: &observe::Effective<'_>,
     previous: &DeploymentChecklistStatus,
     ctx: &Context,
 ) -> Result<(World, Plan)> {
+    let checklist = effective.checklist.as_ref();
     let revision = observe::revision(checklist);
     let world = World::read(
         &ctx.client,
@@ -321,8 +337,13 @@ async fn observe_and_plan(
     let report = ctx.verifier.report(
         &observe::key(checklist)?,
         &observe::verification_target(checklist, &revision.hash),
+        &crate::resources::checks_digest(&checklist.spec.verification),
     );
-    let observed = observe::observation(checklist, &world, revision, report);
+    let observed = Observation {
+        templates: effective.templates.clone(),
+        template_problem: effective.problem.clone(),
+        ..observe::observation(checklist, &world, revision, report)
+    };
     let name = checklist.name_any();
     let subject = Subject {
         name: &name,
@@ -341,11 +362,12 @@ async fn observe_and_plan(
 }
 
 async fn observe_plan_act_record(
-    checklist: &DeploymentChecklist,
+    effective: &observe::Effective<'_>,
     ctx: &Context,
 ) -> std::result::Result<Action, Unfinished> {
+    let checklist = effective.checklist.as_ref();
     let previous = checklist.status.clone().unwrap_or_default();
-    let (world, planned) = observe_and_plan(checklist, &previous, ctx).await?;
+    let (world, planned) = observe_and_plan(effective, &previous, ctx).await?;
     let actor = Actor {
         client: &ctx.client,
         checklist,

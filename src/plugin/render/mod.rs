@@ -2,6 +2,7 @@
 //! (`status`), one line per checklist (`list`), one line per revision (`history`). No client and
 //! no clock here; the caller passes "now" so ages and durations are testable.
 
+mod checks;
 mod jobs;
 mod score;
 mod status;

@@ -217,14 +217,12 @@ fn verification(
         _ => String::new(),
     };
     section(out, &format!("Verification{rounds}"), paint);
-    if checklist.spec.verification.checks.is_empty() {
+    let listed = super::checks::listed(checklist, status);
+    if listed.is_empty() {
         let _ = writeln!(out, "  {}", paint.dim("no checks"));
         return;
     }
-    let mut rows: Vec<Vec<String>> = checklist
-        .spec
-        .verification
-        .checks
+    let mut rows: Vec<Vec<String>> = listed
         .iter()
         .map(|spec| {
             let found = status.checks.iter().find(|c| c.name == spec.name);
@@ -235,10 +233,14 @@ fn verification(
                 (false, Severity::Warning) => paint.waiting("warning"),
                 (false, Severity::Critical) => String::new(),
             };
+            let name = match &spec.template {
+                Some(template) => format!("{} {}", spec.name, paint.dim(&format!("({template})"))),
+                None => spec.name.clone(),
+            };
             match found {
                 Some(check) => vec![
                     paint.mark(check.result),
-                    check.name.clone(),
+                    name,
                     counts,
                     check
                         .latency_ms
@@ -249,7 +251,7 @@ fn verification(
                 ],
                 None => vec![
                     paint.mark(CheckResult::Pending),
-                    spec.name.clone(),
+                    name,
                     counts,
                     "-".into(),
                     "-".into(),
@@ -258,10 +260,7 @@ fn verification(
             }
         })
         .collect();
-    let all_critical = checklist
-        .spec
-        .verification
-        .checks
+    let all_critical = listed
         .iter()
         .all(|c| !c.dry_run && c.severity == Severity::Critical);
     if all_critical {

@@ -21,16 +21,9 @@ use crate::{api::crd::crd, text::line};
 /// Every way `document` breaks the CRD's schema, each as `field.path: what is wrong`, in the
 /// order of the document; empty when it conforms.
 pub fn problems(document: &Value) -> Vec<String> {
-    let schema = match openapi_schema() {
-        Ok(schema) => schema,
-        Err(problem) => return vec![problem],
-    };
-    let validator = match jsonschema::options()
-        .with_pattern_options(PatternOptions::regex())
-        .build(&schema)
-    {
+    let validator = match validator() {
         Ok(validator) => validator,
-        Err(e) => return vec![format!("the CRD's schema does not compile: {e}")],
+        Err(problem) => return vec![problem.clone()],
     };
     // JSON quoting escapes C0 controls only: a C1 control or a bidi override the schema refused,
     // in a value or a map key of the path, must not reach the terminal of the person reading why.
@@ -38,6 +31,20 @@ pub fn problems(document: &Value) -> Vec<String> {
         .iter_errors(document)
         .map(|e| line(&describe(&e), usize::MAX))
         .collect()
+}
+
+/// The CRD's schema compiled once per process: the operator validates every checklist that
+/// uses templates on every reconcile, and compiling the whole schema costs more than using it.
+fn validator() -> &'static Result<jsonschema::Validator, String> {
+    static VALIDATOR: std::sync::OnceLock<Result<jsonschema::Validator, String>> =
+        std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema = openapi_schema()?;
+        jsonschema::options()
+            .with_pattern_options(PatternOptions::regex())
+            .build(&schema)
+            .map_err(|e| format!("the CRD's schema does not compile: {e}"))
+    })
 }
 
 fn openapi_schema() -> Result<Value, String> {

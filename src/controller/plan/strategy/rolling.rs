@@ -102,6 +102,8 @@ mod tests {
             abort_token: None,
             drift: Vec::new(),
             rollback_request: None,
+            templates: Vec::new(),
+            template_problem: None,
         }
     }
 

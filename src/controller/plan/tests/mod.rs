@@ -11,6 +11,7 @@ mod retry;
 mod rollback;
 mod severity;
 mod sides;
+mod templates;
 mod verification;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
@@ -78,6 +79,8 @@ fn observed() -> Observation {
         abort_token: None,
         drift: Vec::new(),
         rollback_request: None,
+        templates: Vec::new(),
+        template_problem: None,
     }
 }
 
