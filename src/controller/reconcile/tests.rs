@@ -872,6 +872,56 @@ async fn a_new_checklist_without_its_secret_creates_nothing_and_stalls() {
     );
 }
 
+/// A checklist naming a ClusterChecklistTemplate that does not exist: the template is read (one
+/// GET, before the observe reads), then the status says why and nothing is created.
+#[tokio::test]
+async fn a_missing_template_is_read_once_named_in_status_and_changes_nothing() {
+    let (mut checklist, typed) = new_checklist();
+    checklist["spec"]["verification"]["templates"] = json!([
+        {"name": "web-baseline", "kind": "ClusterChecklistTemplate", "parameters": {"p95Ms": 800}}
+    ]);
+    let hash = revision_hash(&typed.spec);
+    let template = "/apis/checklist.dev/v1alpha1/clusterchecklisttemplates/web-baseline";
+    let (secret, _) = stored_secret();
+
+    let serve = {
+        let checklist = checklist.clone();
+        let hash = hash.clone();
+        move |mut api: ApiServer| async move {
+            let get = api.expect(Method::GET, template).await;
+            get.assert_no_body();
+            get.reply(
+                StatusCode::NOT_FOUND,
+                &not_found("checklist.dev", "clusterchecklisttemplates", "web-baseline"),
+            );
+            observe_new(&mut api, &hash, Some(&secret)).await;
+            let status = status_apply(&mut api, &checklist).await;
+            let message = "ClusterChecklistTemplate web-baseline not found; nothing was changed";
+            assert_eq!(status["phase"], json!("Failed"), "status.phase");
+            assert_eq!(status["message"], json!(message), "status.message");
+            assert_condition(&status, "Stalled", "True", "InvalidTemplate");
+            assert_condition(&status, "Ready", "False", "InvalidTemplate");
+            assert!(status["history"].is_null(), "no revision is started");
+            event(&mut api, "InvalidTemplate", "Warning", message).await;
+            api
+        }
+    };
+
+    let (result, api) = run(guarded(&checklist), serve).await;
+    let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
+    assert_eq!(action, Action::requeue(safety_net()));
+    let served = api.requests();
+    assert_eq!(served[0], format!("GET {template}"));
+    assert_eq!(
+        &served[5..],
+        [
+            format!("PATCH {CHECKLISTS}/{NAME}/status"),
+            format!("POST {EVENTS}"),
+        ],
+        "a status write and an Event: no Job, no Deployment"
+    );
+}
+
 /// A checklist this version cannot read (a field of the wrong type) is reported by one Warning
 /// Event and otherwise left alone: no read, no status write, and no requeue until it changes.
 #[tokio::test]

@@ -210,7 +210,7 @@ fn an_expansion_past_its_bounds_is_refused_not_built() {
     let long = "a".repeat(1000);
     let web = checklist(&WEB.replace("healthPath: /health", &format!("healthPath: /{long}")));
     let many = format!(
-        "  - name: x\n    http: {{path: /x, expectBodyContains: \"{}\"}}\n",
+        "  - name: x\n    http: {{path: /x, bodyContains: \"{}\"}}\n",
         "{{params.healthPath}}".repeat(40)
     );
     let error = resolve(&web, &[baseline(&many)]).unwrap_err();
