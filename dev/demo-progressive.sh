@@ -188,6 +188,8 @@ demo_blue_green() {
   run kubectl wait -n demo dcl/cgraph-api --for=condition=Ready --timeout=180s
   sleep 2
   show
+  step "the PodDisruptionBudget (003:169, two machines always running) moved to green with the traffic"
+  run kubectl get pdb -n demo cgraph-api -o 'jsonpath={.spec.minAvailable} of revision {.spec.selector.matchLabels.checklist\.dev/revision}{"\n"}'
 
   step "4c9e2f8 while the new version answers 503: it fails on the preview; users never saw it"
   curl -fsS -X PUT --data unhealthy "$new_url/admin/mode" >/dev/null

@@ -1,11 +1,16 @@
 //! `spec.app`: the container the checklist deploys and the Service in front of it.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{
-    EnvVar, PodSecurityContext, ResourceRequirements, SecurityContext,
+    Affinity, EnvVar, LifecycleHandler, LocalObjectReference, PodSecurityContext,
+    ResourceRequirements, SecurityContext, Toleration, TopologySpreadConstraint, VolumeMount,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::pod::{AppVolume, ExtraContainer};
+use super::scaling::{AutoscalingSpec, DisruptionBudgetSpec};
 use super::{image, schema};
 
 /// The application: which image runs, how many copies, on which port, with which environment.
@@ -17,6 +22,21 @@ use super::{image, schema};
         "message": "spec.app.env must not set PORT: the operator sets it from spec.app.port",
         "fieldPath": ".env",
         "reason": "FieldValueForbidden"
+    },
+    {
+        "rule": "!has(self.autoscaling) || !has(self.replicas)",
+        "message": "leave spec.app.replicas out when spec.app.autoscaling is set: the autoscaler sets the replicas",
+        "fieldPath": ".replicas"
+    },
+    {
+        "rule": "!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && self.volumes.exists(v, v.name == m.name))",
+        "message": "every spec.app.volumeMounts[].name must be the name of a volume in spec.app.volumes",
+        "fieldPath": ".volumeMounts"
+    },
+    {
+        "rule": "!has(self.sidecars) || !has(self.initContainers) || !self.sidecars.exists(s, self.initContainers.exists(i, i.name == s.name))",
+        "message": "a sidecar and an init container have the same name: container names are unique in a pod",
+        "fieldPath": ".sidecars"
     }
 ]))]
 pub struct AppSpec {
@@ -70,6 +90,107 @@ pub struct AppSpec {
     /// Example: {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 1Gi}}. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+
+    /// Volumes of the app's pods: Secrets, ConfigMaps, emptyDirs and PersistentVolumeClaims,
+    /// named uniquely. The migration and hook Jobs get them too, so a migration reads the same
+    /// files. At most 32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub volumes: Vec<AppVolume>,
+
+    /// Where the app container (and the migration and hook containers) mount volumes of
+    /// spec.app.volumes (core/v1 VolumeMount). Example: [{name: tmp, mountPath: /tmp}]. At most
+    /// 32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub volume_mounts: Vec<VolumeMount>,
+
+    /// Containers that run to completion, in order, before the app starts in each pod (and
+    /// before the migration and hook containers in their Jobs). At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub init_containers: Vec<ExtraContainer>,
+
+    /// Containers that run beside the app for the pod's whole life (a proxy to the database, a
+    /// log shipper). They are Kubernetes native sidecars: started before the init containers and
+    /// the app, stopped after the app, and ended when a migration or hook Job's container ends.
+    /// At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub sidecars: Vec<ExtraContainer>,
+
+    /// Secrets of the namespace holding the registry credentials to pull the images (core/v1
+    /// LocalObjectReference). Example: [{name: ghcr-pull}]. Used by every pod the operator
+    /// creates. At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+
+    /// Node labels a node must carry to run the pods. Example: {kubernetes.io/arch: amd64}.
+    /// Applies to every pod the operator creates. At most 32 entries.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 32))]
+    pub node_selector: BTreeMap<String, String>,
+
+    /// Where the app's pods may run (core/v1 Affinity). Its nodeAffinity also places the Jobs;
+    /// pod affinity and anti-affinity apply to the app's pods only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+
+    /// Taints the pods tolerate (core/v1 Toleration). Applies to every pod the operator creates.
+    /// At most 32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub tolerations: Vec<Toleration>,
+
+    /// How to spread the app's pods across zones or nodes (core/v1 TopologySpreadConstraint).
+    /// A constraint without labelSelector counts the app's pods (every revision's); add
+    /// matchLabelKeys: [pod-template-hash] to spread each revision on its own. Example:
+    /// [{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule}].
+    /// At most 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+
+    /// The PriorityClass of every pod the operator creates. Default: the cluster's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    #[schemars(regex(pattern = schema::DNS_SUBDOMAIN_PATTERN))]
+    pub priority_class_name: Option<String>,
+
+    /// How long an app pod has to stop after SIGTERM before it is killed (0-3600 seconds).
+    /// Default: Kubernetes' 30. Give it more than the preStop hook and the app's own drain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub termination_grace_period_seconds: Option<i64>,
+
+    /// What runs in the app container before it is sent SIGTERM (core/v1 LifecycleHandler), so
+    /// it leaves the Service's endpoints before it stops taking requests. Example:
+    /// {sleep: {seconds: 10}} or {exec: {command: [/app/bin/drain]}}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_stop: Option<LifecycleHandler>,
+
+    /// A PodDisruptionBudget for the serving pods, so a node drain keeps enough of them up.
+    /// Default: none. Changing it never rolls the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudgetSpec>,
+
+    /// A HorizontalPodAutoscaler for the serving pods, between minReplicas and maxReplicas.
+    /// Leave spec.app.replicas out with it. Default: none. Changing it never rolls the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+
+    /// When new pods of this same spec were last asked for (`kubectl checklist restart`), an
+    /// RFC 3339 time. It is part of the revision: a new value releases a new revision of the same
+    /// image through the strategy, with its secrets check, migration (which should find nothing
+    /// to do), hooks and verification, and rolls back like any release. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[schemars(extend("format" = "date-time"))]
+    pub restarted_at: Option<String>,
 
     /// The Service in front of the app. Default: a ClusterIP Service on port 80.
     #[serde(default)]

@@ -372,10 +372,10 @@ mod tests {
             // Core types embedded as they are (EnvVar, ResourceRequirements, SecretKeySelector,
             // the security contexts) keep their upstream schema; our own fields are the ones we
             // answer for.
-            let ours = !(path.contains(".env[]")
-                || path.contains(".resources")
-                || path.contains("secretKeyRef")
-                || path.contains("ecurityContext."));
+            let ours = !crate::api::schema::EMBEDDED_CORE_TYPES
+                .iter()
+                .any(|core| path.contains(core))
+                && !path.contains(".ports[]");
             if ours && schema.type_.as_deref() == Some("array") && schema.max_items.is_none() {
                 unbounded.push(path.to_string());
             }

@@ -24,12 +24,14 @@ pub mod job_check;
 pub mod metric_checks;
 pub mod migration;
 pub mod notifications;
+pub mod pod;
 pub mod probes;
 pub mod reason;
 pub mod requests;
 pub mod rollback;
 pub mod rollout;
 pub mod rollout_status;
+pub mod scaling;
 pub mod secrets;
 pub mod spec;
 pub mod status;
@@ -52,6 +54,7 @@ pub use hooks::{HookName, HookSpec, HooksSpec, PostPromotionHook};
 pub use job_check::{JobCheck, JobEnvVar};
 pub use metric_checks::{EmptyResult, LatencyCheck, PrometheusCheck};
 pub use migration::{MigrationRollback, MigrationSpec};
+pub use pod::{AppVolume, ExtraContainer};
 pub use probes::{ProbeSpec, Probes};
 pub use reason::Reason;
 pub use rollback::{RollbackMigration, RollbackSpec, RollbackTrigger};
@@ -60,6 +63,7 @@ pub use rollout::{
     TrafficRoutingSpec,
 };
 pub use rollout_status::{RolloutStage, RolloutStatus};
+pub use scaling::{AutoscalingSpec, DisruptionBudgetSpec};
 pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
 pub use status::{

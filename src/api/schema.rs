@@ -156,3 +156,27 @@ pub(crate) fn base_url(_: &mut SchemaGenerator) -> Schema {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the spec embeds a core/v1 (or autoscaling/v2) type as it is, with its upstream schema:
+/// the API server validates those values when the operator writes the pods, the budget or the
+/// autoscaler, and the operator never shows them to a person, so the spec-wide rules on our own
+/// strings and lists do not apply to them.
+#[cfg(test)]
+pub(crate) const EMBEDDED_CORE_TYPES: [&str; 16] = [
+    ".env[]",
+    ".resources",
+    "secretKeyRef",
+    "ecurityContext.",
+    ".affinity",
+    ".tolerations",
+    ".topologySpreadConstraints",
+    "olumeMounts",
+    ".volumes[].secret.",
+    ".volumes[].configMap.",
+    ".volumes[].emptyDir.",
+    ".volumes[].persistentVolumeClaim.",
+    ".preStop",
+    ".autoscaling.metrics",
+    ".imagePullSecrets",
+    ".nodeSelector",
+];

@@ -133,6 +133,12 @@ enum Command {
         /// The checklist's name.
         name: String,
     },
+    /// New pods of the same image and spec: a new revision released through the strategy, with
+    /// its checks, as `kubectl rollout restart` does for a Deployment.
+    Restart {
+        /// The checklist's name.
+        name: String,
+    },
     /// Restore an earlier revision that passed its checklist (default: the latest one before
     /// the current spec). The operator records it in the history as a manual rollback.
     Rollback {
@@ -319,6 +325,17 @@ async fn with_cluster(
         Command::Retry { name } => {
             let checklist = cluster.get(&name).await?;
             send(&cluster, &checklist, requests::retry(&checklist, &token)?).await
+        }
+        Command::Restart { name } => {
+            let checklist = cluster.get(&name).await?;
+            // To the second, as kubectl rollout restart writes it.
+            let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_default();
+            send(
+                &cluster,
+                &checklist,
+                requests::restart(&checklist, &now.to_string())?,
+            )
+            .await
         }
         Command::Rollback { name, to_revision } => {
             let checklist = cluster.get(&name).await?;

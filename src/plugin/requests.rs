@@ -46,6 +46,7 @@ fn releasing(checklist: &DeploymentChecklist) -> bool {
         Some(
             Phase::Pending
                 | Phase::CheckingSecrets
+                | Phase::RunningHook
                 | Phase::Migrating
                 | Phase::RollingOut
                 | Phase::Verifying
@@ -188,6 +189,39 @@ pub fn set_image(checklist: &DeploymentChecklist, image: &str) -> Result<Request
     })
 }
 
+/// `restart`: new pods of the same spec, released as a new revision through the strategy; `now`
+/// is an RFC 3339 time. Only for a checklist whose current spec serves (Ready or Degraded): a
+/// release under way would be replaced, and after a failure the spec is not what serves.
+pub fn restart(checklist: &DeploymentChecklist, now: &str) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    refuse_if_suspended(checklist)?;
+    match phase(checklist) {
+        Some(Phase::Ready | Phase::Degraded) => {}
+        Some(Phase::Failed | Phase::RolledBack) => {
+            return Err(PluginError::Refused(format!(
+                "{name}'s current spec failed ({}): the stable revision serves, and a restart would release the failed spec again; use kubectl checklist retry {name} for that",
+                in_phase(checklist)
+            )));
+        }
+        _ => {
+            return Err(PluginError::Refused(format!(
+                "{name} is releasing ({}): wait for it to end, or abort it, before a restart",
+                in_phase(checklist)
+            )));
+        }
+    }
+    let mut restarted = checklist.spec.clone();
+    restarted.app.restarted_at = Some(now.to_string());
+    Ok(Request {
+        patch: json!({"spec": {"app": {"restartedAt": now}}}),
+        said: format!(
+            "restart requested for {name}: revision {} of {} starts, through the strategy",
+            revision_hash(&restarted),
+            line(&checklist.spec.app.image, SHOWN_IMAGE_CHARS)
+        ),
+    })
+}
+
 fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginError> {
     if checklist.spec.suspend {
         return Err(PluginError::Refused(format!(
@@ -219,6 +253,59 @@ mod tests {
             Err(PluginError::Refused(message)) => message,
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn restart_writes_a_new_revision_of_the_same_image_when_no_release_runs() {
+        let ready = checklist("RollingUpdate", Some(Phase::Ready));
+        let request = restart(&ready, "2026-12-07T04:40:00Z").unwrap();
+        assert_eq!(
+            request.patch,
+            json!({"spec": {"app": {"restartedAt": "2026-12-07T04:40:00Z"}}})
+        );
+        let mut restarted = ready.spec.clone();
+        restarted.app.restarted_at = Some("2026-12-07T04:40:00Z".into());
+        let new = revision_hash(&restarted);
+        assert_ne!(new, revision_hash(&ready.spec), "the revision changes");
+        assert!(request.said.contains(&new), "{}", request.said);
+        assert!(
+            request.said.contains("ghcr.io/acme/dialectic:1.4.2"),
+            "{}",
+            request.said
+        );
+        // A restart would replace a release under way, a hook's included.
+        for phase in [Phase::RunningHook, Phase::Verifying, Phase::Paused] {
+            let message = refused(restart(
+                &checklist("RollingUpdate", Some(phase)),
+                "2026-12-07T04:40:00Z",
+            ));
+            assert!(message.contains("is releasing"), "{message}");
+        }
+        let mut suspended = ready.clone();
+        suspended.spec.suspend = true;
+        assert!(refused(restart(&suspended, "2026-12-07T04:40:00Z")).contains("suspended"));
+        // After a failure the spec is not what serves: retry is the way to release it again.
+        let message = refused(restart(
+            &checklist("RollingUpdate", Some(Phase::RolledBack)),
+            "2026-12-07T04:40:00Z",
+        ));
+        assert!(
+            message.contains("use kubectl checklist retry dialectic"),
+            "{message}"
+        );
+        assert!(
+            restart(
+                &checklist("BlueGreen", Some(Phase::Degraded)),
+                "2026-12-07T04:40:00Z"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_release_waiting_on_a_hook_can_be_aborted() {
+        let hooked = checklist("Canary", Some(Phase::RunningHook));
+        assert!(abort(&hooked, "1").is_ok());
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl CheckJobs {
                     PodSpec {
                         // A script that calls the app over HTTP has no use for the API.
                         automount_service_account_token: Some(false),
-                        ..security::pod_spec(&self.app)
+                        ..super::pod::placed_pod(&self.app)
                     },
                     0,
                     deadline,

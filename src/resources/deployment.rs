@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
+    Container, ContainerPort, HTTPGetAction, Lifecycle, PodSpec, PodTemplateSpec, Probe,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -18,6 +18,7 @@ use kube::ResourceExt;
 use super::env::{env, env_from, non_empty};
 use super::labels::{self, Component};
 use super::meta;
+use super::pod;
 use super::revision::REVISION_ANNOTATION;
 use super::security;
 use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, ProbeSpec};
@@ -68,7 +69,7 @@ pub fn deployment(
                 }),
                 spec: Some(PodSpec {
                     containers: vec![app_container(spec)],
-                    ..security::pod_spec(&spec.app)
+                    ..pod::app_pod(&spec.app, &labels::selector_labels(&name))
                 }),
             },
             ..DeploymentSpec::default()
@@ -138,6 +139,11 @@ fn app_container(spec: &DeploymentChecklistSpec) -> Container {
             ..ContainerPort::default()
         }]),
         resources: app.resources.clone(),
+        volume_mounts: non_empty(&app.volume_mounts),
+        lifecycle: app.pre_stop.clone().map(|pre_stop| Lifecycle {
+            pre_stop: Some(pre_stop),
+            ..Lifecycle::default()
+        }),
         liveness_probe: probes.and_then(|p| p.liveness.as_ref()).map(http_probe),
         readiness_probe: probes.and_then(|p| p.readiness.as_ref()).map(http_probe),
         startup_probe: probes.and_then(|p| p.startup.as_ref()).map(http_probe),

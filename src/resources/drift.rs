@@ -98,6 +98,13 @@ pub(crate) fn service_drift(desired: &Service, live: &Service) -> Vec<String> {
     drifted
 }
 
+/// Whether `live` (an object's spec as JSON) carries everything `desired` sets, as drift judges
+/// it: for the owned objects applied whole when they differ (the disruption budget, the
+/// autoscaler).
+pub(crate) fn carries(desired: &impl Serialize, live: &Value) -> bool {
+    subset(&to_json(desired), live)
+}
+
 /// An object as JSON, where unset fields are absent, so "what the desired object sets" is
 /// "what its JSON holds".
 ///
@@ -197,6 +204,8 @@ fn subset_at(desired: &Value, live: &Value, depth: usize) -> bool {
                 ("limits" | "requests", Value::Object(quantities)) => quantities
                     .iter()
                     .all(|(name, q)| same_quantity(q, &live[name.as_str()])),
+                // An emptyDir's size and an autoscaler's target: quantities too.
+                ("sizeLimit" | "averageValue", quantity) => same_quantity(quantity, live),
                 _ => subset_at(value, live, depth + 1),
             }
         }),
@@ -361,7 +370,7 @@ mod tests {
         pod.dns_policy = Some("ClusterFirst".into());
         pod.restart_policy = Some("Always".into());
         pod.scheduler_name = Some("default-scheduler".into());
-        pod.termination_grace_period_seconds = Some(30);
+        pod.termination_grace_period_seconds.get_or_insert(30);
         for container in &mut pod.containers {
             container.image_pull_policy = Some("IfNotPresent".into());
             container.termination_message_path = Some("/dev/termination-log".into());

@@ -14,9 +14,10 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 
-use super::env::{env, env_from};
+use super::env::{env, env_from, non_empty};
 use super::labels::{self, Component};
 use super::meta;
+use super::pod;
 use super::security;
 use crate::api::{DeploymentChecklist, DeploymentChecklistSpec, HookName};
 
@@ -150,6 +151,7 @@ fn job(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec, run: Job
         // The same code as the app boots here, with the same memory needs; namespaces with a
         // ResourceQuota also refuse a pod without requests.
         resources: spec.app.resources.clone(),
+        volume_mounts: non_empty(&spec.app.volume_mounts),
         security_context: Some(security::container_security_context(&spec.app)),
         ..Container::default()
     };
@@ -158,7 +160,7 @@ fn job(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec, run: Job
         spec: Some(run_once(
             labels,
             container,
-            security::pod_spec(&spec.app),
+            pod::job_pod(&spec.app),
             run.backoff_limit,
             i64::from(run.timeout_seconds),
         )),

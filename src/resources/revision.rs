@@ -2,7 +2,8 @@
 //!
 //! The hash covers exactly the inputs of the app's pod template and of the migration Job:
 //!
-//! - `spec.app` except `replicas` and `service`: image, port, env, command, args, resources;
+//! - `spec.app` except `replicas`, `service`, `disruptionBudget` and `autoscaling`: image, port,
+//!   env, command, args, resources, volumes, containers, scheduling, restartedAt;
 //! - the names of the injected Secrets (`inject: true`), in order, since they become `envFrom`;
 //! - `spec.probes`;
 //! - `spec.migration.command` and `spec.migration.image`.
@@ -122,11 +123,14 @@ struct MigrationInput<'a> {
 
 impl<'a> RevisionInput<'a> {
     fn of(spec: &'a DeploymentChecklistSpec) -> Self {
-        // Replicas and the Service are pinned to fixed values so they drop out of the hash
-        // while every other field of spec.app, present and future, stays in.
+        // Replicas, the Service, the disruption budget and the autoscaler are pinned to fixed
+        // values so they drop out of the hash while every other field of spec.app, present and
+        // future, stays in: none of them is in the pod template.
         let app = AppSpec {
             replicas: Some(0),
             service: Default::default(),
+            disruption_budget: None,
+            autoscaling: None,
             ..spec.app.clone()
         };
         Self {

@@ -36,3 +36,4 @@ mod smoke;
 mod templates;
 mod upgrade;
 mod web;
+mod workload;

@@ -181,6 +181,28 @@ async fn the_plugin_shows_a_checklist_and_steers_set_image_rollback_and_retry() 
     wait_phase(&client, ns.name(), Phase::Ready, WITHIN).await;
     assert_eq!(deployed_image(ns.name()), "example.com/web:1.1.0");
 
+    // restart: new pods of the same image, as a new revision through the whole checklist.
+    let said = succeeds(ns.name(), &["restart", "web"]);
+    assert!(
+        said.contains("restart requested for web: revision "),
+        "{said}"
+    );
+    wait_phase(&client, ns.name(), Phase::Ready, WITHIN).await;
+    assert_eq!(deployed_image(ns.name()), "example.com/web:1.1.0");
+    let entries: Value =
+        serde_json::from_str(&succeeds(ns.name(), &["history", "web", "-o", "json"])).unwrap();
+    let entries = entries.as_array().unwrap();
+    let [.., retried, restarted] = entries.as_slice() else {
+        panic!("a new history entry for the restart: {entries:?}");
+    };
+    assert_eq!(restarted["image"], "example.com/web:1.1.0");
+    assert_eq!(restarted["outcome"], "Succeeded");
+    assert_ne!(restarted["hash"], retried["hash"], "a revision of its own");
+    assert!(
+        said.contains(restarted["hash"].as_str().unwrap()),
+        "the plugin named the revision: {said}"
+    );
+
     // status -w: a new frame when the phase changes.
     let mut watch = kubectl_with_plugin()
         .args(["checklist", "-n", ns.name(), "status", "web", "-w"])

@@ -95,6 +95,15 @@ part of the reconcile needs it (README.md has the same as a table).
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
   verbs: ["get", "patch"]
+# spec.app.disruptionBudget and spec.app.autoscaling: the PodDisruptionBudget and the
+# HorizontalPodAutoscaler named like the checklist, read (observe), written by server-side apply
+# over the serving pods, deleted when the spec no longer asks for them. Never listed or watched.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "create", "patch", "delete"]
 # Crash-loop detection: the deployed revision's pods, listed, and watched by metadata.
 - apiGroups: [""]
   resources: ["pods"]

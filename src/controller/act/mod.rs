@@ -23,6 +23,7 @@ use crate::{
 };
 
 mod route;
+mod scaling;
 
 use super::{
     observe::{self, Caches, World, key},
@@ -198,6 +199,10 @@ impl Actor<'_> {
                     jobs,
                 };
                 self.verifier.start(key, assignment);
+            }
+            Change::ApplyScaling { serving } => self.apply_scaling(serving.as_deref()).await?,
+            Change::RemoveScaling { budget, autoscaler } => {
+                self.remove_scaling(*budget, *autoscaler).await?;
             }
             Change::StopVerification => {
                 self.verifier.stop(&key(checklist)?);

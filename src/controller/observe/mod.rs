@@ -17,6 +17,7 @@ mod observation;
 mod read;
 mod reduce;
 mod requests;
+mod scaling;
 mod templates;
 
 pub use cache::{CachedReads, Caches};
@@ -32,4 +33,5 @@ pub use observation::{
 };
 pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};
+pub use scaling::{LiveObject, ScalingObjects};
 pub use templates::{Effective, effective, template_names};

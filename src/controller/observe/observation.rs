@@ -211,6 +211,8 @@ pub struct Observation {
     pub templates: Vec<TemplateStatus>,
     /// Why the templates do not resolve, if they do not: nothing may change then.
     pub template_problem: Option<String>,
+    /// The PodDisruptionBudget and HorizontalPodAutoscaler as they are.
+    pub scaling: super::ScalingObjects,
 }
 
 /// What the verification task of one revision has found so far.

@@ -54,6 +54,8 @@ pub struct World {
     /// The HTTPRoute of spec.rollout.trafficRouting: None without one; Some(None) when it does
     /// not exist.
     pub route: Option<Option<serde_json::Value>>,
+    /// The PodDisruptionBudget and HorizontalPodAutoscaler of spec.app.
+    pub scaling: super::ScalingObjects,
 }
 
 impl std::fmt::Debug for World {
@@ -188,13 +190,15 @@ impl World {
             }
         };
 
-        let (secrets, app, migration_job, rollback_job, (pre, post), stable_record) = tokio::try_join!(
+        let scaling = Box::pin(super::scaling::read(client, &namespace, checklist));
+        let (secrets, app, migration_job, rollback_job, (pre, post), stable_record, scaling) = tokio::try_join!(
             secrets,
             app,
             migration_job,
             rollback_job,
             hooks,
-            stable_record
+            stable_record,
+            scaling
         )?;
         Ok(Self {
             secrets: secrets.into_iter().flatten().collect(),
@@ -208,6 +212,7 @@ impl World {
             service: app.service,
             side_service: app.side_service,
             route: app.route,
+            scaling,
         })
     }
 }

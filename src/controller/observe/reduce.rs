@@ -93,6 +93,7 @@ pub fn observation(
         rollback_request: rollback_request(checklist, &revision.hash),
         templates: Vec::new(),
         template_problem: None,
+        scaling: world.scaling.clone(),
         revision,
     }
 }

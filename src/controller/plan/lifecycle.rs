@@ -44,6 +44,7 @@ impl Planner<'_> {
             self.refuse(Reason::PolicyRefused, &message);
             return;
         }
+        self.keep_scaling();
         let strategy = strategy::of(self.spec.rollout.strategy);
 
         let retry = self
@@ -130,14 +131,24 @@ impl Planner<'_> {
 
     /// Why the spec cannot work as written, naming the field, if it cannot.
     fn unworkable(&self) -> Option<String> {
-        strategy::unworkable(self.name, self.spec).or_else(|| {
-            let verification = &self.spec.verification;
-            crate::verify::gate::unreachable_min_score(
-                &verification.checks,
-                verification.min_score.as_ref(),
-            )
-            .map(|problem| format!("{problem}; nothing was changed"))
-        })
+        strategy::unworkable(self.name, self.spec)
+            .or_else(|| {
+                let undeclared = crate::resources::undeclared_mounts(&self.spec.app);
+                (!undeclared.is_empty()).then(|| {
+                    format!(
+                        "{}, not declared in spec.app.volumes; nothing was changed",
+                        undeclared.join(", ")
+                    )
+                })
+            })
+            .or_else(|| {
+                let verification = &self.spec.verification;
+                crate::verify::gate::unreachable_min_score(
+                    &verification.checks,
+                    verification.min_score.as_ref(),
+                )
+                .map(|problem| format!("{problem}; nothing was changed"))
+            })
     }
 
     /// Nothing applied, verification stopped; the kstatus trio says it is not progressing and not

@@ -18,6 +18,7 @@ mod lifecycle;
 mod policy;
 mod revision;
 mod rollback;
+mod scaling;
 mod status;
 mod step;
 mod strategy;
@@ -116,6 +117,20 @@ pub enum Change {
     PutBackSideService {
         /// The revision selected.
         revision: String,
+    },
+    /// Apply the PodDisruptionBudget and HorizontalPodAutoscaler the spec asks for, over the
+    /// pods of `serving` (every revision's when None).
+    ApplyScaling {
+        /// The revision that serves, under BlueGreen and Canary.
+        serving: Option<String>,
+    },
+    /// Delete the PodDisruptionBudget, the HorizontalPodAutoscaler, or both, which the spec no
+    /// longer asks for.
+    RemoveScaling {
+        /// Delete the PodDisruptionBudget.
+        budget: bool,
+        /// Delete the HorizontalPodAutoscaler.
+        autoscaler: bool,
     },
     /// Delete the app Deployments that run none of these revisions.
     RemoveDeployments {

@@ -1,6 +1,7 @@
 //! Whether the pods a spec asks for stay within the restricted Pod Security Standard once its
 //! overrides are laid over the operator's defaults: the app's and the migration Job's pods are
-//! built from the same two contexts, so judging those judges every pod the operator creates.
+//! built from the same two contexts, and each sidecar or init container from its own over the
+//! same defaults, so judging those judges every pod the operator creates.
 //!
 //! Judged on the merged contexts rather than on the overrides alone, because an override
 //! replaces a default whole: `capabilities: {add: [NET_BIND_SERVICE]}` also drops the default
@@ -67,7 +68,7 @@ impl fmt::Display for Breach {
 
 /// The fields a pod's and a container's security contexts both have.
 struct Shared<'a> {
-    prefix: &'static str,
+    prefix: &'a str,
     run_as_non_root: Option<bool>,
     run_as_user: Option<i64>,
     /// The seccomp profile's type.
@@ -81,7 +82,7 @@ struct Shared<'a> {
 /// The [`Shared`] fields of `context`, a pod's or a container's security context: the two types
 /// name them alike but share no trait.
 macro_rules! shared {
-    ($context:expr, $prefix:literal) => {
+    ($context:expr, $prefix:expr) => {
         Shared {
             prefix: $prefix,
             run_as_non_root: $context.run_as_non_root,
@@ -109,7 +110,27 @@ pub(super) fn breaches(app: &AppSpec) -> Vec<Breach> {
     found.shared(&shared!(pod, "spec.app.podSecurityContext"));
     found.sysctls(&pod);
     found.shared(&shared!(container, "spec.app.securityContext"));
-    found.container(&container);
+    found.container("spec.app.securityContext", &container);
+    let extras = app
+        .sidecars
+        .iter()
+        .map(|c| ("sidecars", c))
+        .chain(app.init_containers.iter().map(|c| ("initContainers", c)));
+    for (list, extra) in extras {
+        let name = crate::text::line(&extra.name, VALUE_MAX_CHARS);
+        let prefix = format!("spec.app.{list}[{name}]");
+        let context = resources::extra_security_context(extra);
+        let at = format!("{prefix}.securityContext");
+        found.shared(&shared!(context, at.as_str()));
+        found.container(&at, &context);
+        for port in extra.ports.iter().filter_map(|p| p.host_port) {
+            found.push(
+                format!("{prefix}.ports.hostPort"),
+                port.to_string(),
+                "allows no host port",
+            );
+        }
+    }
     found.0
 }
 
@@ -188,8 +209,8 @@ impl Breaches {
         }
     }
 
-    fn container(&mut self, context: &SecurityContext) {
-        let at = |field: &str| format!("spec.app.securityContext.{field}");
+    fn container(&mut self, prefix: &str, context: &SecurityContext) {
+        let at = |field: &str| format!("{prefix}.{field}");
         if context.allow_privilege_escalation != Some(false) {
             self.push(at("allowPrivilegeEscalation"), "true", "needs false");
         }
@@ -400,5 +421,33 @@ mod tests {
         let value = &breaches(&app)[0].value;
         assert!(crate::text::is_clean(value), "{value}");
         assert!(value.chars().count() <= VALUE_MAX_CHARS);
+    }
+
+    #[test]
+    fn sidecars_and_init_containers_are_judged_on_their_own_contexts() {
+        let mut app = app();
+        app.sidecars = serde_json::from_value(serde_json::json!([
+            {"name": "proxy", "image": "example.com/proxy:1.0"},
+            {"name": "root-shell", "image": "example.com/shell:1.0",
+             "securityContext": {"privileged": true, "runAsUser": 0},
+             "ports": [{"containerPort": 22, "hostPort": 2222}]},
+        ]))
+        .unwrap();
+        app.init_containers = serde_json::from_value(serde_json::json!([
+            {"name": "chown", "image": "example.com/tools:1.0",
+             "securityContext": {"capabilities": {"add": ["CHOWN"]}}},
+        ]))
+        .unwrap();
+        assert_eq!(
+            fields(&app),
+            vec![
+                "spec.app.sidecars[root-shell].securityContext.runAsUser",
+                "spec.app.sidecars[root-shell].securityContext.privileged",
+                "spec.app.sidecars[root-shell].ports.hostPort",
+                // Its own capabilities replace the default drop: [ALL] whole.
+                "spec.app.initContainers[chown].securityContext.capabilities.drop",
+                "spec.app.initContainers[chown].securityContext.capabilities.add",
+            ]
+        );
     }
 }

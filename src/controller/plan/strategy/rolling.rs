@@ -104,6 +104,7 @@ mod tests {
             rollback_request: None,
             templates: Vec::new(),
             template_problem: None,
+            scaling: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ mod manual_rollback;
 mod policy;
 mod retry;
 mod rollback;
+mod scaling;
 mod severity;
 mod sides;
 mod templates;
@@ -81,6 +82,7 @@ fn observed() -> Observation {
         rollback_request: None,
         templates: Vec::new(),
         template_problem: None,
+        scaling: Default::default(),
     }
 }
 
