@@ -168,6 +168,21 @@ pub enum ReconcileError {
         field: &'static str,
     },
 
+    /// act: an object the checklist names after itself (its disruption budget, its autoscaler)
+    /// exists and belongs to someone else.
+    #[error(
+        "{kind} {name} exists and is not owned by this checklist: it is left alone; delete it, \
+         or leave {field} out"
+    )]
+    NameTaken {
+        /// The kind of the object.
+        kind: &'static str,
+        /// Its name, the checklist's.
+        name: String,
+        /// The spec field that asks for it.
+        field: &'static str,
+    },
+
     /// The object lacks something the API server always sets (a namespace).
     #[error("DeploymentChecklist {name} has no {field}")]
     MissingField {
@@ -204,6 +219,7 @@ impl ReconcileError {
             Self::StoredSpec { .. }
             | Self::Serialize { .. }
             | Self::NotOwned { .. }
+            | Self::NameTaken { .. }
             | Self::MissingField { .. } => None,
         }
     }
@@ -216,15 +232,16 @@ impl ReconcileError {
             | Self::WriteStatus { source, .. } => source.retry(),
             // A record deleted between the read and the restore: the next plan sees it gone.
             Self::StoredSpec { .. } => Retry::Backoff,
-            Self::Serialize { .. } | Self::NotOwned { .. } | Self::MissingField { .. } => {
-                Retry::WaitForChange
-            }
+            Self::Serialize { .. }
+            | Self::NotOwned { .. }
+            | Self::NameTaken { .. }
+            | Self::MissingField { .. } => Retry::WaitForChange,
         }
     }
 
     /// The reason a checklist stalled by this failure shows.
     pub fn reason(&self) -> Reason {
-        if let Self::NotOwned { .. } = self {
+        if let Self::NotOwned { .. } | Self::NameTaken { .. } = self {
             return Reason::InvalidSpec;
         }
         match self.api().and_then(ApiError::code) {
@@ -240,7 +257,7 @@ impl ReconcileError {
             Self::StoredSpec { .. } => Category::StoredSpec,
             Self::Serialize { .. } => Category::Serialize,
             Self::MissingField { .. } => Category::MissingField,
-            Self::NotOwned { .. } => Category::NotOwned,
+            Self::NotOwned { .. } | Self::NameTaken { .. } => Category::NotOwned,
             _ => match self.api().and_then(ApiError::code) {
                 Some(401) => Category::Unauthorized,
                 Some(403) => Category::Forbidden,

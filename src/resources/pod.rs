@@ -150,18 +150,15 @@ pub fn undeclared_mounts(app: &AppSpec) -> Vec<String> {
     let extras = app
         .sidecars
         .iter()
-        .map(|c| {
+        .map(|c| ("sidecars", c))
+        .chain(app.init_containers.iter().map(|c| ("initContainers", c)))
+        .map(|(list, c)| {
+            let name = crate::text::line(&c.name, 63);
             (
-                format!("spec.app.sidecars[{}].volumeMounts", c.name),
+                format!("spec.app.{list}[{name}].volumeMounts"),
                 &c.volume_mounts,
             )
-        })
-        .chain(app.init_containers.iter().map(|c| {
-            (
-                format!("spec.app.initContainers[{}].volumeMounts", c.name),
-                &c.volume_mounts,
-            )
-        }));
+        });
     lists
         .into_iter()
         .chain(extras)

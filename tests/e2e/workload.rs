@@ -204,6 +204,34 @@ async fn a_production_pod_spec_with_budget_and_autoscaler_follows_a_blue_green_s
     .await;
     assert_eq!(revision(ns), green, "no new revision");
     describe_shows(ns, &["Phase:                Ready"]);
+
+    // A budget of that name someone else made is neither taken over nor deleted: the checklist
+    // says so and waits.
+    let (ok, out) = kubectl_in(
+        ns,
+        &[
+            "create",
+            "pdb",
+            "web",
+            "--selector=team=other",
+            "--min-available=1",
+        ],
+    );
+    assert!(ok, "{out}");
+    plain["spec"]["app"]["disruptionBudget"] = json!({"maxUnavailable": 1});
+    apply(ns, &[&plain]);
+    kubectl_wait(ns, "condition=Stalled", 60);
+    describe_shows(
+        ns,
+        &[
+            "PodDisruptionBudget web exists and is not owned by this checklist: it is left alone; delete it, or leave spec.app.disruptionBudget out",
+        ],
+    );
+    assert_eq!(field(ns, "pdb/web", ".spec.minAvailable"), "1");
+    assert_eq!(
+        field(ns, "pdb/web", ".spec.selector.matchLabels.team"),
+        "other"
+    );
     scene.ns.finish(&scene.client).await;
 }
 

@@ -15,7 +15,7 @@ impl Actor<'_> {
         let checklist = self.checklist;
         let scaling = &self.world.scaling;
         let foreign = |kind, live: &observe::LiveObject, field| match live {
-            observe::LiveObject::Foreign => Err(ReconcileError::NotOwned {
+            observe::LiveObject::Foreign => Err(ReconcileError::NameTaken {
                 kind,
                 name: checklist.name_any(),
                 field,

@@ -20,8 +20,6 @@ use super::{
 
 impl Planner<'_> {
     /// Decides the whole plan: where the checklist stands and what to change.
-    // Long (about 65 lines) on purpose: the lifecycle walk itself, one line or guard per
-    // phase; each step is a method of its own.
     pub(super) fn decide(&mut self, previous: &DeploymentChecklistStatus) {
         self.status.observed_generation = Some(self.generation);
         self.status.secrets = self.observed.secrets.clone();
@@ -44,7 +42,16 @@ impl Planner<'_> {
             self.refuse(Reason::PolicyRefused, &message);
             return;
         }
+        self.advance(previous);
+        // Last, after whatever the release does: a budget or an autoscaler that cannot be applied
+        // (someone else's object of that name) must never hold back a rollback.
         self.keep_scaling();
+    }
+
+    /// The release itself: a new revision or a retry, requests, the verdict, the next step.
+    // Long (about 50 lines) on purpose: the lifecycle walk itself, one line or guard per
+    // phase; each step is a method of its own.
+    fn advance(&mut self, previous: &DeploymentChecklistStatus) {
         let strategy = strategy::of(self.spec.rollout.strategy);
 
         let retry = self
