@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::pod::{AppVolume, ExtraContainer};
+use super::rotation::RollOnChange;
 use super::scaling::{AutoscalingSpec, DisruptionBudgetSpec};
 use super::{image, schema};
 
@@ -191,6 +192,18 @@ pub struct AppSpec {
     #[schemars(length(max = 64))]
     #[schemars(extend("format" = "date-time"))]
     pub restarted_at: Option<String>,
+
+    /// Secrets and ConfigMaps the pods read at start whose change rolls a new revision of the
+    /// same image through the strategy, with its secret contract, migration and checks, like a
+    /// new release: an app that reads its configuration once sees a rotated credential only in
+    /// new pods. Each name must be one the pods read (spec.secrets with inject, an env var's
+    /// valueFrom, spec.app.volumes, in any container). Only the objects' metadata is read: the
+    /// revision follows their resourceVersion, never their values, so any write to one (its
+    /// labels too) counts as a change. status.history[].rotated names the object that started
+    /// a revision. Objects not listed never roll the pods. Default: none. Example:
+    /// {secrets: [db-credentials], configMaps: [app-config]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_on_change: Option<RollOnChange>,
 
     /// The Service in front of the app. Default: a ClusterIP Service on port 80.
     #[serde(default)]

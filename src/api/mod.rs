@@ -31,6 +31,7 @@ pub mod requests;
 pub mod rollback;
 pub mod rollout;
 pub mod rollout_status;
+pub mod rotation;
 pub mod scaling;
 pub mod secrets;
 pub mod spec;
@@ -63,13 +64,14 @@ pub use rollout::{
     TrafficRoutingSpec,
 };
 pub use rollout_status::{RolloutStage, RolloutStatus};
+pub use rotation::RollOnChange;
 pub use scaling::{AutoscalingSpec, DisruptionBudgetSpec};
 pub use secrets::{SecretContract, SecretKeyRule};
 pub use spec::{DeploymentChecklist, DeploymentChecklistSpec};
 pub use status::{
     CategoryScore, CheckResult, CheckStatus, DependencyStatus, DeploymentChecklistStatus,
-    HistoryEntry, HookStatus, MigrationState, MigrationStatus, Phase, RevisionOutcome, RevisionRef,
-    RevisionStatus, Score, SecretKeyStatus, StableRevision,
+    HistoryEntry, HookStatus, MigrationState, MigrationStatus, Phase, ReferenceVersion,
+    RevisionOutcome, RevisionRef, RevisionStatus, Score, SecretKeyStatus, StableRevision,
 };
 pub use template::{
     ChecklistTemplate, ChecklistTemplateSpec, ClusterChecklistTemplate,

@@ -222,6 +222,7 @@ pub(crate) mod tests {
             trigger: None,
             reason: None,
             message: None,
+            rotated: Vec::new(),
             started_at: None,
             finished_at: None,
         }

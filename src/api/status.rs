@@ -189,6 +189,33 @@ pub struct RevisionRef {
     pub image: String,
     /// A short hash of the revision's pod template and migration; it names the migration Job.
     pub hash: String,
+    /// The versions of the spec.app.rollOnChange objects the hash covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub references: Vec<ReferenceVersion>,
+}
+
+/// The version of a Secret or ConfigMap that a revision was rolled with.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceVersion {
+    /// Secret or ConfigMap.
+    #[schemars(length(max = 16))]
+    pub kind: String,
+    /// The object's name.
+    #[schemars(length(max = 253))]
+    pub name: String,
+    /// Its metadata.resourceVersion when the revision started; none when it did not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub resource_version: Option<String>,
+}
+
+impl ReferenceVersion {
+    /// `Kind/name`, as status.history's rotated lists it.
+    pub fn object(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
 }
 
 /// The stable revision and since when it is stable.
@@ -231,6 +258,11 @@ pub struct HistoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub message: Option<String>,
+    /// The spec.app.rollOnChange objects whose change started this revision, as Kind/name.
+    /// Example: [Secret/db-credentials].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(max = 270)))]
+    pub rotated: Vec<String>,
     /// When its rollout started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,

@@ -4,7 +4,7 @@
 //! `reconcile` is the entry point the process's controller calls (see [`crate::operator`]), and
 //! its error policy; `verification` runs the HTTP checks in tasks of their own and reports their
 //! verdicts back as triggers. The rest serves those: `conditions` (the status conditions),
-//! `retry` (backoff), `reader_index` (which checklists read a Secret or a template), `trim` (what the caches
+//! `retry` (backoff), `reader_index` (which checklists read a Secret, a ConfigMap or a template), `trim` (what the caches
 //! keep of an object) and `clock`.
 
 mod act;
@@ -19,8 +19,9 @@ mod retry;
 mod trim;
 mod verification;
 
-pub(crate) use observe::{CachedReads, Caches, CompactStore};
+pub(crate) use observe::{CachedReads, Caches, CompactStore, Key};
 pub use plan::{Policy, SecurityOverrides};
+pub(crate) use reader_index::ReaderIndex;
 pub(crate) use reconcile::{Context, Guarded, error_policy, reconcile};
 pub(crate) use record::FIELD_MANAGER;
 pub(crate) use retry::WatchBackoff;

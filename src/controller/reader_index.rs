@@ -1,4 +1,4 @@
-//! Which checklists read which object (a Secret, a check template), so the object's change
+//! Which checklists read which object (a Secret, a ConfigMap, a check template), so the object's change
 //! triggers only its readers: a lookup, not a scan of every checklist for every event (Helm alone
 //! writes a Secret per release).
 //!
@@ -17,6 +17,9 @@ use crate::api::TemplateKind;
 
 /// A Secret: (namespace, name).
 pub(crate) type SecretObject = Key;
+
+/// A ConfigMap: (namespace, name).
+pub(crate) type ConfigMapObject = Key;
 
 /// A check template: its kind, its namespace ("" for a ClusterChecklistTemplate) and name.
 pub(crate) type TemplateObject = (TemplateKind, String, String);

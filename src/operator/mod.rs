@@ -23,7 +23,7 @@ use futures::{FutureExt, StreamExt, future::Shared, stream::BoxStream};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     batch::v1::Job,
-    core::v1::{Pod, Secret, Service},
+    core::v1::{ConfigMap, Pod, Secret, Service},
 };
 use kube::{
     Api, Client,
@@ -296,6 +296,9 @@ where
     // values in memory, and a pod's change of resourceVersion is all the trigger needs.
     let secrets = watches::scoped::<PartialObjectMeta<Secret>>(client, ns);
     let pods = watches::scoped::<PartialObjectMeta<Pod>>(client, ns);
+    // ConfigMaps only matter to spec.app.rollOnChange: a change of resourceVersion is the
+    // trigger, and observe reads the versions of the few a checklist lists.
+    let config_maps = watches::scoped::<PartialObjectMeta<ConfigMap>>(client, ns);
     // Templates by metadata too: a change of their generation is the trigger, and observe reads
     // the few a checklist names.
     let templates = watches::scoped::<PartialObjectMeta<ChecklistTemplate>>(client, ns);
@@ -317,7 +320,11 @@ where
         .owns_stream(watched.jobs)
         .watches(secrets, watcher::Config::default(), {
             let context = Arc::clone(&context);
-            move |secret| watches::readers_of(&context, &secret)
+            move |secret| watches::readers_in(&context.secret_readers, &secret)
+        })
+        .watches(config_maps, watcher::Config::default(), {
+            let context = Arc::clone(&context);
+            move |config_map| watches::readers_in(&context.config_map_readers, &config_map)
         })
         .watches(pods, watches::owned(), |pod| watches::checklist_of(&pod))
         .watches(templates, watcher::Config::default(), {

@@ -1,11 +1,12 @@
 //! What the controller watches and how a change maps to the checklists to reconcile: the
 //! checklists themselves, the objects they own (Deployments and Jobs also kept in compact stores
-//! for observe's reads), the Secrets they name and their app's pods, by metadata only.
+//! for observe's reads), the Secrets they name, the ConfigMaps they roll on and their app's
+//! pods, by metadata only.
 
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Pod;
 use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
@@ -14,7 +15,7 @@ use kube::{
 
 use crate::{
     api::TemplateKind,
-    controller::{CompactStore, Context, Guarded, trim},
+    controller::{CompactStore, Context, Guarded, Key, ReaderIndex, trim},
     resources::labels,
 };
 
@@ -75,17 +76,20 @@ where
     (stream, store)
 }
 
-/// The checklists in the Secret's namespace that read it.
-pub(super) fn readers_of(
-    context: &Context,
-    secret: &PartialObjectMeta<Secret>,
-) -> Vec<ObjectRef<Guarded>> {
-    let Some(namespace) = secret.namespace() else {
+/// The checklists in the object's namespace that `index` says read it: a Secret's readers, or
+/// the checklists rolling on a ConfigMap.
+pub(super) fn readers_in<K>(
+    index: &ReaderIndex<Key>,
+    object: &PartialObjectMeta<K>,
+) -> Vec<ObjectRef<Guarded>>
+where
+    PartialObjectMeta<K>: kube::Resource,
+{
+    let Some(namespace) = object.namespace() else {
         return Vec::new();
     };
-    context
-        .secret_readers
-        .readers(&(namespace, secret.name_any()))
+    index
+        .readers(&(namespace, object.name_any()))
         .iter()
         .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
         .collect()

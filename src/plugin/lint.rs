@@ -24,9 +24,16 @@ use crate::{
 
 /// The revision the operator will give a valid checklist's spec, so a team can wire its
 /// dashboards and Prometheus relabelling before the first deploy.
+/// None with spec.app.rollOnChange: the revision then follows objects only the cluster holds.
 fn revision_of(document: &serde_json::Value) -> Option<String> {
     let checklist: DeploymentChecklist = serde_json::from_value(document.clone()).ok()?;
-    Some(crate::resources::revision_hash(&checklist.spec))
+    let rolls_on_change = checklist
+        .spec
+        .app
+        .roll_on_change
+        .as_ref()
+        .is_some_and(|r| !r.is_empty());
+    (!rolls_on_change).then(|| crate::resources::revision_hash(&checklist.spec))
 }
 
 /// Checks the file; 0 when every checklist is valid, 1 when any is not, 2 when the file cannot

@@ -7,13 +7,13 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{
-        DeploymentChecklist, Phase, image_problems,
+        DeploymentChecklist, DeploymentChecklistSpec, Phase, image_problems,
         requests::{
             ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
             default_rollback_revision, rollback_target,
         },
     },
-    resources::revision_hash,
+    resources::revision_of,
     text::line,
 };
 
@@ -127,7 +127,7 @@ pub fn retry(checklist: &DeploymentChecklist, token: &str) -> Result<Request, Pl
         patch: annotate(RETRY_ANNOTATION, token),
         said: format!(
             "retry requested for {name}: revision {} starts again from the top",
-            revision_hash(&checklist.spec)
+            revision_after(checklist, &checklist.spec)
         ),
     })
 }
@@ -143,7 +143,7 @@ pub fn rollback(
     refuse_if_suspended(checklist)?;
     let empty = Default::default();
     let status = checklist.status.as_ref().unwrap_or(&empty);
-    let current = revision_hash(&checklist.spec);
+    let current = revision_after(checklist, &checklist.spec);
     let refused = |refusal: crate::api::requests::RollbackRefusal| {
         PluginError::Refused(format!("cannot roll back {name}: {refusal}"))
     };
@@ -216,10 +216,33 @@ pub fn restart(checklist: &DeploymentChecklist, now: &str) -> Result<Request, Pl
         patch: json!({"spec": {"app": {"restartedAt": now}}}),
         said: format!(
             "restart requested for {name}: revision {} of {} starts, through the strategy",
-            revision_hash(&restarted),
+            revision_after(checklist, &restarted),
             line(&checklist.spec.app.image, SHOWN_IMAGE_CHARS)
         ),
     })
+}
+
+/// The revision the operator gives `spec`: its hash with the versions of the rollOnChange
+/// objects that the current revision was rolled with (the plugin does not read those objects).
+fn revision_after(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec) -> String {
+    let references = checklist
+        .status
+        .as_ref()
+        .and_then(|s| s.revision.as_ref())
+        .and_then(|r| r.current.as_ref())
+        .map(|c| c.references.as_slice())
+        .unwrap_or_default();
+    let listed = crate::resources::rotation::roll_on_change(spec);
+    let kept: Vec<_> = references
+        .iter()
+        .filter(|r| {
+            listed
+                .iter()
+                .any(|(kind, name)| r.kind == *kind && r.name == *name)
+        })
+        .cloned()
+        .collect();
+    revision_of(spec, &kept)
 }
 
 fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginError> {
@@ -236,6 +259,7 @@ fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginErro
 mod tests {
     use super::*;
     use crate::api::{DeploymentChecklistStatus, RevisionOutcome, requests::tests::history_entry};
+    use crate::resources::revision_hash;
 
     fn checklist(strategy: &str, phase: Option<Phase>) -> DeploymentChecklist {
         let text = include_str!("../../examples/dialectic.yaml");

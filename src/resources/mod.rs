@@ -15,6 +15,7 @@ pub(crate) mod job;
 pub(crate) mod labels;
 pub(crate) mod pod;
 pub(crate) mod revision;
+pub(crate) mod rotation;
 pub(crate) mod scaling;
 mod security;
 pub(crate) mod service;
@@ -35,7 +36,7 @@ pub use job::{hook_job_name, migration_job_name, rollback_migration_job_name};
 pub(crate) use pod::extra_security_context;
 pub use pod::undeclared_mounts;
 pub(crate) use revision::deployed_revision;
-pub use revision::{checks_digest, revision_hash};
+pub use revision::{checks_digest, revision_hash, revision_of};
 pub(crate) use security::{container_security_context, pod_security_context};
 pub(crate) use service::{
     selected_revision, service, service_selecting, side_service, side_service_field,

@@ -15,7 +15,12 @@
 //! keeps the revision, its pods and its finished migration Job. So one revision always means one
 //! pod template, which is what lets a rollback restore a revision by its hash.
 //!
-//! The Secrets' values are not in the hash: rotating a Secret does not start a rollout.
+//! The Secrets' values are not in the hash. The resourceVersions of the Secrets and ConfigMaps
+//! listed in `spec.app.rollOnChange` are ([`revision_of`]): rotating one of those starts a new
+//! revision; rotating any other starts nothing. Without rollOnChange the hash is the spec's
+//! alone, so checklists that do not use it keep the hashes they had.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use serde::Serialize;
@@ -23,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::api::{AppSpec, DeploymentChecklistSpec, Probes, VerificationSpec};
+use crate::api::{AppSpec, DeploymentChecklistSpec, Probes, ReferenceVersion, VerificationSpec};
 
 /// The annotation holding the revision hash, on the Deployment and on its pod template (so a new
 /// revision rolls the pods even when nothing else in the template changed).
@@ -55,7 +60,13 @@ const HASH_LENGTH: usize = 10;
 /// operator does not redeploy every app. A new field that always serializes would not, so any
 /// such field in the hashed parts must skip serializing its default.
 pub fn revision_hash(spec: &DeploymentChecklistSpec) -> String {
-    Sha256::digest(canonical_json(spec).as_bytes())
+    revision_of(spec, &[])
+}
+
+/// The revision of a spec whose rollOnChange objects were found at `references` (see
+/// [`revision_hash`]); with none, the spec's own hash.
+pub fn revision_of(spec: &DeploymentChecklistSpec, references: &[ReferenceVersion]) -> String {
+    Sha256::digest(canonical_json(spec, references).as_bytes())
         .iter()
         .take(HASH_LENGTH / 2)
         .map(|byte| format!("{byte:02x}"))
@@ -90,8 +101,14 @@ pub fn checks_digest(verification: &VerificationSpec) -> String {
 }
 
 /// The hashed parts of `spec` as compact JSON with sorted keys.
-fn canonical_json(spec: &DeploymentChecklistSpec) -> String {
-    let input = RevisionInput::of(spec);
+fn canonical_json(spec: &DeploymentChecklistSpec, references: &[ReferenceVersion]) -> String {
+    let input = RevisionInput {
+        references: references
+            .iter()
+            .map(|r| (r.object(), r.resource_version.as_deref().unwrap_or("")))
+            .collect(),
+        ..RevisionInput::of(spec)
+    };
     // Serializing plain data to a Value cannot fail (no maps with non-string keys); should it
     // ever, the Debug form still holds every field, so the fallback stays a faithful hash.
     serde_json::to_value(&input)
@@ -110,6 +127,9 @@ struct RevisionInput<'a> {
     probes: Option<&'a Probes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     migration: Option<MigrationInput<'a>>,
+    /// `Kind/name` → resourceVersion ("" when absent) of the rollOnChange objects.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    references: BTreeMap<String, &'a str>,
 }
 
 /// What the migration Job runs.
@@ -123,7 +143,7 @@ struct MigrationInput<'a> {
 
 impl<'a> RevisionInput<'a> {
     fn of(spec: &'a DeploymentChecklistSpec) -> Self {
-        // Replicas, the Service, the disruption budget and the autoscaler are pinned to fixed
+        // Replicas, the Service, the disruption budget, the autoscaler and rollOnChange are pinned to fixed
         // values so they drop out of the hash while every other field of spec.app, present and
         // future, stays in: none of them is in the pod template.
         let app = AppSpec {
@@ -131,6 +151,8 @@ impl<'a> RevisionInput<'a> {
             service: Default::default(),
             disruption_budget: None,
             autoscaling: None,
+            // The list itself is not what runs; the versions of what it names are.
+            roll_on_change: None,
             ..spec.app.clone()
         };
         Self {
@@ -146,6 +168,7 @@ impl<'a> RevisionInput<'a> {
                 command: &migration.command,
                 image: migration.image.as_deref(),
             }),
+            references: BTreeMap::new(),
         }
     }
 }
@@ -203,7 +226,7 @@ mod tests {
         )
         .expect("a valid spec");
         assert_eq!(
-            canonical_json(&spec),
+            canonical_json(&spec, &[]),
             concat!(
                 r#"{"app":{"env":[{"name":"A","value":"1"}],"image":"ghcr.io/acme/app:1.0.0","#,
                 r#""port":8080,"replicas":0,"service":{"port":80,"type":"ClusterIP"}},"#,
@@ -295,5 +318,43 @@ mod tests {
                 m.rollback = None;
             }
         }));
+    }
+
+    fn version(kind: &str, name: &str, version: Option<&str>) -> ReferenceVersion {
+        ReferenceVersion {
+            kind: kind.into(),
+            name: name.into(),
+            resource_version: version.map(String::from),
+        }
+    }
+
+    #[test]
+    fn the_rolled_on_objects_versions_are_in_the_hash_and_their_list_alone_is_not() {
+        let spec = dialectic_spec();
+        let mut listed = spec.clone();
+        listed.app.roll_on_change = Some(crate::api::RollOnChange {
+            secrets: vec!["api-token".into()],
+            config_maps: Vec::new(),
+        });
+        assert_eq!(revision_hash(&listed), revision_hash(&spec));
+        let at = |v: Option<&str>| revision_of(&listed, &[version("Secret", "api-token", v)]);
+        assert_ne!(at(Some("812")), revision_hash(&spec), "the version is in");
+        assert_ne!(
+            at(Some("812")),
+            at(Some("907")),
+            "a rotation is another revision"
+        );
+        assert_ne!(
+            at(Some("812")),
+            at(None),
+            "a missing object is another revision too"
+        );
+        assert_eq!(at(Some("812")), at(Some("812")));
+        let as_config_map = revision_of(&listed, &[version("ConfigMap", "api-token", Some("812"))]);
+        assert_ne!(
+            as_config_map,
+            at(Some("812")),
+            "the kind is part of the name"
+        );
     }
 }

@@ -650,6 +650,11 @@ async fn operator_account_may_write_status_and_may_not_update_secrets() {
         (here, "patch", "secrets", None, false),
         (here, "create", "secrets", None, false),
         (here, "delete", "secrets", None, false),
+        // ConfigMaps: their versions are read for spec.app.rollOnChange, never written.
+        (here, "watch", "configmaps", None, true),
+        (here, "get", "configmaps", None, true),
+        (here, "patch", "configmaps", None, false),
+        (here, "update", "configmaps", None, false),
         // Children: applied, never updated; deleted only where a strategy needs it (Jobs,
         // BlueGreen's and Canary's per-revision Deployments), never Services.
         (here, "patch", "deployments.apps", None, true),

@@ -28,6 +28,7 @@ mod plugin;
 mod progressive;
 mod prometheus;
 mod rbac;
+mod rotation;
 mod route_problems;
 mod scoring;
 mod security;

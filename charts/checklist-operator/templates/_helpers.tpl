@@ -118,6 +118,11 @@ part of the reconcile needs it (README.md has the same as a table).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+# spec.app.rollOnChange: a ConfigMap's change of resourceVersion rolls a new revision. Watched
+# and read by metadata only; never written.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "watch"]
 # Revision history: each revision's spec is stored in a ControllerRevision (server-side apply)
 # so the stable one can be rebuilt on rollback; listed and deleted past
 # spec.rollback.revisionHistoryLimit.

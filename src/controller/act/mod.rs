@@ -111,7 +111,7 @@ impl Actor<'_> {
                 self.wrote(&applied);
             }
             Change::ApplyRevision { revision, replicas } => {
-                let deployment = if *revision == resources::revision_hash(spec) {
+                let deployment = if *revision == self.world.revision {
                     resources::revision_deployment(checklist, spec, revision, *replicas)
                 } else {
                     let stable_spec = self.stable_spec(revision)?;

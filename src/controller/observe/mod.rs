@@ -7,7 +7,8 @@
 //! checklist from `requests`, and `drift` (part of the reduction) compares what `read` found. `fresh` makes sure the checklist itself is
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
 //! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
-//! process's own write. `templates` reads the check templates a checklist names.
+//! process's own write. `templates` reads the check templates a checklist names, `rotation` the versions of the
+//! Secrets and ConfigMaps it rolls on.
 
 mod cache;
 mod compact;
@@ -17,6 +18,7 @@ mod observation;
 mod read;
 mod reduce;
 mod requests;
+mod rotation;
 mod scaling;
 mod templates;
 
@@ -33,5 +35,6 @@ pub use observation::{
 };
 pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};
+pub use rotation::references;
 pub use scaling::{LiveObject, ScalingObjects};
 pub use templates::{Effective, effective, template_names};

@@ -1,7 +1,7 @@
 //! What `observe` found, reduced to what the plan decides on: no client types, no clock.
 
 use crate::api::{
-    CheckResult, CheckStatus, DependencyStatus, SecretKeyStatus, TemplateStatus,
+    CheckResult, CheckStatus, DependencyStatus, ReferenceVersion, SecretKeyStatus, TemplateStatus,
     requests::{RollbackRefusal, RollbackTarget},
 };
 
@@ -12,6 +12,8 @@ pub struct Revision {
     pub hash: String,
     /// The app image of that revision.
     pub image: String,
+    /// The versions of the spec.app.rollOnChange objects in the hash.
+    pub references: Vec<ReferenceVersion>,
 }
 
 /// The state of a Job the checklist runs for one revision (migration or down-migration).

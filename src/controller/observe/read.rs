@@ -29,6 +29,8 @@ use super::{CachedReads, Caches};
 /// It holds Secrets with their values, so it has no derived `Debug`: printing it by accident
 /// must not print them.
 pub struct World {
+    /// The revision of the current spec (with its rollOnChange objects' versions).
+    pub revision: String,
     /// The Secrets the checklist names (contract and header sources) that exist, by name.
     pub secrets: BTreeMap<String, Secret>,
     /// The app's Deployment.
@@ -61,6 +63,7 @@ pub struct World {
 impl std::fmt::Debug for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("World")
+            .field("revision", &self.revision)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field(
                 "deployment",
@@ -201,6 +204,7 @@ impl World {
             scaling
         )?;
         Ok(Self {
+            revision: revision.to_string(),
             secrets: secrets.into_iter().flatten().collect(),
             deployment: app.deployment,
             pods: app.pods,

@@ -6,7 +6,7 @@ use kube::ResourceExt;
 
 use crate::{
     api::{
-        DeploymentChecklist, HookName,
+        DeploymentChecklist, HookName, ReferenceVersion,
         requests::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION},
     },
     resources::{self, deployed_revision, labels},
@@ -23,11 +23,13 @@ use super::{
     requests::{request_token, rollback_request},
 };
 
-/// The revision of the checklist's current spec.
-pub fn revision(checklist: &DeploymentChecklist) -> Revision {
+/// The revision of the checklist's current spec, its rollOnChange objects found at
+/// `references` (see [`references`](super::references)).
+pub fn revision(checklist: &DeploymentChecklist, references: Vec<ReferenceVersion>) -> Revision {
     Revision {
-        hash: resources::revision_hash(&checklist.spec),
+        hash: resources::revision_of(&checklist.spec, &references),
         image: checklist.spec.app.image.clone(),
+        references,
     }
 }
 

@@ -149,6 +149,10 @@ impl Planner<'_> {
                 })
             })
             .or_else(|| {
+                let unread = crate::resources::rotation::unread_rotations(self.spec);
+                (!unread.is_empty()).then(|| format!("{}; nothing was changed", unread.join("; ")))
+            })
+            .or_else(|| {
                 let verification = &self.spec.verification;
                 crate::verify::gate::unreachable_min_score(
                     &verification.checks,

@@ -3,7 +3,8 @@
 
 use crate::api::{
     CheckStatus, ConditionStatus as Status, ConditionType as Cond, DeploymentChecklistSpec,
-    HistoryEntry, Phase, Reason, RevisionOutcome, RevisionRef, RevisionStatus, StableRevision,
+    HistoryEntry, Phase, Reason, ReferenceVersion, RevisionOutcome, RevisionRef, RevisionStatus,
+    StableRevision,
 };
 use crate::controller::observe::JobState;
 
@@ -26,9 +27,11 @@ impl Planner<'_> {
             .status
             .revision
             .get_or_insert_with(RevisionStatus::default);
+        let rotated = rotated(status.current.as_ref(), &revision.references);
         status.current = Some(RevisionRef {
             image: revision.image.clone(),
             hash: revision.hash.clone(),
+            references: revision.references.clone(),
         });
         if retry {
             self.status.retry_token = self.observed.retry_token.clone();
@@ -49,6 +52,7 @@ impl Planner<'_> {
             trigger: None,
             reason: retry.then(|| Reason::Retrying.as_str().to_string()),
             message: retry.then(|| "retry requested".to_string()),
+            rotated: rotated.clone(),
             started_at: Some(self.now.clone()),
             finished_at: None,
         });
@@ -63,10 +67,19 @@ impl Planner<'_> {
         self.changes.push(Change::StopVerification);
         self.notes.push(Note {
             reason: Reason::RevisionStarted,
-            message: format!(
-                "rolling out {} (revision {})",
-                revision.image, revision.hash
-            ),
+            message: if rotated.is_empty() {
+                format!(
+                    "rolling out {} (revision {})",
+                    revision.image, revision.hash
+                )
+            } else {
+                format!(
+                    "rolling out {} (revision {}): {} changed",
+                    revision.image,
+                    revision.hash,
+                    rotated.join(", ")
+                )
+            },
         });
     }
 
@@ -145,4 +158,21 @@ fn ready_message(image: &str, spec: &DeploymentChecklistSpec, results: &[CheckSt
             total - n
         ),
     }
+}
+
+/// The rollOnChange objects (`Kind/name`) whose version differs between the revision the status
+/// was about and the one starting: what a rotation changed. An object newly listed, or listed
+/// no more, is a change of the spec, not a rotation.
+fn rotated(previous: Option<&RevisionRef>, now: &[ReferenceVersion]) -> Vec<String> {
+    let Some(previous) = previous else {
+        return Vec::new();
+    };
+    now.iter()
+        .filter(|r| {
+            previous.references.iter().any(|p| {
+                p.kind == r.kind && p.name == r.name && p.resource_version != r.resource_version
+            })
+        })
+        .map(ReferenceVersion::object)
+        .collect()
 }

@@ -16,6 +16,7 @@ use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus, Reason},
     error::{Retry, chain},
+    resources::rotation::{CONFIG_MAP, SECRET},
     telemetry::Metrics,
 };
 
@@ -24,7 +25,7 @@ use super::{
     clock,
     observe::{self, Caches, Key, Observation, Versions, World},
     plan::{self, AT_REST, Note, Plan, Subject},
-    reader_index::{ReaderIndex, SecretObject, TemplateObject},
+    reader_index::{ConfigMapObject, ReaderIndex, SecretObject, TemplateObject},
     record,
     retry::{Failures, backoff_delay, spread},
     verification::Verifier,
@@ -47,6 +48,8 @@ pub(crate) struct Context {
     pub(crate) failures: Failures,
     /// Which checklists read which Secret: who a Secret's change concerns.
     pub(crate) secret_readers: ReaderIndex<SecretObject>,
+    /// Which checklists roll on which ConfigMap (spec.app.rollOnChange): who its change concerns.
+    pub(crate) config_map_readers: ReaderIndex<ConfigMapObject>,
     /// Which checklists use which check template: who a template's change concerns.
     pub(crate) template_users: ReaderIndex<TemplateObject>,
     /// The RollingUpdate Deployments and the Jobs from the controller's watches; None reads
@@ -72,6 +75,7 @@ impl Context {
         self.versions.retain(&exists);
         self.failures.retain(&exists);
         self.secret_readers.retain(&exists);
+        self.config_map_readers.retain(&exists);
         self.template_users.retain(&exists);
         if let Some(caches) = &self.caches {
             caches.retain(&exists);
@@ -93,6 +97,7 @@ impl Context {
             versions: Versions::default(),
             failures: Failures::default(),
             secret_readers: ReaderIndex::default(),
+            config_map_readers: ReaderIndex::default(),
             template_users: ReaderIndex::default(),
             caches: None,
             jitter: fastrand::f64,
@@ -269,11 +274,25 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         Err(error) => return failed(checklist, error, ctx).await,
     };
     let checklist = effective.checklist.as_ref();
+    let rolled_on = crate::resources::rotation::roll_on_change(&checklist.spec);
+    let in_namespace = |name: &String| (key.0.clone(), name.clone());
     let secrets = observe::secret_names(checklist)
-        .into_iter()
-        .map(|name| (key.0.clone(), name))
+        .iter()
+        .chain(
+            rolled_on
+                .iter()
+                .filter(|(k, _)| *k == SECRET)
+                .map(|(_, n)| n),
+        )
+        .map(in_namespace)
         .collect();
     ctx.secret_readers.record(&key, secrets);
+    let config_maps = rolled_on
+        .iter()
+        .filter(|(k, _)| *k == CONFIG_MAP)
+        .map(|(_, n)| in_namespace(n))
+        .collect();
+    ctx.config_map_readers.record(&key, config_maps);
     match observe_plan_act_record(&effective, ctx).await {
         Ok(action) => Ok(action),
         Err(Unfinished {
@@ -326,7 +345,10 @@ async fn observe_and_plan(
     ctx: &Context,
 ) -> Result<(World, Plan)> {
     let checklist = effective.checklist.as_ref();
-    let revision = observe::revision(checklist);
+    // Boxed: a reconcile's future is polled on a worker thread's stack, and these reads would
+    // otherwise add their state to every reconcile's, rollOnChange or not.
+    let references = Box::pin(observe::references(&ctx.client, checklist)).await?;
+    let revision = observe::revision(checklist, references);
     let world = World::read(
         &ctx.client,
         checklist,

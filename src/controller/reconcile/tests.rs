@@ -165,6 +165,8 @@ struct Exchange {
     line: String,
     query: BTreeMap<String, String>,
     content_type: Option<String>,
+    /// The Accept header: what representation the client asked for.
+    accept: Option<String>,
     /// The JSON body, or Null when there is none.
     body: Value,
     respond: SendResponse<Response<Body>>,
@@ -297,6 +299,10 @@ impl ApiServer {
             .headers
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().expect("an ASCII content-type").to_string());
+        let accept = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .map(|v| v.to_str().expect("an ASCII accept").to_string());
         let bytes = body.collect_bytes().await.expect("a request body");
         let text = String::from_utf8(bytes.to_vec()).expect("a UTF-8 body");
         let body = if text.is_empty() {
@@ -311,6 +317,7 @@ impl ApiServer {
             line,
             query,
             content_type,
+            accept,
             body,
             respond,
         }
@@ -463,7 +470,9 @@ where
     let reconciles = async move {
         let mut results = Vec::new();
         for object in objects {
-            results.push(reconcile(Arc::new(object), Arc::clone(&ctx)).await);
+            // Boxed, as the controller holds it: on the heap, not on the test thread's stack.
+            let running = Box::pin(reconcile(Arc::new(object), Arc::clone(&ctx)));
+            results.push(running.await);
         }
         results
     };
@@ -1237,3 +1246,5 @@ async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes
         .unwrap_or_else(|e| panic!("the retry failed: {e}"));
     assert_eq!(action, Action::requeue(Duration::from_secs(15)));
 }
+
+mod rotation;

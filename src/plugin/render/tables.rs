@@ -119,7 +119,13 @@ pub fn history(checklist: &DeploymentChecklist, paint: Paint, now: &Timestamp) -
             reason,
             started,
             took(entry.started_at.as_ref(), entry.finished_at.as_ref(), now),
-            entry.message.clone().unwrap_or_default(),
+            entry.message.clone().unwrap_or_else(|| {
+                if entry.rotated.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} changed", entry.rotated.join(", "))
+                }
+            }),
         ]);
     }
     if rows.len() == 1 {

@@ -84,6 +84,7 @@ mod tests {
             revision: Revision {
                 hash: "new".into(),
                 image: "app:2".into(),
+                references: Vec::new(),
             },
             secrets: Vec::new(),
             migration: JobState::NotNeeded,

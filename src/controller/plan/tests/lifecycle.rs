@@ -258,6 +258,7 @@ fn history_is_bounded_by_the_revision_history_limit() {
             revision: Revision {
                 hash: format!("rev{i:07}"),
                 image: format!("app:{i}"),
+                references: Vec::new(),
             },
             ..observed()
         };

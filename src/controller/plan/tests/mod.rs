@@ -9,6 +9,7 @@ mod manual_rollback;
 mod policy;
 mod retry;
 mod rollback;
+mod rotation;
 mod scaling;
 mod severity;
 mod sides;
@@ -62,6 +63,7 @@ fn observed() -> Observation {
         revision: Revision {
             hash: NEW.into(),
             image: "ghcr.io/acme/dialectic:1.5.0".into(),
+            references: Vec::new(),
         },
         secrets: valid_secrets(),
         migration: JobState::Absent,
@@ -138,6 +140,7 @@ fn steady_on_old() -> Observation {
         revision: Revision {
             hash: OLD.into(),
             image: "ghcr.io/acme/dialectic:1.4.2".into(),
+            references: Vec::new(),
         },
         migration: JobState::Succeeded,
         rollout: RolloutObservation {

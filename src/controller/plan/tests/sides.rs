@@ -66,6 +66,7 @@ pub(super) fn ready_on(spec: &DeploymentChecklistSpec) -> DeploymentChecklistSta
     at_rest.revision = Revision {
         hash: OLD.into(),
         image: "old:1".into(),
+        references: Vec::new(),
     };
     at_rest.verification = VerificationObservation::Passed;
     at_rest.traffic.routes.side = Some(Some(OLD.into()));
