@@ -26,6 +26,7 @@ pub mod migration;
 pub mod notifications;
 pub mod pod;
 pub mod probes;
+pub mod promotion;
 pub mod reason;
 pub mod requests;
 pub mod rollback;
@@ -57,6 +58,9 @@ pub use metric_checks::{EmptyResult, LatencyCheck, PrometheusCheck};
 pub use migration::{MigrationRollback, MigrationSpec};
 pub use pod::{AppVolume, ExtraContainer};
 pub use probes::{ProbeSpec, Probes};
+pub use promotion::{
+    Approval, FollowersSpec, PromotedRevision, PromotionSpec, PromotionStatus, StageRef,
+};
 pub use reason::Reason;
 pub use rollback::{RollbackMigration, RollbackSpec, RollbackTrigger};
 pub use rollout::{

@@ -1,7 +1,7 @@
-//! What a person asks of a checklist through its annotations — retry, promote, abort, roll back —
-//! and which revision a rollback may go to. `kubectl annotate` and `kubectl checklist` write
-//! them; the operator acts on each new value once and keeps the value it acted on in the status,
-//! so a request is level-triggered and survives an operator restart.
+//! What a person asks of a checklist through its annotations — retry, promote, abort, roll back,
+//! approve a stage's promotion — and which revision a rollback may go to. `kubectl annotate` and
+//! `kubectl checklist` write them; the operator acts on each new value once and keeps the value
+//! it acted on in the status, so a request is level-triggered and survives an operator restart.
 
 use sha2::Digest as _;
 
@@ -14,6 +14,9 @@ pub const RETRY_ANNOTATION: &str = "checklist.dev/retry";
 pub const PROMOTE_ANNOTATION: &str = "checklist.dev/promote";
 /// A new value stops the release in progress: the stable version serves.
 pub const ABORT_ANNOTATION: &str = "checklist.dev/abort";
+/// The revision of the followed stage (spec.promotion, approval Manual) a person approved for
+/// promotion: its hash there, as status.promotion.awaitingApproval names it.
+pub const APPROVE_ANNOTATION: &str = "checklist.dev/approve";
 /// A new value `N` or `N@ID` restores revision N of status.history, an earlier revision that
 /// passed its checklist; ID (a timestamp, say) makes asking for the same N again a new request.
 pub const ROLLBACK_ANNOTATION: &str = "checklist.dev/rollback";

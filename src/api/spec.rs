@@ -9,6 +9,7 @@ use super::hooks::HooksSpec;
 use super::migration::MigrationSpec;
 use super::notifications::NotificationsSpec;
 use super::probes::Probes;
+use super::promotion::{FollowersSpec, PromotionSpec};
 use super::rollback::RollbackSpec;
 use super::rollout::RolloutSpec;
 use super::schema;
@@ -151,6 +152,23 @@ pub struct DeploymentChecklistSpec {
     /// {secretKeyRef: {name: notify, key: slack-url}}}]}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationsSpec>,
+
+    /// Follow another checklist's verified revisions, e.g. production following staging: the
+    /// image of its stable revision is released here once that checklist is Ready on it, has
+    /// been for readyForSeconds, scores at least minScorePercent, and, with approval Manual, a
+    /// person approved it (kubectl checklist approve). This checklist's own secrets, migration,
+    /// rollout, checks and rollback apply to every promoted version; spec.app.image runs only
+    /// until the first promotion, and a failure here never touches the checklist followed. In
+    /// another namespace, that checklist must list this namespace in spec.followers.namespaces.
+    /// status.promotion says where the running version came from. Default: none.
+    /// Example: {from: {namespace: staging, name: web}, readyForSeconds: 3600}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<PromotionSpec>,
+
+    /// The namespaces whose checklists may follow this one through their spec.promotion.
+    /// Default: none (only checklists of this namespace). Example: {namespaces: [production]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<FollowersSpec>,
 
     /// Pauses the checklist for GitOps holds and incidents: the operator keeps observing and
     /// reporting (phase Suspended) but changes nothing in the cluster. Default false.

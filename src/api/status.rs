@@ -93,6 +93,11 @@ pub struct DeploymentChecklistStatus {
     #[schemars(length(max = 8))]
     pub templates: Vec<TemplateStatus>,
 
+    /// spec.promotion: where the running version came from and what the next promotion waits
+    /// for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<super::PromotionStatus>,
+
     /// A digest of the checks (with minScore and url) the current version last passed. When the
     /// checks change, a template's or the checklist's own, the running version is verified again
     /// with the new ones at the next round, without rolling its pods.

@@ -131,6 +131,13 @@ impl Verifier {
         }
     }
 
+    /// Asks the controller to reconcile the checklist `key` now, through the channel the
+    /// rounds report on: a checklist following one whose status moved.
+    pub(crate) fn wake(&self, key: Key) {
+        // The receiver goes only when the controller stops, and then nothing is to be woken.
+        let _ = self.reconcile.send(key);
+    }
+
     /// Runs job checks' Jobs through `client`.
     pub(crate) fn with_client(mut self, client: kube::Client) -> Self {
         self.client = Some(client);

@@ -24,16 +24,17 @@ use crate::{
 
 /// The revision the operator will give a valid checklist's spec, so a team can wire its
 /// dashboards and Prometheus relabelling before the first deploy.
-/// None with spec.app.rollOnChange: the revision then follows objects only the cluster holds.
+/// None with spec.app.rollOnChange or spec.promotion: the revision then follows objects only
+/// the cluster holds (their versions, the image promoted).
 fn revision_of(document: &serde_json::Value) -> Option<String> {
     let checklist: DeploymentChecklist = serde_json::from_value(document.clone()).ok()?;
-    let rolls_on_change = checklist
-        .spec
+    let spec = &checklist.spec;
+    let rolls_on_change = spec
         .app
         .roll_on_change
         .as_ref()
         .is_some_and(|r| !r.is_empty());
-    (!rolls_on_change).then(|| crate::resources::revision_hash(&checklist.spec))
+    (!rolls_on_change && spec.promotion.is_none()).then(|| crate::resources::revision_hash(spec))
 }
 
 /// Checks the file; 0 when every checklist is valid, 1 when any is not, 2 when the file cannot

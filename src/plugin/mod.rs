@@ -139,6 +139,12 @@ enum Command {
         /// The checklist's name.
         name: String,
     },
+    /// spec.promotion with approval Manual: promote the revision of the followed stage that
+    /// waits for approval (status.promotion.awaitingApproval).
+    Approve {
+        /// The checklist's name.
+        name: String,
+    },
     /// Restore an earlier revision that passed its checklist (default: the latest one before
     /// the current spec). The operator records it in the history as a manual rollback.
     Rollback {
@@ -336,6 +342,10 @@ async fn with_cluster(
                 requests::restart(&checklist, &now.to_string())?,
             )
             .await
+        }
+        Command::Approve { name } => {
+            let checklist = cluster.get(&name).await?;
+            send(&cluster, &checklist, requests::approve(&checklist)?).await
         }
         Command::Rollback { name, to_revision } => {
             let checklist = cluster.get(&name).await?;

@@ -9,8 +9,8 @@ use crate::{
     api::{
         DeploymentChecklist, DeploymentChecklistSpec, Phase, image_problems,
         requests::{
-            ABORT_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION, ROLLBACK_ANNOTATION,
-            default_rollback_revision, rollback_target,
+            ABORT_ANNOTATION, APPROVE_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION,
+            ROLLBACK_ANNOTATION, default_rollback_revision, rollback_target,
         },
     },
     resources::revision_of,
@@ -175,6 +175,12 @@ pub fn set_image(checklist: &DeploymentChecklist, image: &str) -> Result<Request
             problems.join("; it ")
         )));
     }
+    if let Some(promotion) = &checklist.spec.promotion {
+        return Err(PluginError::Refused(format!(
+            "{name} follows {} (spec.promotion): its image comes from there; set the image of              that checklist",
+            line(&promotion.from.name, 253)
+        )));
+    }
     if image == checklist.spec.app.image {
         return Err(PluginError::Refused(format!(
             "{name} already runs {shown}: nothing to change"
@@ -185,6 +191,37 @@ pub fn set_image(checklist: &DeploymentChecklist, image: &str) -> Result<Request
         said: format!(
             "{name}: image {} → {shown}; a new revision starts",
             line(&checklist.spec.app.image, SHOWN_IMAGE_CHARS)
+        ),
+    })
+}
+
+/// `approve`: the revision of the followed stage that waits for approval, promoted. Only that
+/// revision: approving is for what a person saw in the status, never whatever comes next.
+pub fn approve(checklist: &DeploymentChecklist) -> Result<Request, PluginError> {
+    let name = checklist.name_any();
+    refuse_if_suspended(checklist)?;
+    if checklist.spec.promotion.is_none() {
+        return Err(PluginError::Refused(format!(
+            "{name} follows no other checklist (spec.promotion): nothing to approve"
+        )));
+    }
+    let promotion = checklist.status.as_ref().and_then(|s| s.promotion.as_ref());
+    let Some(waiting) = promotion.and_then(|p| p.awaiting_approval.as_ref()) else {
+        let why = promotion
+            .and_then(|p| p.message.as_deref())
+            .unwrap_or("no revision of the followed checklist qualifies yet");
+        return Err(PluginError::Refused(format!(
+            "{name} has no revision waiting for approval: {}",
+            line(why, 300)
+        )));
+    };
+    Ok(Request {
+        patch: annotate(APPROVE_ANNOTATION, &waiting.revision),
+        said: format!(
+            "{name}: revision {} ({}) of {} approved for promotion",
+            line(&waiting.revision, 64),
+            line(&waiting.image, SHOWN_IMAGE_CHARS),
+            line(&promotion.map(|p| p.from.clone()).unwrap_or_default(), 320)
         ),
     })
 }
@@ -223,7 +260,8 @@ pub fn restart(checklist: &DeploymentChecklist, now: &str) -> Result<Request, Pl
 }
 
 /// The revision the operator gives `spec`: its hash with the versions of the rollOnChange
-/// objects that the current revision was rolled with (the plugin does not read those objects).
+/// objects that the current revision was rolled with (the plugin does not read those objects),
+/// and the image promoted to it when it follows another checklist.
 fn revision_after(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpec) -> String {
     let references = checklist
         .status
@@ -242,7 +280,18 @@ fn revision_after(checklist: &DeploymentChecklist, spec: &DeploymentChecklistSpe
         })
         .cloned()
         .collect();
-    revision_of(spec, &kept)
+    // A follower runs the version promoted to it, not spec.app.image.
+    let promoted = spec.promotion.as_ref().and(
+        checklist
+            .status
+            .as_ref()
+            .and_then(|s| s.promotion.as_ref())
+            .and_then(|p| p.promoted.as_ref()),
+    );
+    match promoted {
+        Some(promoted) => revision_of(&crate::resources::promoted_spec(spec, promoted), &kept),
+        None => revision_of(spec, &kept),
+    }
 }
 
 fn refuse_if_suspended(checklist: &DeploymentChecklist) -> Result<(), PluginError> {
@@ -429,5 +478,53 @@ mod tests {
             "character; it must name a tag or a digest, e.g. ghcr.io/acme/app:1.4.2 or ghcr.io/acme/app@sha256:<64 hex digits>"
         ));
         assert!(set_image(&ready, " ghcr.io/acme/dialectic:1.6.1\n").is_ok());
+    }
+
+    fn follower(waiting: Option<&str>) -> DeploymentChecklist {
+        let mut ready = checklist("RollingUpdate", Some(Phase::Ready));
+        ready.spec.promotion = Some(
+            serde_json::from_value(json!({"from": {"namespace": "staging", "name": "dialectic"}}))
+                .unwrap(),
+        );
+        let status = ready.status.as_mut().unwrap();
+        status.promotion = Some(crate::api::PromotionStatus {
+            from: "staging/dialectic".into(),
+            promoted: None,
+            awaiting_approval: waiting.map(|revision| crate::api::PromotedRevision {
+                revision: revision.into(),
+                image: "ghcr.io/acme/dialectic:1.5.0".into(),
+                migration_image: None,
+                at: None,
+            }),
+            message: Some("staging/dialectic has no stable revision yet".into()),
+        });
+        ready
+    }
+
+    #[test]
+    fn approve_names_the_revision_waiting_and_nothing_else() {
+        let request = approve(&follower(Some("3f2a9c1b7d"))).unwrap();
+        assert_eq!(
+            request.patch,
+            json!({"metadata": {"annotations": {"checklist.dev/approve": "3f2a9c1b7d"}}})
+        );
+        assert_eq!(
+            request.said,
+            "dialectic: revision 3f2a9c1b7d (ghcr.io/acme/dialectic:1.5.0) of staging/dialectic \
+             approved for promotion"
+        );
+        assert_eq!(
+            refused(approve(&follower(None))),
+            "dialectic has no revision waiting for approval: staging/dialectic has no stable \
+             revision yet"
+        );
+        assert!(
+            refused(approve(&checklist("RollingUpdate", Some(Phase::Ready))))
+                .contains("follows no other checklist")
+        );
+        assert!(
+            refused(set_image(&follower(None), "ghcr.io/acme/dialectic:9.9.9"))
+                .contains("follows dialectic (spec.promotion): its image comes from there")
+        );
     }
 }

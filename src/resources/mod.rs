@@ -36,7 +36,7 @@ pub use job::{hook_job_name, migration_job_name, rollback_migration_job_name};
 pub(crate) use pod::extra_security_context;
 pub use pod::undeclared_mounts;
 pub(crate) use revision::deployed_revision;
-pub use revision::{checks_digest, revision_hash, revision_of};
+pub use revision::{checks_digest, promoted_spec, revision_hash, revision_of};
 pub(crate) use security::{container_security_context, pod_security_context};
 pub(crate) use service::{
     selected_revision, service, service_selecting, side_service, side_service_field,

@@ -28,7 +28,9 @@ use sha2::{Digest, Sha256};
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::api::{AppSpec, DeploymentChecklistSpec, Probes, ReferenceVersion, VerificationSpec};
+use crate::api::{
+    AppSpec, DeploymentChecklistSpec, Probes, PromotedRevision, ReferenceVersion, VerificationSpec,
+};
 
 /// The annotation holding the revision hash, on the Deployment and on its pod template (so a new
 /// revision rolls the pods even when nothing else in the template changed).
@@ -71,6 +73,20 @@ pub fn revision_of(spec: &DeploymentChecklistSpec, references: &[ReferenceVersio
         .take(HASH_LENGTH / 2)
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// `spec` running a version promoted from the stage it follows (spec.promotion): its image, and
+/// its migration image (none: the promoted app image runs the migration, as in that stage).
+pub fn promoted_spec(
+    spec: &DeploymentChecklistSpec,
+    promoted: &PromotedRevision,
+) -> DeploymentChecklistSpec {
+    let mut running = spec.clone();
+    running.app.image = promoted.image.clone();
+    if let Some(migration) = running.migration.as_mut() {
+        migration.image = promoted.migration_image.clone();
+    }
+    running
 }
 
 /// The digest of what decides whether a version passes its checks: the checks (a template's

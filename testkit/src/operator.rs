@@ -104,6 +104,12 @@ impl Operator {
         Self::launch_with_env(namespace, extra_args, log_filter, &[])
     }
 
+    /// Starts the operator for every namespace, reconciling only the checklists `selector`
+    /// matches: for tests whose checklists span namespaces.
+    pub fn start_cluster_wide(selector: &str) -> Self {
+        Self::launch("", &["--selector", selector], "info")
+    }
+
     /// [`launch`](Self::launch) with more environment variables (a KUBECONFIG of its own, say).
     pub fn launch_with_env(
         namespace: &str,
@@ -181,11 +187,17 @@ impl Operator {
                 "--log-format",
                 "json",
                 "--egress-allow-loopback",
-                "--namespace",
-                &self.namespace,
                 "--metrics-addr",
                 "127.0.0.1:0",
             ])
+            // Cluster-wide when no namespace is given (with a --selector in extra_args, so it
+            // leaves other tests' checklists alone).
+            .args(
+                Some(["--namespace", self.namespace.as_str()])
+                    .filter(|_| !self.namespace.is_empty())
+                    .into_iter()
+                    .flatten(),
+            )
             .args(&self.extra_args)
             .env("RUST_LOG", &self.log_filter)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -27,6 +27,7 @@ mod operator;
 mod plugin;
 mod progressive;
 mod prometheus;
+mod promotion;
 mod rbac;
 mod rotation;
 mod route_problems;

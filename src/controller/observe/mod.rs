@@ -8,13 +8,14 @@
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
 //! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
 //! process's own write. `templates` reads the check templates a checklist names, `rotation` the versions of the
-//! Secrets and ConfigMaps it rolls on.
+//! Secrets and ConfigMaps it rolls on, `promotion` the checklist it follows.
 
 mod cache;
 mod compact;
 mod drift;
 mod fresh;
 mod observation;
+mod promotion;
 mod read;
 mod reduce;
 mod requests;
@@ -33,6 +34,7 @@ pub use observation::{
     JobState, Observation, Owned, Report, RevisionPods, RolloutProgress, VerificationObservation,
     VerificationResults,
 };
+pub use promotion::{follow, followed_key};
 pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};
 pub use rotation::references;

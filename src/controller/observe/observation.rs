@@ -215,6 +215,9 @@ pub struct Observation {
     pub template_problem: Option<String>,
     /// The PodDisruptionBudget and HorizontalPodAutoscaler as they are.
     pub scaling: super::ScalingObjects,
+    /// spec.promotion, decided: status.promotion, and when a waiting revision qualifies (the
+    /// promoted image is already in the spec the plan reads).
+    pub promotion: Option<crate::controller::plan::promotion::Decision>,
 }
 
 /// What the verification task of one revision has found so far.

@@ -95,6 +95,7 @@ pub fn observation(
         rollback_request: rollback_request(checklist, &revision.hash),
         templates: Vec::new(),
         template_problem: None,
+        promotion: None,
         scaling: world.scaling.clone(),
         revision,
     }

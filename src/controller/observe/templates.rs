@@ -46,6 +46,9 @@ pub struct Effective<'a> {
     pub templates: Vec<TemplateStatus>,
     /// Why the templates do not resolve, if they do not.
     pub problem: Option<String>,
+    /// spec.promotion, decided (see [`follow`](super::follow)); the promoted image is already
+    /// in `checklist`.
+    pub promotion: Option<crate::controller::plan::promotion::Decision>,
 }
 
 /// `checklist` with its templates resolved, or with the reason they do not resolve.
@@ -58,6 +61,7 @@ pub async fn effective<'a>(
             checklist: Cow::Borrowed(checklist),
             templates: Vec::new(),
             problem: None,
+            promotion: None,
         });
     }
     let found = read(client, checklist).await?;
@@ -66,11 +70,13 @@ pub async fn effective<'a>(
             checklist: Cow::Owned(resolved.checklist),
             templates: resolved.templates,
             problem: None,
+            promotion: None,
         },
         Err(problem) => Effective {
             checklist: Cow::Borrowed(checklist),
             templates: Vec::new(),
             problem: Some(problem),
+            promotion: None,
         },
     })
 }

@@ -23,6 +23,16 @@ impl Planner<'_> {
     pub(super) fn decide(&mut self, previous: &DeploymentChecklistStatus) {
         self.status.observed_generation = Some(self.generation);
         self.status.secrets = self.observed.secrets.clone();
+        // Without spec.promotion, none: a checklist that stops following says so.
+        self.status.promotion = self.observed.promotion.as_ref().map(|p| p.status.clone());
+        if let Some(recheck) = self
+            .observed
+            .promotion
+            .as_ref()
+            .and_then(|p| p.recheck_after)
+        {
+            self.wake_after = Some(self.wake_after.map_or(recheck, |w| w.min(recheck)));
+        }
 
         if self.spec.suspend {
             self.suspend();

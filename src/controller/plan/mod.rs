@@ -16,6 +16,7 @@
 mod hooks;
 mod lifecycle;
 mod policy;
+pub(crate) mod promotion;
 mod revision;
 mod rollback;
 mod scaling;

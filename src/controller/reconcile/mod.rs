@@ -16,7 +16,6 @@ use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, DeploymentChecklistStatus, Reason},
     error::{Retry, chain},
-    resources::rotation::{CONFIG_MAP, SECRET},
     telemetry::Metrics,
 };
 
@@ -52,6 +51,8 @@ pub(crate) struct Context {
     pub(crate) config_map_readers: ReaderIndex<ConfigMapObject>,
     /// Which checklists use which check template: who a template's change concerns.
     pub(crate) template_users: ReaderIndex<TemplateObject>,
+    /// Which checklists follow which (spec.promotion.from): who a stage's progress concerns.
+    pub(crate) followers: ReaderIndex<Key>,
     /// The RollingUpdate Deployments and the Jobs from the controller's watches; None reads
     /// them live.
     pub(crate) caches: Option<Arc<Caches>>,
@@ -77,6 +78,7 @@ impl Context {
         self.secret_readers.retain(&exists);
         self.config_map_readers.retain(&exists);
         self.template_users.retain(&exists);
+        self.followers.retain(&exists);
         if let Some(caches) = &self.caches {
             caches.retain(&exists);
         }
@@ -99,6 +101,7 @@ impl Context {
             secret_readers: ReaderIndex::default(),
             config_map_readers: ReaderIndex::default(),
             template_users: ReaderIndex::default(),
+            followers: ReaderIndex::default(),
             caches: None,
             jitter: fastrand::f64,
             notifier: None,
@@ -273,26 +276,11 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         Ok(effective) => effective,
         Err(error) => return failed(checklist, error, ctx).await,
     };
-    let checklist = effective.checklist.as_ref();
-    let rolled_on = crate::resources::rotation::roll_on_change(&checklist.spec);
-    let in_namespace = |name: &String| (key.0.clone(), name.clone());
-    let secrets = observe::secret_names(checklist)
-        .iter()
-        .chain(
-            rolled_on
-                .iter()
-                .filter(|(k, _)| *k == SECRET)
-                .map(|(_, n)| n),
-        )
-        .map(in_namespace)
-        .collect();
-    ctx.secret_readers.record(&key, secrets);
-    let config_maps = rolled_on
-        .iter()
-        .filter(|(k, _)| *k == CONFIG_MAP)
-        .map(|(_, n)| in_namespace(n))
-        .collect();
-    ctx.config_map_readers.record(&key, config_maps);
+    let effective = match Box::pin(observe::follow(&ctx.client, effective, &clock::now())).await {
+        Ok(effective) => effective,
+        Err(error) => return failed(checklist, error, ctx).await,
+    };
+    record_reads(ctx, &key, effective.checklist.as_ref());
     match observe_plan_act_record(&effective, ctx).await {
         Ok(action) => Ok(action),
         Err(Unfinished {
@@ -364,6 +352,7 @@ async fn observe_and_plan(
     let observed = Observation {
         templates: effective.templates.clone(),
         template_problem: effective.problem.clone(),
+        promotion: effective.promotion.clone(),
         ..observe::observation(checklist, &world, revision, report)
     };
     let name = checklist.name_any();
@@ -403,11 +392,13 @@ async fn observe_plan_act_record(
     if !planned.records_first() {
         actor.act(&planned.changes).await?;
         record_status(checklist, &previous, &planned, ctx).await?;
+        wake_followers(ctx, checklist, &previous, &planned.status);
         announce(checklist, &planned, ctx).await;
         notify(checklist, &planned, &world, ctx).await;
         return Ok(requeue(&planned, ctx));
     }
     let recorded = record_status(checklist, &previous, &planned, ctx).await?;
+    wake_followers(ctx, checklist, &previous, &planned.status);
     let acted = actor.act(&planned.changes).await;
     // The notes say what the status now holds, so they go out even when an act failed: the
     // next plan starts from this status and will not announce the same transition again.
@@ -427,131 +418,11 @@ fn requeue(planned: &Plan, ctx: &Context) -> Action {
     Action::requeue(spread(planned.requeue_after, (ctx.jitter)()))
 }
 
-/// Queues the notifications the plan's transitions call for (after the status that announces
-/// them is written), and reports targets whose URL cannot be read.
-async fn notify(checklist: &DeploymentChecklist, planned: &Plan, world: &World, ctx: &Context) {
-    let Some(notifier) = &ctx.notifier else {
-        return;
-    };
-    let reasons: Vec<Reason> = planned.notes.iter().map(|n| n.reason).collect();
-    let targets = checklist
-        .spec
-        .notifications
-        .as_ref()
-        .map(|n| crate::notify::resolve(n, &world.secrets))
-        .unwrap_or_default();
-    let (deliveries, unsendable) = crate::notify::deliveries(
-        checklist,
-        &planned.status,
-        &reasons,
-        &targets,
-        &ctx.notify_defaults,
-        &clock::now().0.to_string(),
-    );
-    for delivery in deliveries {
-        notifier.enqueue(delivery);
-    }
-    for message in unsendable {
-        let note = Note {
-            reason: Reason::NotificationFailed,
-            message,
-        };
-        announce_note(checklist, &note, ctx).await;
-    }
-}
+mod readers;
+mod report;
 
-/// Publishes `note` as an Event about `checklist`.
-async fn announce_note(checklist: &DeploymentChecklist, note: &Note, ctx: &Context) {
-    record::publish(
-        &ctx.client,
-        &ctx.reporter,
-        &ctx.metrics,
-        checklist.object_ref(&()),
-        note,
-    )
-    .await;
-}
-
-/// The record step as one: the status when it says something new, then one Event per note.
-async fn record_plan(
-    checklist: &DeploymentChecklist,
-    previous: &DeploymentChecklistStatus,
-    planned: &Plan,
-    ctx: &Context,
-) -> Result<()> {
-    record_status(checklist, previous, planned, ctx).await?;
-    announce(checklist, planned, ctx).await;
-    Ok(())
-}
-
-/// One Event per note of the plan.
-async fn announce(checklist: &DeploymentChecklist, planned: &Plan, ctx: &Context) {
-    for note in &planned.notes {
-        announce_note(checklist, note, ctx).await;
-    }
-}
-
-/// Writes the plan's status when it says something new, and returns the status now stored.
-///
-/// The status is fitted to its budget first (clean text, capped lists, a bounded size), so what
-/// a tenant writes cannot make the API server refuse it. Should it refuse anyway, for what the
-/// status holds rather than an outage, a shorter status still records the transition, and an
-/// Event and a metric say what was refused: a rollback about to be acted on is never left
-/// out of the status, and the checklist does not stall on the write.
-async fn record_status(
-    checklist: &DeploymentChecklist,
-    previous: &DeploymentChecklistStatus,
-    planned: &Plan,
-    ctx: &Context,
-) -> Result<DeploymentChecklistStatus> {
-    let status = record::budget::fit(planned.status.clone());
-    if !record::status_changed(previous, &status) {
-        return Ok(status);
-    }
-    let (stored, version) = match record::write_status(&ctx.client, checklist, &status).await {
-        // Refused for what it holds; not for who sent it (401, 403) or a checklist gone (404).
-        Err(ReconcileError::WriteStatus { source, .. })
-            if matches!(source.code(), Some(400 | 413 | 422)) =>
-        {
-            ctx.metrics.status_refused();
-            let why = source.to_string();
-            let note = Note {
-                reason: Reason::StatusRefused,
-                message: format!("the API server refused the status: {why}"),
-            };
-            announce_note(checklist, &note, ctx).await;
-            let reduced = record::budget::reduced(&status, &why);
-            let version = record::write_status(&ctx.client, checklist, &reduced).await?;
-            (reduced, version)
-        }
-        written => (status, written?),
-    };
-    ctx.versions.remember(observe::key(checklist)?, version);
-    ctx.metrics.status_written();
-    Ok(stored)
-}
-
-/// Says in the status and an Event (once) that the checklist is stalled by `error`, which only a
-/// person can fix. Best effort: when the status cannot be written either (the same missing
-/// rule), the log still says it.
-async fn report_blocked(checklist: &DeploymentChecklist, error: &ReconcileError, ctx: &Context) {
-    let previous = checklist.status.clone().unwrap_or_default();
-    let message = format!(
-        "{}; tried again after a change to the checklist, and every {} minutes",
-        chain(error),
-        AT_REST.as_secs() / 60
-    );
-    let planned = plan::blocked(
-        checklist.meta().generation.unwrap_or_default(),
-        &previous,
-        error.reason(),
-        &message,
-        &clock::now(),
-    );
-    if let Err(failed) = record_plan(checklist, &previous, &planned, ctx).await {
-        tracing::debug!(error = %chain(&failed), "cannot say in the status why the reconcile failed");
-    }
-}
+use readers::{record_reads, wake_followers};
+use report::{announce, notify, record_status, report_blocked};
 
 #[cfg(test)]
 mod tests;

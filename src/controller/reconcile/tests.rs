@@ -611,6 +611,14 @@ async fn event(api: &mut ApiServer, reason: &str, type_: &str, note: &str) {
     post.reply(StatusCode::CREATED, &body);
 }
 
+/// The Events of a revision that starts with its migration: RevisionStarted naming `image` and
+/// `hash`, then Migrating.
+async fn migration_started_events(api: &mut ApiServer, image: &str, hash: &str) {
+    let started = format!("rolling out {image} (revision {hash})");
+    event(api, "RevisionStarted", "Normal", &started).await;
+    event(api, "Migrating", "Normal", "running the migration Job").await;
+}
+
 /// The condition of `type_` in a status, which must be there.
 fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
     status["conditions"]
@@ -785,14 +793,7 @@ async fn a_new_checklist_with_a_valid_secret_starts_its_migration() {
             assert_eq!(status["score"]["passed"], json!(4), "score.passed");
             assert_eq!(status["score"]["total"], json!(12), "score.total");
 
-            event(
-                &mut api,
-                "RevisionStarted",
-                "Normal",
-                &format!("rolling out {IMAGE} (revision {hash})"),
-            )
-            .await;
-            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+            migration_started_events(&mut api, IMAGE, &hash).await;
             api
         }
     };
@@ -996,14 +997,7 @@ async fn a_stale_object_after_our_own_status_write_is_read_again_and_nothing_rep
             let mut written = checklist.clone();
             written["status"] = status;
             written["metadata"]["resourceVersion"] = json!("4713");
-            event(
-                &mut api,
-                "RevisionStarted",
-                "Normal",
-                &format!("rolling out {IMAGE} (revision {hash})"),
-            )
-            .await;
-            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+            migration_started_events(&mut api, IMAGE, &hash).await;
 
             // The second, handed the object at 4711: it is read again first.
             let get = api
@@ -1215,14 +1209,7 @@ async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes
             observe_reads(&mut api, &hash, Some(&secret), Some(&job)).await;
             let status = status_apply(&mut api, &checklist).await;
             assert_eq!(status["phase"], json!("Migrating"), "status.phase");
-            event(
-                &mut api,
-                "RevisionStarted",
-                "Normal",
-                &format!("rolling out {IMAGE} (revision {hash})"),
-            )
-            .await;
-            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+            migration_started_events(&mut api, IMAGE, &hash).await;
             api
         }
     };
@@ -1247,4 +1234,5 @@ async fn a_conflict_on_the_status_write_is_retried_and_the_next_reconcile_writes
     assert_eq!(action, Action::requeue(Duration::from_secs(15)));
 }
 
+mod promotion;
 mod rotation;

@@ -78,14 +78,29 @@ fn header(
         rows.push(vec!["Message".into(), message.clone()]);
     }
     let revision = status.revision.as_ref();
-    let current_hash = revision
-        .and_then(|r| r.current.as_ref())
+    // The image of the current revision: a follower's is the one promoted to it, not its spec's.
+    let current = revision.and_then(|r| r.current.as_ref());
+    let image = current.map_or(checklist.spec.app.image.as_str(), |c| c.image.as_str());
+    let current_hash = current
         .map(|c| format!(" (revision {})", c.hash))
         .unwrap_or_default();
-    rows.push(vec![
-        "Image".into(),
-        format!("{}{current_hash}", checklist.spec.app.image),
-    ]);
+    rows.push(vec!["Image".into(), format!("{image}{current_hash}")]);
+    if let Some(promotion) = &status.promotion {
+        let promoted = match &promotion.promoted {
+            Some(p) => format!(
+                "from {}, its revision {} ({}), {}",
+                promotion.from,
+                p.revision,
+                p.image,
+                ago(p.at.as_ref(), now)
+            ),
+            None => format!("nothing yet from {}", promotion.from),
+        };
+        rows.push(vec!["Promoted".into(), promoted]);
+        if let Some(message) = &promotion.message {
+            rows.push(vec!["Next".into(), paint.waiting(message)]);
+        }
+    }
     let serving = match revision.and_then(|r| r.stable.as_ref()) {
         Some(stable) => format!(
             "{} (revision {}, stable since {})",
@@ -447,6 +462,33 @@ mod tests {
         assert_eq!(events_section.lines().count(), 6, "{events_section}");
         assert!(events_section.trim_end().ends_with("RolledBack happened"));
         assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_follower_says_where_its_version_came_from_and_what_the_next_waits_for() {
+        let mut follower = rolled_back();
+        // Its spec's image is not what runs: the image promoted to it is.
+        follower.spec.app.image = "ghcr.io/acme/dialectic:1.0.0".into();
+        follower.status.as_mut().unwrap().promotion = Some(
+            serde_json::from_value(json!({
+                "from": "staging/dialectic",
+                "promoted": {"revision": "5a5a5a5a5a", "image": "ghcr.io/acme/dialectic:1.5.0",
+                             "at": "2027-01-15T07:59:00Z"},
+                "message": "staging/dialectic revision 6b6b6b6b6b is promoted at 2027-01-15T09:00:00Z once Ready for 3600 s",
+            }))
+            .unwrap(),
+        );
+        let text = status(&follower, &[], Paint { colour: false }, &now());
+        for expected in [
+            "Image     ghcr.io/acme/dialectic:1.5.0 (revision bbbbbbbbbb)",
+            "Promoted  from staging/dialectic, its revision 5a5a5a5a5a (ghcr.io/acme/dialectic:1.5.0), ",
+            "Next      staging/dialectic revision 6b6b6b6b6b is promoted at 2027-01-15T09:00:00Z",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn observed() -> Observation {
         rollback_request: None,
         templates: Vec::new(),
         template_problem: None,
+        promotion: None,
         scaling: Default::default(),
     }
 }

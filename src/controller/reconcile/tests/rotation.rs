@@ -68,14 +68,7 @@ async fn a_checklist_rolling_on_its_secret_reads_the_version_by_metadata_and_rec
                 status["history"][0].get("rotated").is_none(),
                 "a first revision rotated nothing"
             );
-            event(
-                &mut api,
-                "RevisionStarted",
-                "Normal",
-                &format!("rolling out {IMAGE} (revision {hash})"),
-            )
-            .await;
-            event(&mut api, "Migrating", "Normal", "running the migration Job").await;
+            migration_started_events(&mut api, IMAGE, &hash).await;
             api
         }
     };
