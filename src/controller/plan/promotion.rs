@@ -106,7 +106,12 @@ pub fn decide(
             "{from} is not Ready on its stable revision {shown}: it is promoted once it is"
         ));
     }
-    let problems = image_problems(&stable.image);
+    // What a status says is only as good as who could write it: both images must be images.
+    let migration_image = migration_image(followed);
+    let problems: Vec<String> = std::iter::once(&stable.image)
+        .chain(migration_image.as_ref())
+        .flat_map(|image| image_problems(image))
+        .collect();
     if !problems.is_empty() {
         return wait(format!(
             "{from} revision {shown} has an image that cannot run here: it {}",
@@ -131,7 +136,7 @@ pub fn decide(
     let candidate = PromotedRevision {
         revision: stable.hash.clone(),
         image: stable.image.clone(),
-        migration_image: migration_image(followed),
+        migration_image,
         at: Some(now.clone()),
     };
     if spec.approval == Approval::Manual && approved != Some(stable.hash.as_str()) {

@@ -273,6 +273,25 @@ fn a_missing_or_unreadable_stage_and_a_hostile_image_are_named() {
         *image = "ghcr.io/acme/web:2.0.0\u{1b}[2J".into();
     }
     let refused = look(&spec, &forged, None, 10);
+    // And a chain's migration image, from a status too.
+    let mut chained = staging(12);
+    chained.spec.promotion = Some(following(0, Approval::Automatic));
+    chained.status.as_mut().unwrap().promotion = Some(PromotionStatus {
+        from: "qa/web".into(),
+        promoted: Some(PromotedRevision {
+            revision: HASH.into(),
+            image: IMAGE.into(),
+            migration_image: Some("migrate:\u{202e}1".into()),
+            at: None,
+        }),
+        awaiting_approval: None,
+        message: None,
+    });
+    let chain = look(&spec, &chained, None, 10);
+    assert_eq!(chain.running(), None, "{:?}", chain.status.message);
+    let said = chain.status.message.unwrap_or_default();
+    assert!(said.contains("has an image that cannot run here"), "{said}");
+    assert!(!said.contains('\u{202e}'), "{said:?}");
     assert_eq!(refused.running(), None);
     let message = refused.status.message.unwrap();
     assert!(
