@@ -28,15 +28,9 @@ pub async fn references(
         let (secrets, config_maps) = (&secrets, &config_maps);
         async move {
             let found = if kind == SECRET {
-                secrets
-                    .get_metadata_opt(&name)
-                    .await
-                    .map(|m| m.and_then(|m| m.resource_version()))
+                version_of(secrets, &name).await
             } else {
-                config_maps
-                    .get_metadata_opt(&name)
-                    .await
-                    .map(|m| m.and_then(|m| m.resource_version()))
+                version_of(config_maps, &name).await
             };
             let resource_version =
                 found.map_err(|e| ReconcileError::read(format!("{kind} {name}"), e))?;
@@ -48,4 +42,15 @@ pub async fn references(
         }
     });
     futures::future::try_join_all(reads).await
+}
+
+/// The resourceVersion of the object `name`, read by metadata only; none when it is absent.
+async fn version_of<K>(api: &Api<K>, name: &str) -> kube::Result<Option<String>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api
+        .get_metadata_opt(name)
+        .await?
+        .and_then(|m| m.resource_version()))
 }

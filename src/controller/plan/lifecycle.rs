@@ -31,7 +31,7 @@ impl Planner<'_> {
             .as_ref()
             .and_then(|p| p.recheck_after)
         {
-            self.wake_after = Some(self.wake_after.map_or(recheck, |w| w.min(recheck)));
+            self.wake_within(recheck);
         }
 
         if self.spec.suspend {

@@ -177,7 +177,14 @@ impl Planner<'_> {
     /// first.
     pub(super) fn wake_at(&mut self, at: &Time) {
         let seconds = at.0.as_second().saturating_sub(self.now.0.as_second());
-        let wake = Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+        self.wake_within(Duration::from_secs(
+            u64::try_from(seconds.max(1)).unwrap_or(1),
+        ));
+    }
+
+    /// Looks again within `wake` if nothing else asks first: the soonest of every wake-up a
+    /// step asked for becomes the plan's requeue.
+    pub(in crate::controller::plan) fn wake_within(&mut self, wake: Duration) {
         self.wake_after = Some(self.wake_after.map_or(wake, |w| w.min(wake)));
     }
 
@@ -244,8 +251,7 @@ impl Planner<'_> {
             });
         }
         self.progress(Phase::RollingOut, reason, why);
-        let soon = Duration::from_secs(soon);
-        self.wake_after = Some(self.wake_after.map_or(soon, |w| w.min(soon)));
+        self.wake_within(Duration::from_secs(soon));
         Step::Wait
     }
 

@@ -195,6 +195,24 @@ fn condition(plan: &Plan, kind: Cond) -> (String, String) {
     (c.status.clone(), c.reason.clone())
 }
 
+/// Asserts `plan` refused the spec as InvalidSpec before anything changed (Failed, Stalled, no
+/// change but stopping the rounds), and returns its message.
+fn refused_as_invalid(plan: &Plan) -> String {
+    assert_eq!(plan.status.phase, Some(Phase::Failed));
+    assert_eq!(
+        condition(plan, Cond::Stalled),
+        ("True".into(), "InvalidSpec".into())
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| matches!(c, Change::StopVerification)),
+        "{:?}",
+        plan.changes
+    );
+    plan.status.message.clone().unwrap_or_default()
+}
+
 fn restore_old() -> Change {
     Change::RestoreStable {
         revision: OLD.into(),
