@@ -637,6 +637,7 @@ fn the_invalid_corpus_is_refused_as_the_api_server_refuses_it() {
         "spec.rollback.migration Run needs",
         "spec.app.image: Invalid value",
         "spec.secrets may set a pattern",
+        "spec.app.podLabels",
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
     let mut refused = 0;

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::adoption::AdoptSpec;
 use super::pod::{AppVolume, ExtraContainer};
 use super::rotation::RollOnChange;
 use super::scaling::{AutoscalingSpec, DisruptionBudgetSpec};
@@ -204,6 +205,27 @@ pub struct AppSpec {
     /// {secrets: [db-credentials], configMaps: [app-config]}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roll_on_change: Option<RollOnChange>,
+
+    /// Labels added to the app's pods (never to migration, hook or check Job pods), so a
+    /// Service, a NetworkPolicy or a dashboard of yours selects them. With spec.app.adopt, the
+    /// labels the adopted pods carry, so your Services reach old and new pods alike. Part of
+    /// the revision: changing them rolls the pods. At most 16; the operator's own keys
+    /// (app.kubernetes.io/name, instance, component, managed-by, version, checklist.dev/*,
+    /// pod-template-hash) are refused. Example: {app: web, tier: frontend}.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "super::adoption::pod_labels_schema")]
+    pub pod_labels: BTreeMap<String, String>,
+
+    /// A running Deployment of this namespace that the checklist takes over: its pods keep
+    /// serving, untouched, until a revision of the checklist is Ready, then it is scaled to 0
+    /// (or deleted, as afterReady says). Give spec.app.podLabels the labels its pods carry, so
+    /// the Services that reach them reach the checklist's pods too (`kubectl checklist adopt
+    /// DEPLOYMENT` writes both). Needs the RollingUpdate strategy until the hand-over (a Service
+    /// of yours would otherwise reach BlueGreen's preview or Canary's canary pods), and a
+    /// checklist named unlike the Deployment and unlike any Service of yours. Not part of the
+    /// revision: removing it once status.adoption says handedOver rolls nothing. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<AdoptSpec>,
 
     /// The Service in front of the app. Default: a ClusterIP Service on port 80.
     #[serde(default)]

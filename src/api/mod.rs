@@ -15,6 +15,7 @@
     rustdoc::bare_urls
 )]
 
+pub mod adoption;
 pub mod app;
 pub mod checks;
 pub mod conditions;
@@ -46,6 +47,7 @@ mod schema;
 pub use image::image_problems;
 pub(crate) use schema::{KEY_CHARACTERS_MESSAGE, ONE_LINE_REFUSED};
 
+pub use adoption::{AdoptSpec, AdoptionStatus, AfterReady};
 pub use app::{AppSpec, ServiceSpec, ServiceType};
 pub use checks::{
     DEFAULT_SECURITY_HEADERS, HeaderSource, HttpCheck, HttpHeader, HttpMethod, HttpsRedirectCheck,

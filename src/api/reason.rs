@@ -76,6 +76,9 @@ pub enum Reason {
     RouteContested,
     /// The revision passed its checklist and serves traffic.
     Ready,
+    /// spec.app.adopt: a revision of the checklist is Ready, so the adopted Deployment was
+    /// scaled to 0 or deleted, as spec.app.adopt.afterReady says; the message names it.
+    HandedOver,
     /// The stable revision stopped working (continuous checks fail, its pods crash-loop); there
     /// is nothing older to restore, so nothing was rolled back.
     Degraded,
@@ -191,7 +194,7 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_its_name() {
-        assert_eq!(Reason::all().count(), 42);
+        assert_eq!(Reason::all().count(), 43);
         for reason in Reason::all() {
             assert_eq!(reason.as_str(), format!("{reason:?}"));
         }

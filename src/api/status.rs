@@ -98,6 +98,10 @@ pub struct DeploymentChecklistStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion: Option<super::PromotionStatus>,
 
+    /// spec.app.adopt: whether the adopted Deployment was handed over, or what that waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<super::AdoptionStatus>,
+
     /// A digest of the checks (with minScore and url) the current version last passed. When the
     /// checks change, a template's or the checklist's own, the running version is verified again
     /// with the new ones at the next round, without rolling its pods.

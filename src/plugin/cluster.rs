@@ -186,6 +186,23 @@ impl Cluster {
             .map_err(|e| self.explain(e, Some(name)))
     }
 
+    /// The Deployment `name` of the namespace.
+    pub async fn deployment(
+        &self,
+        name: &str,
+    ) -> Result<k8s_openapi::api::apps::v1::Deployment, PluginError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        match api.get_opt(name).await {
+            Ok(Some(deployment)) => Ok(deployment),
+            Ok(None) => Err(PluginError::Refused(format!(
+                "Deployment {name:?} not found in namespace {:?}",
+                self.namespace
+            ))),
+            Err(e) => Err(self.explain(e, None)),
+        }
+    }
+
     /// One line for a failed request about `name` (or the list).
     pub fn explain(&self, error: kube::Error, name: Option<&str>) -> PluginError {
         match error {

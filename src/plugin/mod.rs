@@ -6,7 +6,9 @@
 //! `cluster` talks to the API server, `render` draws, `requests` decides what to write, `lint`
 //! checks files; this module is the command line.
 
+mod adopt;
 mod cluster;
+mod completion;
 mod lint;
 pub mod render;
 mod requests;
@@ -38,6 +40,7 @@ Examples:
   kubectl checklist rollback dialectic --to-revision 3
   kubectl checklist set image dialectic ghcr.io/acme/dialectic:1.6.0
   kubectl checklist lint -f examples/dialectic.yaml
+  kubectl checklist adopt web --name web-app > web-app.yaml
 
 Exit status: 0 done; 1 the request failed or was refused (the message says why); 2 a bad flag,
 argument or file.";
@@ -173,11 +176,36 @@ enum Command {
         #[arg(long = "templates", value_name = "TEMPLATES.yaml")]
         templates: Vec<PathBuf>,
     },
+    /// Print a checklist that takes over a running Deployment without restarting its pods
+    /// (spec.app.adopt): review it, then kubectl apply it.
+    Adopt {
+        /// The Deployment to adopt.
+        deployment: String,
+        /// The checklist's name; not the Deployment's (the checklist runs a Deployment named
+        /// like itself) nor a Service's of yours.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The app's container, when the pods have several (default: the one named app).
+        #[arg(long, value_name = "CONTAINER")]
+        container: Option<String>,
+        /// What happens to the Deployment once the checklist is Ready.
+        #[arg(long, value_enum, default_value = "scale-down")]
+        after_ready: AfterReadyArg,
+    },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// spec.app.adopt.afterReady on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AfterReadyArg {
+    /// Scale it to 0 and leave it in place.
+    ScaleDown,
+    /// Delete it.
+    Delete,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,7 +257,7 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Verify(args) => return verify::cli::run(*args).await,
-        Command::Completion { shell } => print(&completion(shell)),
+        Command::Completion { shell } => print(&completion::completion(shell)),
         Command::Lint {
             file,
             offline,
@@ -361,23 +389,30 @@ async fn with_cluster(
             )
             .await
         }
-        Command::Verify(_) | Command::Lint { .. } | Command::Completion { .. } => Ok(()),
-    }
-}
-
-/// The completion script of `shell` for the `kubectl-checklist` executable.
-fn completion(shell: clap_complete::Shell) -> String {
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "kubectl-checklist", &mut script);
-    let script = String::from_utf8_lossy(&script).into_owned();
-    // clap_complete 4.6 spells bash's per-subcommand states two ways when the name holds a '-'
-    // (`kubectl__checklist__subcmd__x` where it walks the words, `kubectl__subcmd__checklist__
-    // subcmd__x` where it completes), so no subcommand's flags would complete: one spelling.
-    match shell {
-        clap_complete::Shell::Bash => {
-            script.replace("kubectl__subcmd__checklist", "kubectl__checklist")
+        Command::Adopt {
+            deployment,
+            name,
+            container,
+            after_ready,
+        } => {
+            let after_ready = match after_ready {
+                AfterReadyArg::ScaleDown => crate::api::AfterReady::ScaleDown,
+                AfterReadyArg::Delete => crate::api::AfterReady::Delete,
+            };
+            let live = cluster.deployment(&deployment).await?;
+            let written = adopt::checklist_from(&live, &name, container.as_deref(), after_ready)
+                .map_err(PluginError::Refused)?;
+            let notes: String = written
+                .notes
+                .iter()
+                .map(|note| format!("# note: {}\n", crate::text::line(note, 400)))
+                .collect();
+            print(&format!(
+                "{notes}{}",
+                encode(&written.checklist, Output::Yaml)?
+            ))
         }
-        _ => script,
+        Command::Verify(_) | Command::Lint { .. } | Command::Completion { .. } => Ok(()),
     }
 }
 
@@ -414,27 +449,4 @@ fn print(text: &str) -> Result<(), PluginError> {
     // A closed stdout (`| head`) ends the command quietly.
     let _ = std::io::stdout().write_all(text.as_bytes());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bash_completes_every_subcommand_and_its_flags() {
-        let script = completion(clap_complete::Shell::Bash);
-        assert!(script.contains("complete -F _kubectl__checklist"));
-        for state in ["rollback", "status", "set__subcmd__image"] {
-            let name = format!("kubectl__checklist__subcmd__{state}");
-            assert!(
-                script.contains(&format!("cmd=\"{name}\"")),
-                "{state}: never entered"
-            );
-            assert!(
-                script.contains(&format!("        {name})")),
-                "{state}: never completed"
-            );
-        }
-        assert!(!script.contains("kubectl__subcmd__checklist"));
-    }
 }

@@ -42,7 +42,10 @@ pub fn deployment(
     let name = checklist.name_any();
     let labels = labels::labels(&name, &spec.app.image, Component::App);
     let annotations = [(REVISION_ANNOTATION.to_owned(), revision.to_owned())];
-    let mut pod_labels = labels.clone();
+    // The user's labels first, so the operator's own always win (the schema refuses those keys;
+    // this keeps the selector intact even for a spec stored before that rule).
+    let mut pod_labels = spec.app.pod_labels.clone();
+    pod_labels.extend(labels.clone());
     pod_labels.insert(labels::REVISION.to_owned(), revision.to_owned());
 
     Deployment {
@@ -420,5 +423,32 @@ mod tests {
         assert_eq!(json["apiVersion"], "apps/v1");
         assert_eq!(json["kind"], "Deployment");
         assert!(json.get("status").is_none());
+    }
+
+    #[test]
+    fn pod_labels_reach_the_app_pods_only_and_never_replace_the_operators() {
+        let mut checklist = dialectic();
+        checklist.spec.app.pod_labels = BTreeMap::from([
+            ("app".into(), "legacy".into()),
+            // Refused by the schema; were one stored anyway, the selector still holds.
+            (labels::NAME.into(), "someone-else".into()),
+        ]);
+        let d = deployment(&checklist, &checklist.spec, REVISION);
+        let pod_labels = &d.spec.template.metadata.as_ref().unwrap().labels;
+        assert_eq!(label(pod_labels, "app"), Some("legacy"));
+        assert_eq!(label(pod_labels, labels::NAME), Some("dialectic"));
+        assert_eq!(
+            label(&d.metadata.labels, "app"),
+            None,
+            "not on the Deployment"
+        );
+        let job = crate::resources::migration_job(&checklist, &checklist.spec, REVISION)
+            .expect("dialectic migrates");
+        let job_pod_labels = &job.spec.unwrap().template.metadata.unwrap().labels;
+        assert_eq!(
+            label(job_pod_labels, "app"),
+            None,
+            "a Service must not reach a Job's pod"
+        );
     }
 }

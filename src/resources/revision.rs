@@ -2,8 +2,9 @@
 //!
 //! The hash covers exactly the inputs of the app's pod template and of the migration Job:
 //!
-//! - `spec.app` except `replicas`, `service`, `disruptionBudget` and `autoscaling`: image, port,
-//!   env, command, args, resources, volumes, containers, scheduling, restartedAt;
+//! - `spec.app` except `replicas`, `service`, `disruptionBudget`, `autoscaling` and `adopt`: image,
+//!   port, env, command, args, resources, volumes, containers, scheduling, pod labels,
+//!   restartedAt;
 //! - the names of the injected Secrets (`inject: true`), in order, since they become `envFrom`;
 //! - `spec.probes`;
 //! - `spec.migration.command` and `spec.migration.image`.
@@ -169,6 +170,9 @@ impl<'a> RevisionInput<'a> {
             autoscaling: None,
             // The list itself is not what runs; the versions of what it names are.
             roll_on_change: None,
+            // Whom the checklist took over from is not what runs: removing it after the
+            // hand-over must not roll the pods.
+            adopt: None,
             ..spec.app.clone()
         };
         Self {
@@ -291,6 +295,9 @@ mod tests {
             }
         }));
         assert!(changed(|s| s.migration = None));
+        assert!(changed(|s| {
+            s.app.pod_labels.insert("app".into(), "web".into());
+        }));
     }
 
     #[test]
@@ -307,6 +314,12 @@ mod tests {
         assert!(!changed(|s| s.app.replicas = None));
         assert!(!changed(|s| s.app.service.port = 8000));
         assert!(!changed(|s| s.app.service.type_ = ServiceType::LoadBalancer));
+        assert!(!changed(|s| {
+            s.app.adopt = Some(crate::api::AdoptSpec {
+                deployment: "legacy".into(),
+                after_ready: crate::api::AfterReady::Delete,
+            })
+        }));
     }
 
     #[test]

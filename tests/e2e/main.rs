@@ -9,6 +9,7 @@
 // Tests may unwrap: a panic is how a test says what failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adoption;
 mod api;
 mod chart;
 mod chart_policy;

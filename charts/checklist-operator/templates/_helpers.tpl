@@ -80,13 +80,15 @@ part of the reconcile needs it (README.md has the same as a table).
 # owned objects, written by server-side apply with owner references (act: patch, and create,
 # which an apply that creates needs); a rollback applies the stable template the same way.
 # BlueGreen and Canary delete the Deployment of the revision that lost (the old one after a
-# switch, the new one after a failure).
+# switch, the new one after a failure). spec.app.adopt: the adopted Deployment is read until
+# its hand-over, then scaled to 0 by a merge patch or deleted, once.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The app's Service and the preview or canary Service: watched as owned objects, read (BlueGreen
 # and Canary: which revision each selects, and whether a preview name belongs to someone else),
-# written by server-side apply.
+# written by server-side apply. spec.app.adopt: listed until the hand-over, to find the Services
+# that reach the adopted pods.
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "list", "watch", "create", "patch"]

@@ -17,6 +17,7 @@ use crate::{
     verify::engine::SecretValues,
 };
 
+mod adoption;
 mod route;
 mod scaling;
 mod writes;
@@ -196,6 +197,17 @@ impl Actor<'_> {
                 };
                 self.verifier.start(key, assignment);
             }
+            Change::HandOver {
+                deployment,
+                uid,
+                resource_version,
+                replicas,
+                delete,
+            } => {
+                self.hand_over(deployment, uid, resource_version, *replicas, *delete)
+                    .await?;
+            }
+            Change::RemoveCurrent => self.remove_current().await?,
             Change::ApplyScaling { serving } => self.apply_scaling(serving.as_deref()).await?,
             Change::RemoveScaling { budget, autoscaler } => {
                 self.remove_scaling(*budget, *autoscaler).await?;

@@ -8,12 +8,14 @@
 //! not older than this process's own last status write; `cache` serves the app's Deployment from
 //! the controller's watch cache (`compact`: objects kept as JSON) unless it is behind this
 //! process's own write. `templates` reads the check templates a checklist names, `rotation` the versions of the
-//! Secrets and ConfigMaps it rolls on, `promotion` the checklist it follows.
+//! Secrets and ConfigMaps it rolls on, `promotion` the checklist it follows, `adoption` the Deployment spec.app.adopt takes over.
 
+mod adoption;
 mod cache;
 mod compact;
 mod drift;
 mod fresh;
+mod get;
 mod observation;
 mod promotion;
 mod read;
@@ -23,6 +25,7 @@ mod rotation;
 mod scaling;
 mod templates;
 
+pub use adoption::{Adoptee, AdoptionObservation, Found};
 pub use cache::{CachedReads, Caches};
 pub use compact::CompactStore;
 pub use fresh::{Versions, reread};

@@ -218,6 +218,8 @@ pub struct Observation {
     /// spec.promotion, decided: status.promotion, and when a waiting revision qualifies (the
     /// promoted image is already in the spec the plan reads).
     pub promotion: Option<crate::controller::plan::promotion::Decision>,
+    /// spec.app.adopt's Deployment, until it is handed over.
+    pub adoption: super::AdoptionObservation,
 }
 
 /// What the verification task of one revision has found so far.

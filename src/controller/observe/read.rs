@@ -22,7 +22,7 @@ use crate::{
     traffic,
 };
 
-use super::{CachedReads, Caches};
+use super::{CachedReads, Caches, get::get_opt};
 
 /// What a reconcile read from the cluster for one checklist.
 ///
@@ -58,6 +58,8 @@ pub struct World {
     pub route: Option<Option<serde_json::Value>>,
     /// The PodDisruptionBudget and HorizontalPodAutoscaler of spec.app.
     pub scaling: super::ScalingObjects,
+    /// spec.app.adopt's Deployment, until it is handed over.
+    pub adoption: super::AdoptionObservation,
 }
 
 impl std::fmt::Debug for World {
@@ -193,8 +195,21 @@ impl World {
             }
         };
 
-        let scaling = Box::pin(super::scaling::read(client, &namespace, checklist));
-        let (secrets, app, migration_job, rollback_job, (pre, post), stable_record, scaling) = tokio::try_join!(
+        let scaling = Box::pin(async {
+            tokio::try_join!(
+                super::scaling::read(client, &namespace, checklist),
+                super::adoption::read(client, &namespace, checklist),
+            )
+        });
+        let (
+            secrets,
+            app,
+            migration_job,
+            rollback_job,
+            (pre, post),
+            stable_record,
+            (scaling, adoption),
+        ) = tokio::try_join!(
             secrets,
             app,
             migration_job,
@@ -217,6 +232,7 @@ impl World {
             side_service: app.side_service,
             route: app.route,
             scaling,
+            adoption,
         })
     }
 }
@@ -401,15 +417,6 @@ pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
                 .map(|source| source.secret_key_ref.name.clone()),
         )
         .collect()
-}
-
-pub(super) async fn get_opt<K>(api: &Api<K>, name: &str, kind: &str) -> Result<Option<K>>
-where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    api.get_opt(name)
-        .await
-        .map_err(|e| ReconcileError::read(format!("{kind} {name}"), e))
 }
 
 #[cfg(test)]

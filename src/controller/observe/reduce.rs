@@ -97,6 +97,7 @@ pub fn observation(
         template_problem: None,
         promotion: None,
         scaling: world.scaling.clone(),
+        adoption: world.adoption.clone(),
         revision,
     }
 }

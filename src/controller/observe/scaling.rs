@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::{Result, api::DeploymentChecklist};
 
-use super::read::get_opt;
+use super::get::get_opt;
 
 /// The checklist's PodDisruptionBudget and HorizontalPodAutoscaler as the plan needs them.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -15,7 +15,7 @@ use crate::{
     verify::templates::{self, Found},
 };
 
-use super::read::get_opt;
+use super::get::get_opt;
 use crate::controller::reader_index::TemplateObject;
 
 /// The templates `checklist` names, as the reader index keys them.

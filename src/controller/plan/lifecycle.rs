@@ -52,7 +52,12 @@ impl Planner<'_> {
             self.refuse(Reason::PolicyRefused, &message);
             return;
         }
+        if let Some(message) = self.adoption_problem() {
+            self.refuse(Reason::InvalidSpec, &message);
+            return;
+        }
         self.advance(previous);
+        self.adopt();
         // Last, after whatever the release does: a budget or an autoscaler that cannot be applied
         // (someone else's object of that name) must never hold back a rollback.
         self.keep_scaling();

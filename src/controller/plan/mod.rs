@@ -13,6 +13,7 @@
 //! and its results), `rollback` (the policy after a failure), `status` (conditions, phase,
 //! Events, score, when to look again) and `policy` (what the operator's settings refuse).
 
+mod adoption;
 mod hooks;
 mod lifecycle;
 mod policy;
@@ -137,6 +138,23 @@ pub enum Change {
     RemoveDeployments {
         /// The revisions whose Deployments stay.
         keep: Vec<String>,
+    },
+    /// spec.app.adopt: delete the checklist's own RollingUpdate Deployment, whose first revision
+    /// failed, so the adopted pods serve alone.
+    RemoveCurrent,
+    /// spec.app.adopt: scale the adopted Deployment to 0 (or delete it), now that a revision
+    /// of the checklist is Ready.
+    HandOver {
+        /// Its name.
+        deployment: String,
+        /// The uid observed: only that object is written.
+        uid: String,
+        /// The resourceVersion observed: a Deployment changed since is not written.
+        resource_version: String,
+        /// Its replicas before, recorded on it so it can be scaled back.
+        replicas: i32,
+        /// Delete it rather than scale it down.
+        delete: bool,
     },
     /// Delete the finished migration and down-migration Jobs of this revision, so a retry runs
     /// them afresh.

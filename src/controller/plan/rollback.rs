@@ -108,7 +108,16 @@ impl Planner<'_> {
             )),
             Some(_) => None,
         };
+        let nothing_older = stable.is_none();
         let (Some(stable), None) = (stable, &why_not) else {
+            // Being adopted, the old Deployment is the version before this one.
+            if allowed
+                && nothing_older
+                && let Some(adopted) = self.adopted_serving()
+            {
+                self.stand_back(&failure, &adopted);
+                return;
+            }
             let why = why_not.unwrap_or_default();
             let message = format!("{}; {why}: nothing was changed back", failure.message);
             self.fail(&message);
@@ -229,7 +238,7 @@ impl Planner<'_> {
     }
 
     /// Stops with nothing changed back.
-    fn fail(&mut self, message: &str) {
+    pub(super) fn fail(&mut self, message: &str) {
         self.kstatus(Kstatus::Stalled, Reason::Failed, message);
         self.enter(Phase::Failed, Reason::Failed, message);
     }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
-use super::{Paint, status::push_indented, took};
+use super::{Paint, push_indented, took};
 use crate::api::{
     CheckResult, DeploymentChecklist, DeploymentChecklistStatus, HookName, MigrationState,
 };

@@ -95,6 +95,14 @@ fn took(start: Option<&Time>, end: Option<&Time>, now: &Timestamp) -> String {
     }
 }
 
+/// `rows` as [`columns`] under a section heading, indented by two spaces.
+fn push_indented(out: &mut String, rows: &[Vec<String>]) {
+    use std::fmt::Write as _;
+    for line in columns(rows).lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
 /// Rows of cells as columns two spaces apart, each as wide as its widest cell (colour codes
 /// are not counted: cells are padded before they are painted).
 fn columns(rows: &[Vec<String>]) -> String {

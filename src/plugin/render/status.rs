@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::{api::core::v1::Event, jiff::Timestamp};
 use kube::ResourceExt;
 
-use super::{Paint, ago, columns, human_duration};
+use super::{Paint, ago, human_duration, push_indented};
 use crate::api::{
     CheckResult, ConditionType, DeploymentChecklist, DeploymentChecklistStatus, Phase,
     RolloutStage, Severity,
@@ -367,12 +367,6 @@ fn event_time(event: &Event) -> Option<i64> {
 
 fn section(out: &mut String, title: &str, paint: Paint) {
     let _ = writeln!(out, "\n{}", paint.heading(title));
-}
-
-pub(super) fn push_indented(out: &mut String, rows: &[Vec<String>]) {
-    for line in columns(rows).lines() {
-        let _ = writeln!(out, "  {line}");
-    }
 }
 
 #[cfg(test)]

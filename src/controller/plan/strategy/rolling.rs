@@ -106,6 +106,7 @@ mod tests {
             templates: Vec::new(),
             template_problem: None,
             scaling: Default::default(),
+            adoption: None,
             promotion: None,
         }
     }

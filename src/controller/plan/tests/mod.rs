@@ -1,6 +1,7 @@
 //! Every transition and trigger of the plan, table-driven where it can be: the fixtures here,
 //! the cases by theme in the modules below.
 
+mod adoption;
 mod blue_green;
 mod canary;
 mod hooks;
@@ -86,6 +87,7 @@ fn observed() -> Observation {
         template_problem: None,
         promotion: None,
         scaling: Default::default(),
+        adoption: None,
     }
 }
 
