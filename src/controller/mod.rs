@@ -19,7 +19,9 @@ mod retry;
 mod trim;
 mod verification;
 
-pub(crate) use observe::{CachedReads, Caches, CompactStore, Key};
+pub(crate) use observe::{
+    CachedReads, Caches, CompactStore, Key, STORED_SPECS_CAPACITY, StoredSpecs,
+};
 pub use plan::{Policy, SecurityOverrides};
 pub(crate) use reader_index::ReaderIndex;
 pub(crate) use reconcile::{Context, Guarded, error_policy, reconcile};

@@ -44,8 +44,8 @@ pub(crate) use shutdown::Shutdown;
 use crate::{
     api::{ChecklistTemplate, ClusterChecklistTemplate, TemplateKind},
     controller::{
-        CachedReads, Caches, Context, FIELD_MANAGER, Guarded, Policy, Verifier, WatchBackoff,
-        error_policy, reconcile, trim,
+        CachedReads, Caches, Context, FIELD_MANAGER, Guarded, Policy, STORED_SPECS_CAPACITY,
+        StoredSpecs, Verifier, WatchBackoff, error_policy, reconcile, trim,
     },
     error::StartupError,
     notify::Notifier,
@@ -242,6 +242,7 @@ where
     let caches = Caches {
         deployments: CachedReads::new(deployment_store),
         jobs: CachedReads::new(job_store),
+        stored: StoredSpecs::new(STORED_SPECS_CAPACITY),
     };
     let (context, verdicts) = context(config, connected, caches)?;
     let verifier = context.verifier.clone();

@@ -86,7 +86,9 @@ impl Actor<'_> {
                             what: format!("the spec of revision {revision}"),
                             source,
                         })?;
+                let record_name = record.metadata.name.clone().unwrap_or_default();
                 self.apply(record).await?;
+                self.forget_record(&record_name);
                 self.prune_records(revision).await?;
             }
             Change::ApplyCurrent { revision } => {

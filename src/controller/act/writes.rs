@@ -41,6 +41,14 @@ impl Actor<'_> {
         }
     }
 
+    /// This process wrote or deleted the revision record `name`: what the memo holds of it is
+    /// forgotten, so the next read is live.
+    pub(super) fn forget_record(&self, name: &str) {
+        if let (Some(caches), Some(namespace)) = (self.caches, self.checklist.namespace()) {
+            caches.stored.forget(&namespace, name);
+        }
+    }
+
     /// Server-side apply, forcing ownership of the fields this operator sets; the object as
     /// the API server stored it.
     pub(super) async fn apply<K>(&self, object: K) -> Result<K>
@@ -132,6 +140,13 @@ impl Actor<'_> {
     /// current or the stable one, with their migration Jobs.
     pub(super) async fn prune_records(&self, saved: &str) -> Result<()> {
         let checklist = self.checklist;
+        let limit = usize::try_from(checklist.spec.rollback.revision_history_limit).unwrap_or(10);
+        // Each revision number saves at most one record (hashes repeat, numbers do not), so a
+        // checklist whose numbers have not passed the limit has nothing to prune: no list, which
+        // is one request less for every new checklist.
+        if usize::try_from(self.revision_number).is_ok_and(|number| number <= limit) {
+            return Ok(());
+        }
         let name = checklist.name_any();
         let api = self.api::<ControllerRevision>()?;
         let selector = format!("{}={name}", labels::CHECKLIST);
@@ -140,7 +155,6 @@ impl Actor<'_> {
             .await
             .map_err(|e| ReconcileError::read(format!("ControllerRevisions {selector}"), e))?
             .items;
-        let limit = usize::try_from(checklist.spec.rollback.revision_history_limit).unwrap_or(10);
         let revisions = checklist.status.as_ref().and_then(|s| s.revision.as_ref());
         let keep: Vec<&str> = revisions
             .and_then(|r| r.current.as_ref())
@@ -165,6 +179,7 @@ impl Actor<'_> {
             }
             self.delete::<ControllerRevision>(&record_name, &DeleteParams::default())
                 .await?;
+            self.forget_record(&record_name);
         }
         Ok(())
     }

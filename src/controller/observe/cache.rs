@@ -137,6 +137,8 @@ pub struct Caches {
     pub deployments: CachedReads<Deployment>,
     /// The migration and down-migration Jobs.
     pub jobs: CachedReads<Job>,
+    /// The revision records read for a rollback.
+    pub stored: super::StoredSpecs,
 }
 
 impl Caches {
@@ -144,6 +146,7 @@ impl Caches {
     pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
         self.deployments.retain(&keep);
         self.jobs.retain(&keep);
+        self.stored.retain(&keep);
     }
 }
 

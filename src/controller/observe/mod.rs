@@ -23,6 +23,7 @@ mod reduce;
 mod requests;
 mod rotation;
 mod scaling;
+mod stored;
 mod templates;
 
 pub use adoption::{Adoptee, AdoptionObservation, Found};
@@ -42,4 +43,5 @@ pub use read::{Key, World, key, namespace, secret_names};
 pub use reduce::{observation, revision, target, verification_target};
 pub use rotation::references;
 pub use scaling::{LiveObject, ScalingObjects};
+pub use stored::{STORED_SPECS_CAPACITY, StoredSpecs};
 pub use templates::{Effective, effective, template_names};

@@ -46,7 +46,7 @@ pub struct World {
     pub hook_jobs: [Option<Box<Job>>; 2],
     /// The stored spec of the revision a rollback would restore: the stable one, or the one a
     /// pending rollback request names (`requests::restore_hash`).
-    pub stable_record: Option<ControllerRevision>,
+    pub stable_record: Option<std::sync::Arc<ControllerRevision>>,
     /// BlueGreen and Canary: every app Deployment of the checklist (one per revision).
     pub revision_deployments: Vec<Deployment>,
     /// BlueGreen and Canary: the app's Service.
@@ -184,15 +184,20 @@ impl World {
         });
         let restore = super::requests::restore_hash(checklist, revision);
         let stable_record = async {
-            match restore {
-                Some(hash) => {
-                    let records: Api<ControllerRevision> =
-                        Api::namespaced(client.clone(), &namespace);
-                    let record_name = resources::revision_record_name(&name, &hash);
-                    get_opt(&records, &record_name, "ControllerRevision").await
-                }
-                None => Ok(None),
+            let Some(hash) = restore else {
+                return Ok(None);
+            };
+            let record_name = resources::revision_record_name(&name, &hash);
+            let memo = caches.map(|c| &c.stored);
+            if let Some(record) = memo.and_then(|m| m.get(&namespace, &record_name)) {
+                return Ok(Some(record));
             }
+            let records: Api<ControllerRevision> = Api::namespaced(client.clone(), &namespace);
+            let found = get_opt(&records, &record_name, "ControllerRevision").await?;
+            Ok(found.map(|record| match memo {
+                Some(memo) => memo.remember(&owner, &record),
+                None => std::sync::Arc::new(record),
+            }))
         };
 
         let scaling = Box::pin(async {
@@ -267,20 +272,33 @@ async fn read_sides(
     let router = traffic::router(&name, &checklist.spec);
     let routes: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &traffic::http_route_resource());
-    let (deployment_list, pod_list, service, side_service, route) = tokio::try_join!(
+    // The revision's pods only while they are worth listing (see `pods_worth_listing`): a
+    // canary step waiting on its checks reads none.
+    let deployments_and_pods = async {
         // Consistent, unlike the pods: a Deployment just written or deleted must be seen as it
         // is now, or the plan would apply, delete or report it a second time.
-        async {
-            deployments
-                .list(&ListParams::default().labels(&owned))
-                .await
-                .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{owned}"), e))
-        },
-        async {
-            pods.list(&ListParams::default().labels(&revision_pods).match_any())
-                .await
-                .map_err(|e| ReconcileError::read(format!("Pods {namespace}/{revision_pods}"), e))
-        },
+        let list = deployments
+            .list(&ListParams::default().labels(&owned))
+            .await
+            .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{owned}"), e))?;
+        let worth = list.items.iter().any(|d| {
+            resources::deployed_revision(d).as_deref() == Some(revision) && pods_worth_listing(d)
+        });
+        let pods = match worth {
+            false => Vec::new(),
+            true => {
+                pods.list(&ListParams::default().labels(&revision_pods).match_any())
+                    .await
+                    .map_err(|e| {
+                        ReconcileError::read(format!("Pods {namespace}/{revision_pods}"), e)
+                    })?
+                    .items
+            }
+        };
+        Ok::<_, ReconcileError>((list.items, pods))
+    };
+    let ((deployment_list, pod_list), service, side_service, route) = tokio::try_join!(
+        deployments_and_pods,
         get_opt(&services, &name, "Service"),
         async {
             match &side_name {
@@ -298,8 +316,8 @@ async fn read_sides(
     )?;
     Ok(Sides {
         deployment: None,
-        pods: pod_list.items,
-        deployments: deployment_list.items,
+        pods: pod_list,
+        deployments: deployment_list,
         service,
         side_service,
         route,
@@ -319,7 +337,7 @@ async fn read_app(
     let Some(deployed) = deployment.as_ref().and_then(resources::deployed_revision) else {
         return Ok((deployment, Vec::new()));
     };
-    if deployment.as_ref().is_some_and(all_pods_settled) {
+    if !deployment.as_ref().is_some_and(pods_worth_listing) {
         return Ok((deployment, Vec::new()));
     }
     let selector = format!(
@@ -338,24 +356,27 @@ async fn read_app(
     Ok((deployment, list.items))
 }
 
-/// Whether the Deployment's controller has seen its spec and reports every pod updated, ready
-/// and available: then no pod can be crash-looping (one restarting is not ready, which the
-/// Deployment reports and its change triggers a reconcile), and the pods need not be listed.
-/// With none asked for (replicas 0), there are none to list.
-fn all_pods_settled(deployment: &Deployment) -> bool {
+/// Whether the pods of the revision a Deployment runs are worth listing for crash loops: not
+/// when none is asked for, not before its controller has seen its spec (its status write on
+/// seeing it triggers the next reconcile, which lists them), and not when it reports every pod
+/// updated, ready and available (one restarting is not ready, which the Deployment reports, and
+/// that change triggers a reconcile).
+fn pods_worth_listing(deployment: &Deployment) -> bool {
+    let wanted = deployment.spec.replicas.unwrap_or(1);
     let Some(status) = deployment.status.as_ref() else {
         return false;
     };
-    let wanted = deployment.spec.replicas.unwrap_or(1);
     let observed = status.observed_generation.is_some()
         && status.observed_generation == deployment.metadata.generation;
-    let replicas = status.replicas.unwrap_or(0);
-    observed
-        && replicas == wanted
+    if wanted == 0 || !observed {
+        return false;
+    }
+    let settled = status.replicas.unwrap_or(0) == wanted
         && status.updated_replicas.unwrap_or(0) == wanted
         && status.ready_replicas.unwrap_or(0) == wanted
         && status.available_replicas.unwrap_or(0) == wanted
-        && status.unavailable_replicas.unwrap_or(0) == 0
+        && status.unavailable_replicas.unwrap_or(0) == 0;
+    !settled
 }
 
 /// The object `name` of checklist `owner` from `cache` where it can answer, else from the API
@@ -435,29 +456,33 @@ mod tests {
     }
 
     #[test]
-    fn pods_are_listed_unless_every_one_is_updated_ready_and_available() {
+    fn pods_are_listed_only_while_some_of_an_observed_spec_are_not_settled() {
         let settled = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
             "readyReplicas": 2, "availableReplicas": 2});
-        assert!(all_pods_settled(&deployment(2, settled.clone())));
+        assert!(!pods_worth_listing(&deployment(2, settled.clone())));
         // None asked for: the API server omits the zero counts.
-        assert!(all_pods_settled(&deployment(
+        assert!(!pods_worth_listing(&deployment(
             0,
             json!({"observedGeneration": 2})
         )));
+        // Not seen by its controller yet: its status write triggers the reconcile that lists.
+        assert!(!pods_worth_listing(&deployment(
+            2,
+            json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 0, "readyReplicas": 0})
+        )));
+        let mut no_status = deployment(2, json!(null));
+        no_status.status = None;
+        assert!(!pods_worth_listing(&no_status));
         let unsettled = [
-            json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
             json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
             json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 2, "availableReplicas": 2}),
             json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1, "unavailableReplicas": 1}),
         ];
         for status in unsettled {
             assert!(
-                !all_pods_settled(&deployment(2, status.clone())),
+                pods_worth_listing(&deployment(2, status.clone())),
                 "{status}"
             );
         }
-        let mut no_status = deployment(2, json!(null));
-        no_status.status = None;
-        assert!(!all_pods_settled(&no_status));
     }
 }

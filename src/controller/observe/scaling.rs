@@ -35,12 +35,14 @@ pub enum LiveObject {
 
 /// Whether a reconcile of `checklist` reads the object a spec field asks for: when the field is
 /// set, or when a spec already reconciled changed since (the field may just have been removed).
-/// A checklist never reconciled has nothing to remove.
+/// A checklist never reconciled (no status, or the CRD's default observedGeneration 0) has
+/// nothing to remove.
 fn wanted(checklist: &DeploymentChecklist, set: bool) -> bool {
     let observed = checklist
         .status
         .as_ref()
-        .and_then(|status| status.observed_generation);
+        .and_then(|status| status.observed_generation)
+        .filter(|generation| *generation > 0);
     set || observed.is_some_and(|generation| Some(generation) != checklist.metadata.generation)
 }
 
@@ -92,5 +94,33 @@ fn live<K: ResourceExt>(
     match controlled {
         true => LiveObject::Owned(spec(&object).unwrap_or_default()),
         false => LiveObject::Foreign,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::DeploymentChecklistStatus;
+    use crate::resources::fixtures::dialectic;
+
+    fn at(generation: i64, observed: Option<i64>) -> DeploymentChecklist {
+        let mut checklist = dialectic();
+        checklist.metadata.generation = Some(generation);
+        checklist.status = observed.map(|observed| DeploymentChecklistStatus {
+            observed_generation: Some(observed),
+            ..DeploymentChecklistStatus::default()
+        });
+        checklist
+    }
+
+    #[test]
+    fn objects_are_read_when_asked_for_or_when_a_reconciled_spec_changed() {
+        assert!(wanted(&at(1, None), true));
+        // A new checklist, with no status or the CRD's default one, has nothing to remove.
+        assert!(!wanted(&at(1, None), false));
+        assert!(!wanted(&at(1, Some(0)), false));
+        assert!(!wanted(&at(3, Some(3)), false));
+        // A field may just have been removed.
+        assert!(wanted(&at(4, Some(3)), false));
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The adopted Deployment is never written before a revision of the checklist is Ready: its pods
 //! serve, untouched, beside the checklist's (which carry spec.app.podLabels, so the Services that
-//! reach the old pods reach the new ones), and a first revision that fails leaves them serving.
-//! Once Ready, it is scaled to 0 or deleted, once; status.adoption records it, and from then on
+//! reach the old pods reach the new ones). A first revision that fails has its own pods removed,
+//! as a rollback would, so the old ones serve alone. Once Ready, it is scaled to 0 or deleted, once; status.adoption records it, and from then on
 //! the operator neither reads nor touches it.
 
 use crate::api::{AdoptionStatus, AfterReady, Phase, Reason, RolloutStrategy};
