@@ -61,11 +61,15 @@ async fn a_backup_before_and_a_contract_step_after_run_once_each() {
     kubectl_wait(ns.name(), "condition=Ready", 90);
 
     // The order the status went through: backup, migration, rollout, checks, contract, Ready.
-    let said: Vec<String> = messages
-        .drain()
-        .into_iter()
-        .filter_map(|s| s.detail)
-        .collect();
+    // Read up to the Ready status's own event, which reaches this watch a moment after `kubectl
+    // wait` saw it through its own.
+    let mut said: Vec<String> = Vec::new();
+    while !said.iter().any(|m| m.starts_with("verification passed")) {
+        let seen = messages
+            .next_matching("the Ready status", Duration::from_secs(30), |_| true)
+            .await;
+        said.extend(seen.detail);
+    }
     let at = |start: &str| {
         said.iter()
             .position(|m| m.starts_with(start))
