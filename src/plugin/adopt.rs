@@ -56,7 +56,8 @@ pub fn checklist_from(
         "replicas".into(),
         json!(deployment.spec.replicas.unwrap_or(1)),
     );
-    app.insert("port".into(), json!(port(main)?));
+    let app_port = port(main)?;
+    app.insert("port".into(), json!(app_port));
     let env: Vec<_> = main
         .env
         .iter()
@@ -129,7 +130,7 @@ pub fn checklist_from(
     );
 
     let secrets = env_from_secrets(main, &mut notes)?;
-    let probes = probes(main, &mut notes);
+    let probes = probes(main, app_port, &mut notes);
     let verification = probes
         .get("readiness")
         .and_then(|r| r["path"].as_str())
@@ -266,9 +267,8 @@ fn env_from_secrets(container: &Container, notes: &mut Vec<String>) -> Result<Ve
 }
 
 /// The HTTP probes, as spec.probes says them; other kinds are noted and left out.
-fn probes(container: &Container, notes: &mut Vec<String>) -> Map<String, Value> {
+fn probes(container: &Container, app_port: i32, notes: &mut Vec<String>) -> Map<String, Value> {
     let mut probes = Map::new();
-    let app_port = port(container).ok();
     for (field, probe) in [
         ("liveness", &container.liveness_probe),
         ("readiness", &container.readiness_probe),
@@ -287,7 +287,7 @@ fn probes(container: &Container, notes: &mut Vec<String>) -> Map<String, Value> 
     probes
 }
 
-fn http_probe(probe: &Probe, app_port: Option<i32>) -> Option<Value> {
+fn http_probe(probe: &Probe, app_port: i32) -> Option<Value> {
     let HTTPGetAction { path, port, .. } = probe.http_get.as_ref()?;
     let mut spec = Map::new();
     spec.insert(
@@ -295,7 +295,7 @@ fn http_probe(probe: &Probe, app_port: Option<i32>) -> Option<Value> {
         json!(path.clone().unwrap_or_else(|| "/".into())),
     );
     match port {
-        IntOrString::Int(port) if Some(*port) != app_port => {
+        IntOrString::Int(port) if *port != app_port => {
             spec.insert("port".into(), json!(port));
         }
         IntOrString::Int(_) => {}

@@ -24,6 +24,15 @@ pub(crate) fn owned(
     }
 }
 
+/// Whether `object` is controlled by the checklist whose uid is `uid` (an owner reference with
+/// controller: true naming it): the operator's own object, not someone else's of that name.
+pub(crate) fn controlled_by(object: &impl ResourceExt, uid: Option<&str>) -> bool {
+    object
+        .owner_references()
+        .iter()
+        .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid)
+}
+
 /// The controller reference to the checklist. Foreground deletion of the checklist waits for
 /// the object (blockOwnerDeletion), so `kubectl delete --cascade=foreground` returns only once
 /// the app is gone. None only for a checklist the API server has not stored (no uid).

@@ -33,6 +33,7 @@ pub use history::RecordError;
 pub(crate) use history::{recorded_spec, records_to_prune, revision_record, revision_record_name};
 pub(crate) use job::{hook_job, migration_job, rollback_migration_job};
 pub use job::{hook_job_name, migration_job_name, rollback_migration_job_name};
+pub(crate) use meta::controlled_by;
 pub(crate) use pod::extra_security_context;
 pub use pod::undeclared_mounts;
 pub(crate) use revision::deployed_revision;

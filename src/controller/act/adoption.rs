@@ -81,11 +81,9 @@ impl Actor<'_> {
     /// adopted pods serve alone after a failed first revision.
     pub(super) async fn remove_current(&self) -> Result<()> {
         let uid = self.checklist.uid();
-        let Some(deployment) = self.world.deployment.as_ref().filter(|d| {
-            d.owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref())
-        }) else {
+        let Some(deployment) = (self.world.deployment.as_ref())
+            .filter(|d| crate::resources::controlled_by(*d, uid.as_deref()))
+        else {
             return Ok(());
         };
         let name = deployment.name_any();

@@ -266,12 +266,11 @@ impl Actor<'_> {
             }
         })?;
         let uid = checklist.uid();
-        let foreign = self.world.side_service.as_ref().is_some_and(|service| {
-            !service
-                .owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref())
-        });
+        let foreign = self
+            .world
+            .side_service
+            .as_ref()
+            .is_some_and(|service| !resources::controlled_by(service, uid.as_deref()));
         if foreign {
             return Err(ReconcileError::NotOwned {
                 kind: "Service",

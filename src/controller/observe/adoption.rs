@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service};
 use kube::{Api, Client, ResourceExt, api::ListParams};
 
-use crate::{ReconcileError, Result, api::DeploymentChecklist};
+use crate::{ReconcileError, Result, api::DeploymentChecklist, resources::controlled_by};
 
 use super::get::get_opt;
 
@@ -131,12 +131,4 @@ pub fn adoptee(
         found,
         service_name_taken,
     }
-}
-
-/// Whether `object` is controlled by the object with `uid`.
-fn controlled_by(object: &impl ResourceExt, uid: Option<&str>) -> bool {
-    object
-        .owner_references()
-        .iter()
-        .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid)
 }

@@ -86,12 +86,7 @@ fn live<K: ResourceExt>(
     let Some(object) = object else {
         return LiveObject::Absent;
     };
-    let uid = checklist.uid();
-    let controlled = object
-        .owner_references()
-        .iter()
-        .any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
-    match controlled {
+    match crate::resources::controlled_by(&object, checklist.uid().as_deref()) {
         true => LiveObject::Owned(spec(&object).unwrap_or_default()),
         false => LiveObject::Foreign,
     }
