@@ -15,6 +15,7 @@
 //!   operator.
 //! - `BENCH_VERBOSE=1` prints every sample with the operator's requests for it;
 //!   `BENCH_OPERATOR_LOG=info,kube_client=debug` (the operator's RUST_LOG) adds each request.
+//! - `BENCH_TRACES=1` sends every trace to a real Jaeger (`dev/jaeger`): what tracing costs.
 
 // A benchmark may unwrap: a panic is how it says its set-up failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 use checklist_operator::api::DeploymentChecklist;
 use checklist_testkit::{
     Operator, TestNamespace,
+    jaeger::{bench_traces, otlp_args},
     operator::{bench_log_filter, epoch_nanos, print_timeline},
     ready_cluster,
     stats::{Stats, env_number, header, ms, ratio},
@@ -62,8 +64,15 @@ async fn run() {
     );
     println!("  percentiles are nearest-rank: p99 of fewer than 100 samples is the largest one");
 
+    let jaeger = bench_traces();
+    if let Some(jaeger) = &jaeger {
+        println!(
+            "  tracing on: every trace sent to Jaeger at {}",
+            jaeger.otlp_endpoint()
+        );
+    }
     let ns = TestNamespace::create(&client, "bench-apply").await;
-    let operator = Operator::launch(ns.name(), &[], &log_filter);
+    let operator = Operator::launch(ns.name(), &otlp_args(jaeger.as_ref()), &log_filter);
     operator
         .wait_for_line("'controller started' log line", WAIT, 0, |l| {
             l.message() == Some("controller started")

@@ -16,6 +16,7 @@
 //! - `BENCH_VERBOSE=1` prints each round's operator log lines from the verdict to the rollback
 //!   apply; `BENCH_OPERATOR_LOG=info,kube_client=debug` (the operator's RUST_LOG) adds each API
 //!   request and its duration.
+//! - `BENCH_TRACES=1` sends every trace to a real Jaeger (`dev/jaeger`): what tracing costs.
 
 // A benchmark may unwrap: a panic is how it says its set-up failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +27,7 @@ use checklist_operator::api::{DeploymentChecklist, Phase};
 use checklist_testapp::{Mode, RunningApp};
 use checklist_testkit::{
     Operator, TestNamespace, apply_checklist,
+    jaeger::{bench_traces, otlp_args},
     operator::{bench_log_filter, epoch_nanos, print_timeline},
     ready_cluster, start_app,
     stats::{Stats, env_number, header},
@@ -82,9 +84,16 @@ async fn run() {
     );
     println!("  percentiles are nearest-rank: p99 of fewer than 100 samples is the largest one");
 
+    let jaeger = bench_traces();
+    if let Some(jaeger) = &jaeger {
+        println!(
+            "  tracing on: every trace sent to Jaeger at {}",
+            jaeger.otlp_endpoint()
+        );
+    }
     let ns = TestNamespace::create(&client, "bench-rollback").await;
     let app = start_app().await;
-    let operator = Operator::launch(ns.name(), &[], &log_filter);
+    let operator = Operator::launch(ns.name(), &otlp_args(jaeger.as_ref()), &log_filter);
     let checklists: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
     let mut deployments = Watch::start(
         Api::<Deployment>::namespaced(client.clone(), ns.name()),
@@ -265,7 +274,8 @@ async fn canary(client: &kube::Client, samples: usize, log_filter: &str) {
     );
     let ns = TestNamespace::create(client, "bench-canary").await;
     let (stable_app, canary_app) = (start_app().await, start_app().await);
-    let operator = Operator::launch(ns.name(), &[], log_filter);
+    let jaeger = bench_traces();
+    let operator = Operator::launch(ns.name(), &otlp_args(jaeger.as_ref()), log_filter);
     let checklists: Api<DeploymentChecklist> = Api::namespaced(client.clone(), ns.name());
     let mut services = Watch::start(
         Api::<Service>::namespaced(client.clone(), ns.name()),

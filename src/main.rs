@@ -107,6 +107,9 @@ enum Command {
 
         #[command(flatten)]
         leader: LeaderArgs,
+
+        #[command(flatten)]
+        traces: TraceArgs,
     },
     /// Print the DeploymentChecklist CustomResourceDefinition as YAML (kubectl apply -f -).
     Crd,
@@ -115,6 +118,41 @@ enum Command {
     Verify(verify::cli::VerifyArgs),
     /// Print the version of this build.
     Version,
+}
+
+/// Where the operator's traces go (off unless an endpoint is given).
+#[derive(Debug, clap::Args)]
+struct TraceArgs {
+    /// Send a trace of every reconcile and verification round over OTLP/HTTP to this
+    /// collector's base URL (e.g. http://jaeger-collector.tracing:4318; spans are posted to
+    /// /v1/traces under it), and a W3C traceparent header with every check's request. Default:
+    /// no traces.
+    #[arg(long, env = "OTLP_ENDPOINT", value_name = "URL", value_parser = base_url)]
+    otlp_endpoint: Option<url::Url>,
+
+    /// The share of traces sent, from 0 to 1 (a trace is sent whole or not at all).
+    #[arg(long, env = "OTLP_SAMPLE_RATIO", default_value_t = 1.0, value_parser = sample_ratio)]
+    otlp_sample_ratio: f64,
+}
+
+impl TraceArgs {
+    /// The trace settings, when an endpoint is given.
+    fn settings(&self) -> Option<telemetry::TraceSettings> {
+        self.otlp_endpoint
+            .clone()
+            .map(|endpoint| telemetry::TraceSettings {
+                endpoint,
+                sample_ratio: self.otlp_sample_ratio,
+            })
+    }
+}
+
+/// A number from 0 to 1.
+fn sample_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(format!("{text}: must be a number from 0 to 1, e.g. 0.1")),
+    }
 }
 
 /// What one tenant's verification may take of the operator (the README's budget table).
@@ -348,8 +386,23 @@ fn main() -> ExitCode {
             notify,
             policy,
             leader,
+            traces,
         } => {
-            telemetry::init_logging(cli.log_format, "info,kube=warn");
+            // The exporter's own complaints (a collector that cannot be reached) are warnings.
+            let traces = match telemetry::init_telemetry(
+                cli.log_format,
+                "info,kube=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn",
+                traces.settings().as_ref(),
+            ) {
+                Ok(traces) => traces,
+                Err(error) => {
+                    eprintln!(
+                        "checklist-operator run: {}",
+                        checklist_operator::error::chain(&error)
+                    );
+                    return ExitCode::from(2);
+                }
+            };
             // An empty CHECKLIST_SELECTOR (a chart value left blank) means every checklist.
             let selector = selector.filter(|s| !s.trim().is_empty());
             let config = RunConfig {
@@ -386,7 +439,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match run(config) {
+            let ran = run(config);
+            // Last, outside the runtime: the exporter's blocking client sends what is buffered.
+            if let Some(traces) = traces {
+                traces.shutdown();
+            }
+            match ran {
                 Ok(()) => ExitCode::SUCCESS,
                 // Logged, not printed as well: with --log-format json every line on stderr stays
                 // JSON for the log pipeline.

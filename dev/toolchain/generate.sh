@@ -5,7 +5,7 @@
 #
 #   dev/toolchain/generate.sh              all of them
 #   dev/toolchain/generate.sh helm kwok    only these (kubernetes, etcd, kwok, helm, prometheus,
-#                                          argo-rollouts, traefik)
+#                                          argo-rollouts, traefik, jaeger)
 #
 # Run it only when a pinned version changes; its output (go.mod, go.sum) is committed so every
 # machine builds exactly the same binaries. Each pinned Kubernetes release has its own module,
@@ -235,13 +235,20 @@ gen_traefik() {
     github.com/traefik/traefik/v3/cmd/traefik
 }
 
+# Jaeger (dev/jaeger), where the tracing tests read the operator's traces back. Its module's
+# cmd/jaeger is Jaeger v2, built on the OpenTelemetry collector; tagged v1.x like the v1 line.
+gen_jaeger() {
+  gen_release jaeger github.com/jaegertracing/jaeger "$JAEGER_VERSION" \
+    github.com/jaegertracing/jaeger/cmd/jaeger
+}
+
 components=("$@")
-((${#components[@]})) || components=(kubernetes etcd kwok helm prometheus argo-rollouts traefik)
+((${#components[@]})) || components=(kubernetes etcd kwok helm prometheus argo-rollouts traefik jaeger)
 for component in "${components[@]}"; do
   case "$component" in
-    kubernetes | etcd | kwok | helm | prometheus | traefik) "gen_$component" ;;
+    kubernetes | etcd | kwok | helm | prometheus | traefik | jaeger) "gen_$component" ;;
     argo-rollouts) gen_argo_rollouts ;;
-    *) echo "generate: unknown component '$component' (kubernetes, etcd, kwok, helm, prometheus, argo-rollouts, traefik)" >&2; exit 2 ;;
+    *) echo "generate: unknown component '$component' (kubernetes, etcd, kwok, helm, prometheus, argo-rollouts, traefik, jaeger)" >&2; exit 2 ;;
   esac
 done
-echo "generate: toolchain modules written (${components[*]}) for Kubernetes ${K8S_VERSION} and ${K8S_OLDEST_VERSION}, etcd ${ETCD_VERSION} and ${ETCD_OLDEST_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, prometheus ${PROMETHEUS_VERSION}, argo-rollouts ${ARGO_ROLLOUTS_VERSION}, traefik ${TRAEFIK_VERSION}"
+echo "generate: toolchain modules written (${components[*]}) for Kubernetes ${K8S_VERSION} and ${K8S_OLDEST_VERSION}, etcd ${ETCD_VERSION} and ${ETCD_OLDEST_VERSION}, kwok ${KWOK_VERSION}, helm ${HELM_VERSION}, prometheus ${PROMETHEUS_VERSION}, argo-rollouts ${ARGO_ROLLOUTS_VERSION}, traefik ${TRAEFIK_VERSION}, jaeger ${JAEGER_VERSION}"

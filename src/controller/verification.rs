@@ -11,6 +11,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
+use tracing::Instrument;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::sync::mpsc;
@@ -325,7 +326,25 @@ async fn rounds(
         } else {
             &spec.checks
         };
-        let permit = shared.in_flight.acquire(&key.0).await;
+        // Each round is a trace of its own: the wait for the namespace's turn, then a span per
+        // check (debug spans, kept out of the log lines).
+        let round = tracing::debug_span!(
+            parent: None,
+            "verification round",
+            namespace = %key.0,
+            checklist = %key.1,
+            revision = %assignment.revision,
+            round = number,
+            continuous = verified,
+            score = tracing::field::Empty,
+            verdict = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let permit = shared
+            .in_flight
+            .acquire(&key.0)
+            .instrument(tracing::debug_span!(parent: &round, "wait for a turn"))
+            .await;
         let built = match engine.take() {
             Some(built) => built,
             None => match engine_for(&key, &assignment, &shared) {
@@ -336,12 +355,21 @@ async fn rounds(
                 }
             },
         };
-        let outcomes = built.run_numbered_round(checks, number).await;
+        let outcomes = built
+            .run_numbered_round(checks, number)
+            .instrument(round.clone())
+            .await;
         number += 1;
         engine = Some(built);
         drop(permit);
         let judged = gate::judge_round(checks, &outcomes, min_score);
         let verdict = tracker.record(judged.passed);
+        round.record("score", judged.score);
+        round.record("verdict", tracing::field::debug(verdict));
+        if !judged.passed {
+            round.record("otel.status_code", "ERROR");
+        }
+        drop(round);
         metrics.round(verdict.into());
         let state = judge(verdict, &judged);
         tracing::info!(

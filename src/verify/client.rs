@@ -159,9 +159,13 @@ impl HttpClient {
             .inner
             .request(request.method, request.url.clone())
             .timeout(self.timeout);
+        let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
         for header in request.headers {
-            builder = builder.header(header.name, header.value);
+            headers.append(header.name, header.value);
         }
+        // The check's span as the app's trace parent, when the operator sends traces.
+        crate::telemetry::traces::inject_trace_context(&mut headers);
+        builder = builder.headers(headers);
         if let Some(body) = request.body {
             builder = builder.body(body);
         }

@@ -11,6 +11,7 @@ use std::{
 use bytes::Bytes;
 use futures::future::{BoxFuture, join_all};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use tracing::Instrument;
 use url::Url;
 
 use crate::api::{
@@ -211,7 +212,18 @@ impl Engine {
     /// is stopped (its requests dropped) and fails, naming the budget.
     async fn run_check_in(&self, check: &CheckSpec, round: &Round) -> CheckOutcome {
         let time = round.time_left();
-        let outcome = match tokio::time::timeout(time, self.unmasked_check(check, round)).await {
+        // A check's span in the round's trace; its request carries it as `traceparent`.
+        let span = tracing::debug_span!(
+            "check",
+            check = %crate::text::Shown(&check.name),
+            kind = check.check().map(|k| k.kind().as_str()),
+            result = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let checked = tokio::time::timeout(time, self.unmasked_check(check, round))
+            .instrument(span.clone())
+            .await;
+        let outcome = match checked {
             Ok(outcome) => outcome,
             Err(_) => CheckOutcome {
                 name: check.name.clone(),
@@ -228,6 +240,10 @@ impl Engine {
                 measured: check.check().is_some_and(|k| checks::of(k).measures()),
             },
         };
+        span.record("result", tracing::field::debug(outcome.result));
+        if outcome.result == CheckResult::Fail {
+            span.record("otel.status_code", "ERROR");
+        }
         // Masked before it is cut: a secret cut in half would no longer match its mask.
         self.redactor.outcome(outcome).shown()
     }

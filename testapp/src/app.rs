@@ -140,6 +140,13 @@ async fn inject_faults(
 async fn count_main(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     tracing::debug!(method = %request.method(), path = request.uri().path(), "request");
     state.count_request(Listener::Main, request.uri().path());
+    if let Some(parent) = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        state.record_trace_parent(parent);
+    }
     next.run(request).await
 }
 

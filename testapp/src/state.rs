@@ -17,6 +17,12 @@ use crate::mode::Mode;
 /// [`OTHER_PATHS`], so a scan of random paths cannot grow memory without bound.
 pub const MAX_COUNTED_PATHS: usize = 256;
 
+/// The most `traceparent` headers kept (the newest).
+pub const MAX_TRACE_PARENTS: usize = 64;
+
+/// The longest `traceparent` value kept: version 00 is 55 characters.
+const MAX_TRACE_PARENT_LEN: usize = 128;
+
 /// The counter key for paths beyond [`MAX_COUNTED_PATHS`].
 pub const OTHER_PATHS: &str = "(other)";
 
@@ -64,6 +70,10 @@ pub struct StateSnapshot {
     pub error_percent: u8,
     /// The extra delay of every request to the app's routes, in milliseconds.
     pub latency_ms: u64,
+    /// The W3C `traceparent` headers of the last requests that carried one (at most
+    /// [`MAX_TRACE_PARENTS`], oldest first): what a traced app would join its own spans to.
+    #[serde(default)]
+    pub trace_parents: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +95,7 @@ struct Faults {
 struct Counters {
     main: BTreeMap<String, u64>,
     redirect: BTreeMap<String, u64>,
+    trace_parents: std::collections::VecDeque<String>,
 }
 
 /// The state shared by all handlers of one running app.
@@ -282,6 +293,19 @@ impl AppState {
         *count = count.saturating_add(1);
     }
 
+    /// Keeps a request's `traceparent` header (printable ASCII, bounded), dropping the oldest
+    /// beyond [`MAX_TRACE_PARENTS`].
+    pub fn record_trace_parent(&self, value: &str) {
+        if value.len() > MAX_TRACE_PARENT_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return;
+        }
+        let mut counters = lock(&self.counters);
+        if counters.trace_parents.len() == MAX_TRACE_PARENTS {
+            counters.trace_parents.pop_front();
+        }
+        counters.trace_parents.push_back(value.to_owned());
+    }
+
     /// Requests counted so far for `path` on `listener`.
     pub fn request_count(&self, listener: Listener, path: &str) -> u64 {
         let counters = lock(&self.counters);
@@ -347,9 +371,13 @@ impl AppState {
 
     /// A snapshot of everything `GET /admin/state` shows.
     pub fn snapshot(&self) -> StateSnapshot {
-        let (requests, redirect_requests) = {
+        let (requests, redirect_requests, trace_parents) = {
             let counters = lock(&self.counters);
-            (counters.main.clone(), counters.redirect.clone())
+            (
+                counters.main.clone(),
+                counters.redirect.clone(),
+                counters.trace_parents.iter().cloned().collect(),
+            )
         };
         let total_requests = requests
             .values()
@@ -375,6 +403,7 @@ impl AppState {
             total_requests,
             error_percent: self.error_percent(),
             latency_ms: u64::try_from(self.latency().as_millis()).unwrap_or(u64::MAX),
+            trace_parents,
         }
     }
 }

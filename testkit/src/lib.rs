@@ -2,7 +2,8 @@
 //! two cannot drift apart: throwaway namespaces that clean up after themselves, the operator as
 //! a child process with its JSON log kept, kubectl as a user types it, waiting for a phase,
 //! watches that time every event, the checklists and Secrets the suites apply, a real
-//! Prometheus scraping the test app, and the statistics the benchmarks print.
+//! Prometheus scraping the test app, a real Jaeger the operator's traces reach, and the
+//! statistics the benchmarks print.
 //!
 //! Everything here needs the local control plane (`dev/cluster up`, then
 //! `eval "$(dev/cluster env)"`) and panics with a hint when it is not there: a panic is how a
@@ -15,6 +16,7 @@
 pub mod cluster;
 pub mod exposition;
 pub mod fixtures;
+pub mod jaeger;
 pub mod json;
 pub mod kubectl;
 pub mod local_run;
@@ -29,6 +31,7 @@ pub mod watch;
 
 pub use cluster::{CRD_NAME, E2E_LABEL, TestNamespace, client, ensure_crd, ready_cluster};
 pub use fixtures::{apply_checklist, checklist, secret, start_app, valid_secret};
+pub use jaeger::Jaeger;
 pub use kubectl::{
     PluginRun, apply, kubectl, kubectl_checklist, kubectl_in, kubectl_stdin, kubectl_with_plugin,
 };

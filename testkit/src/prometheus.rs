@@ -52,13 +52,38 @@ pub struct Prometheus {
 
 /// The Prometheus version dev/versions.env pins (`v0.316.0`: Prometheus 3.16.0).
 pub fn prometheus_version() -> String {
+    pinned("PROMETHEUS_VERSION")
+}
+
+/// The value of `KEY=` in dev/versions.env.
+pub(crate) fn pinned(key: &str) -> String {
     let versions = repository().join("dev/versions.env");
     let text = std::fs::read_to_string(&versions)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", versions.display()));
     text.lines()
-        .find_map(|line| line.strip_prefix("PROMETHEUS_VERSION="))
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
         .map(|version| version.trim().to_owned())
-        .unwrap_or_else(|| panic!("no PROMETHEUS_VERSION in {}", versions.display()))
+        .unwrap_or_else(|| panic!("no {key} in {}", versions.display()))
+}
+
+/// A server binary `dev/<name> --path` builds into the toolchain cache
+/// (`bin/<name>-<version>/<name>`), or the one `override_var` names; a panic saying how to
+/// build it when there is none.
+pub(crate) fn cached_binary(name: &str, title: &str, version: &str, override_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(override_var) {
+        return path.into();
+    }
+    let dir = cache_dir().join(format!("bin/{name}-{version}"));
+    let binary = dir.join(name);
+    if !dir.join(".complete").is_file() || !binary.is_file() {
+        panic!(
+            "{title} {version} is not built (no {}): run `dev/{name} --path` once (or \
+             `dev/cluster build`), which builds it from dev/toolchain/{name} in a few \
+             minutes, or point {override_var} at a {name} binary",
+            binary.display()
+        );
+    }
+    binary
 }
 
 /// The toolchain cache, as the dev/ scripts find it: `CHECKLIST_CACHE`, else
@@ -78,21 +103,12 @@ pub(crate) fn cache_dir() -> PathBuf {
 /// The Prometheus binary: `CHECKLIST_PROMETHEUS_BIN`, else the one `dev/prometheus --path`
 /// builds into the toolchain cache; a panic saying how to build it when there is none.
 pub fn prometheus_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHECKLIST_PROMETHEUS_BIN") {
-        return path.into();
-    }
-    let version = prometheus_version();
-    let dir = cache_dir().join(format!("bin/prometheus-{version}"));
-    let binary = dir.join("prometheus");
-    if !dir.join(".complete").is_file() || !binary.is_file() {
-        panic!(
-            "Prometheus {version} is not built (no {}): run `dev/prometheus --path` once (or \
-             `dev/cluster build`), which builds it from dev/toolchain/prometheus in a few \
-             minutes, or point CHECKLIST_PROMETHEUS_BIN at a prometheus binary",
-            binary.display()
-        );
-    }
-    binary
+    cached_binary(
+        "prometheus",
+        "Prometheus",
+        &prometheus_version(),
+        "CHECKLIST_PROMETHEUS_BIN",
+    )
 }
 
 /// A fresh directory under the system's temporary directory.

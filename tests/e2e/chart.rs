@@ -268,6 +268,10 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
             "--set",
             "prometheusNamespaceLabel=namespace",
             "--set",
+            "traces.otlpEndpoint=http://jaeger-collector.tracing:4318",
+            "--set",
+            "traces.sampleRatio=0.25",
+            "--set",
             "notifications.secretName=notify",
             "--set",
             "notifications.slackKey=slack-url",
@@ -276,6 +280,8 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
     for flag in [
         "--prometheus-url=http://prometheus.monitoring.svc:9090",
         "--prometheus-namespace-label=namespace",
+        "--otlp-endpoint=http://jaeger-collector.tracing:4318",
+        "--otlp-sample-ratio=0.25",
     ] {
         assert!(
             container_args(&docs).contains(&flag),
@@ -305,6 +311,17 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
         stderr(&bad_url).contains("/prometheusURL"),
         "{}",
         stderr(&bad_url)
+    );
+    let bad_ratio = helm(&template_args(
+        "checklist",
+        "ops",
+        &["--set", "traces.sampleRatio=2"],
+    ));
+    assert!(!bad_ratio.status.success());
+    assert!(
+        stderr(&bad_ratio).contains("/traces/sampleRatio"),
+        "{}",
+        stderr(&bad_ratio)
     );
 }
 

@@ -37,6 +37,7 @@ mod security;
 mod sharding;
 mod smoke;
 mod templates;
+mod traces;
 mod upgrade;
 mod web;
 mod workload;

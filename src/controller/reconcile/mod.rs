@@ -244,17 +244,30 @@ async fn reconcile_guarded(object: &Guarded, ctx: &Context) -> Result<Action> {
         }
     };
     // The span's own name is "reconcile"; the checklist's is `checklist`, so a JSON line never
-    // carries two `name` keys.
+    // carries two `name` keys. Each reconcile is a trace of its own (no parent): its phases
+    // (debug spans, kept out of the log lines) and API requests are its children.
     let span = tracing::info_span!(
+        parent: None,
         "reconcile",
         namespace = checklist.namespace().unwrap_or_default(),
-        checklist = checklist.name_any()
+        checklist = checklist.name_any(),
+        otel.status_code = tracing::field::Empty,
     );
-    reconcile_checklist(checklist, ctx).instrument(span).await
+    let result = reconcile_checklist(checklist, ctx)
+        .instrument(span.clone())
+        .await;
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
+    result
 }
 
 async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Result<Action> {
-    let reread = match observe::reread(&ctx.client, &ctx.versions, cached).await {
+    let observing = tracing::debug_span!("observe");
+    let reread = match observe::reread(&ctx.client, &ctx.versions, cached)
+        .instrument(observing.clone())
+        .await
+    {
         Ok(reread) => reread,
         Err(error) => return failed(cached, error, ctx).await,
     };
@@ -272,16 +285,22 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
     let key = observe::key(checklist)?;
     ctx.template_users
         .record(&key, observe::template_names(checklist));
-    let effective = match observe::effective(&ctx.client, checklist).await {
+    let effective = match observe::effective(&ctx.client, checklist)
+        .instrument(observing.clone())
+        .await
+    {
         Ok(effective) => effective,
         Err(error) => return failed(checklist, error, ctx).await,
     };
-    let effective = match Box::pin(observe::follow(&ctx.client, effective, &clock::now())).await {
+    let effective = match Box::pin(observe::follow(&ctx.client, effective, &clock::now()))
+        .instrument(observing.clone())
+        .await
+    {
         Ok(effective) => effective,
         Err(error) => return failed(checklist, error, ctx).await,
     };
     record_reads(ctx, &key, effective.checklist.as_ref());
-    match observe_plan_act_record(&effective, ctx).await {
+    match observe_plan_act_record(&effective, ctx, observing).await {
         Ok(action) => Ok(action),
         Err(Unfinished {
             error,
@@ -326,16 +345,20 @@ async fn failed(
     Err(error)
 }
 
-/// Observe and plan: what the cluster holds for `checklist`, and what to do about it.
+/// Observe and plan: what the cluster holds for `checklist`, and what to do about it. The
+/// observation's reads belong to the `observing` span, which ends before the plan.
 async fn observe_and_plan(
     effective: &observe::Effective<'_>,
     previous: &DeploymentChecklistStatus,
     ctx: &Context,
+    observing: tracing::Span,
 ) -> Result<(World, Plan)> {
     let checklist = effective.checklist.as_ref();
     // Boxed: a reconcile's future is polled on a worker thread's stack, and these reads would
     // otherwise add their state to every reconcile's, rollOnChange or not.
-    let references = Box::pin(observe::references(&ctx.client, checklist)).await?;
+    let references = Box::pin(observe::references(&ctx.client, checklist))
+        .instrument(observing.clone())
+        .await?;
     let revision = observe::revision(checklist, references);
     let world = World::read(
         &ctx.client,
@@ -343,7 +366,9 @@ async fn observe_and_plan(
         &revision.hash,
         ctx.caches.as_deref(),
     )
+    .instrument(observing.clone())
     .await?;
+    drop(observing);
     let report = ctx.verifier.report(
         &observe::key(checklist)?,
         &observe::verification_target(checklist, &revision.hash),
@@ -361,7 +386,10 @@ async fn observe_and_plan(
         generation: checklist.meta().generation.unwrap_or_default(),
         spec: &checklist.spec,
     };
-    let planned = plan::plan(subject, &ctx.policy, previous, &observed, &clock::now());
+    let planning = tracing::debug_span!("plan", changes = tracing::field::Empty);
+    let planned =
+        planning.in_scope(|| plan::plan(subject, &ctx.policy, previous, &observed, &clock::now()));
+    planning.record("changes", planned.changes.len());
     if !planned.changes.is_empty() {
         tracing::info!(
             changes = ?planned.changes,
@@ -375,10 +403,15 @@ async fn observe_and_plan(
 async fn observe_plan_act_record(
     effective: &observe::Effective<'_>,
     ctx: &Context,
+    observing: tracing::Span,
 ) -> std::result::Result<Action, Unfinished> {
     let checklist = effective.checklist.as_ref();
     let previous = checklist.status.clone().unwrap_or_default();
-    let (world, planned) = observe_and_plan(effective, &previous, ctx).await?;
+    let (world, planned) = observe_and_plan(effective, &previous, ctx, observing).await?;
+    let acting = || tracing::debug_span!("act", changes = planned.changes.len());
+    let recording = || tracing::debug_span!("record");
+    // The Events and notifications that tell people what the status now says.
+    let announcing = || tracing::debug_span!("announce");
     let actor = Actor {
         client: &ctx.client,
         checklist,
@@ -389,21 +422,27 @@ async fn observe_plan_act_record(
     };
     // A release moving forward acts first, so its status says only what was done; a verdict is
     // recorded before anything acts on it (see `Plan::records_first`).
-    if !planned.records_first() {
-        actor.act(&planned.changes).await?;
-        record_status(checklist, &previous, &planned, ctx).await?;
-        wake_followers(ctx, checklist, &previous, &planned.status);
+    let tell = || async {
         announce(checklist, &planned, ctx).await;
         notify(checklist, &planned, &world, ctx).await;
+    };
+    if !planned.records_first() {
+        actor.act(&planned.changes).instrument(acting()).await?;
+        record_status(checklist, &previous, &planned, ctx)
+            .instrument(recording())
+            .await?;
+        wake_followers(ctx, checklist, &previous, &planned.status);
+        tell().instrument(announcing()).await;
         return Ok(requeue(&planned, ctx));
     }
-    let recorded = record_status(checklist, &previous, &planned, ctx).await?;
+    let recorded = record_status(checklist, &previous, &planned, ctx)
+        .instrument(recording())
+        .await?;
     wake_followers(ctx, checklist, &previous, &planned.status);
-    let acted = actor.act(&planned.changes).await;
+    let acted = actor.act(&planned.changes).instrument(acting()).await;
     // The notes say what the status now holds, so they go out even when an act failed: the
     // next plan starts from this status and will not announce the same transition again.
-    announce(checklist, &planned, ctx).await;
-    notify(checklist, &planned, &world, ctx).await;
+    tell().instrument(announcing()).await;
     if let Err(error) = acted {
         return Err(Unfinished {
             error,
