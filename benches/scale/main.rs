@@ -12,7 +12,8 @@
 //! Environment:
 //! - `SCALE_CHECKLISTS` how many (default 1000).
 //! - `SCALE_REPLICAS` replicas of each app (default 0: no pods, the controllers' own cost).
-//! - `SCALE_IDLE_SECONDS` the idle window (default 360: past the 5-minute safety net).
+//! - `SCALE_IDLE_SECONDS` the idle window (default 360; the safety net of a settled checklist is
+//!   30 minutes ±10%: 2000 sees it).
 //! - `SCALE_CHANGE_PERCENT` the share given a new image (default 10).
 //! - `SCALE_ROLLBACKS` apps (1 replica each) given a bad image (default 5; 0 skips).
 //! - `SCALE_READY_TIMEOUT_SECONDS` how long to wait for all Ready (default 1800).

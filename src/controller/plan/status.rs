@@ -22,6 +22,11 @@ const MESSAGE_MAX_CHARS: usize = 1024;
 /// unlooked-at when nothing triggers it.
 pub(crate) const AT_REST: Duration = Duration::from_secs(300);
 
+/// How long a Ready or Suspended checklist goes unlooked-at when every object it owns is
+/// watched: any change that matters to it triggers a reconcile, so this net only catches a watch
+/// event the operator missed. Idle at 10,000 checklists it is 5.6 reconciles a second, not 33.
+pub(crate) const SETTLED: Duration = Duration::from_secs(30 * 60);
+
 /// How long a checklist in progress goes unlooked-at when nothing triggers it.
 const IN_PROGRESS: Duration = Duration::from_secs(15);
 
@@ -152,7 +157,7 @@ impl Planner<'_> {
         if let Some(message) = self.status.message.as_mut() {
             truncate(message, MESSAGE_MAX_CHARS);
         }
-        let requeue = requeue_after(&self.status);
+        let requeue = requeue_after(&self.status, all_watched(self.spec, &self.status));
         Plan {
             requeue_after: self.wake_after.map_or(requeue, |wake| wake.min(requeue)),
             changes: self.changes,
@@ -229,7 +234,8 @@ pub fn blocked(
     status.message = Some(message);
     Plan {
         changes: Vec::new(),
-        requeue_after: requeue_after(&status),
+        // Stalled: the shorter net whatever it owns.
+        requeue_after: requeue_after(&status, false),
         status,
         notes,
     }
@@ -255,16 +261,35 @@ pub(super) fn recorded_end(state: MigrationState, message: Option<&String>) -> O
 }
 
 /// When to look again without being asked: a checklist at rest or waiting for a person less
-/// often than one in progress.
-fn requeue_after(status: &DeploymentChecklistStatus) -> Duration {
+/// often than one in progress, and a settled one whose every object is `watched` least often.
+/// Stalled keeps the shorter net: what stalls it (RBAC, a refused object) is not watched.
+pub(super) fn requeue_after(status: &DeploymentChecklistStatus, watched: bool) -> Duration {
     let stalled = status
         .condition(Cond::Stalled)
         .is_some_and(|c| c.status == Status::True.as_str());
     match status.phase {
         _ if stalled => AT_REST,
+        Some(Phase::Ready | Phase::Suspended) if watched => SETTLED,
         Some(Phase::Ready | Phase::Suspended) => AT_REST,
         _ => IN_PROGRESS,
     }
+}
+
+/// Whether a change to anything the checklist owns or reads triggers a reconcile. Its
+/// Deployments, Services, Jobs, pods, Secrets, ConfigMaps and templates are watched; its
+/// PodDisruptionBudget, HorizontalPodAutoscaler, HTTPRoute and a Deployment being adopted are
+/// not (a watch of each kind across the cluster would cost every checklist memory for the few
+/// that have one), so only the safety net sees those drift, and they keep the shorter one.
+pub(super) fn all_watched(
+    spec: &DeploymentChecklistSpec,
+    status: &DeploymentChecklistStatus,
+) -> bool {
+    let adopting =
+        spec.app.adopt.is_some() && !status.adoption.as_ref().is_some_and(|a| a.handed_over);
+    spec.app.disruption_budget.is_none()
+        && spec.app.autoscaling.is_none()
+        && spec.rollout.traffic_routing.is_none()
+        && !adopting
 }
 
 /// The production readiness score: secret keys, the migration, the rollout and every check

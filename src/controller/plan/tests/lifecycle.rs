@@ -222,6 +222,54 @@ fn a_ready_checklist_with_nothing_changed_plans_nothing_and_keeps_its_status() {
 }
 
 #[test]
+fn a_settled_checklist_whose_objects_are_all_watched_is_looked_at_least_often() {
+    use crate::controller::plan::{
+        AT_REST, blocked,
+        status::{SETTLED, all_watched, requeue_after},
+    };
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let status = ready_on_old();
+    let plan = run(&spec(), &status, &steady_on_old());
+    assert_eq!(plan.requeue_after, SETTLED);
+
+    // A PodDisruptionBudget, an autoscaler, an HTTPRoute or a Deployment still being adopted is
+    // not watched: only the shorter net sees it drift.
+    let mut budget = spec();
+    budget.app.disruption_budget = Some(crate::api::DisruptionBudgetSpec {
+        min_available: Some(IntOrString::Int(1)),
+        max_unavailable: None,
+    });
+    let mut adopting = spec();
+    adopting.app.adopt =
+        Some(serde_json::from_value(serde_json::json!({"deployment": "legacy"})).unwrap());
+    for unwatched in [&budget, &adopting] {
+        let ready = requeue_after(&status, all_watched(unwatched, &status));
+        assert_eq!(ready, AT_REST);
+    }
+    let mut handed_over = status.clone();
+    handed_over.adoption = Some(crate::api::AdoptionStatus {
+        deployment: "legacy".into(),
+        handed_over: true,
+        at: None,
+        message: String::new(),
+    });
+    assert!(crate::controller::plan::status::all_watched(
+        &adopting,
+        &handed_over
+    ));
+
+    // In progress the usual look; stalled the shorter net, whatever it owns.
+    let rolling = run(
+        &spec(),
+        &status,
+        &deployed_new(RolloutProgress::Progressing),
+    );
+    assert_eq!(rolling.requeue_after.as_secs(), 15);
+    let blocked = blocked(2, &status, Reason::Forbidden, "no", &now(60));
+    assert_eq!(blocked.requeue_after, AT_REST);
+}
+
+#[test]
 fn suspend_changes_nothing() {
     let mut suspended = spec();
     suspended.suspend = true;
