@@ -79,7 +79,7 @@ async fn main() {
     let raw_p50 = summary("raw reqwest GET /health", &raw_samples);
     let engine_p50 = summary("engine http check (status+JSON+latency)", &engine_samples);
     let overhead = (engine_p50.as_secs_f64() / raw_p50.as_secs_f64() - 1.0) * 100.0;
-    println!("per-check overhead at p50: {overhead:+.1}% (goal <= 10%)");
+    println!("per-check overhead at p50: {overhead:+.1}% (goal <= 3%)");
 
     let rounds = (iterations / 10).max(20);
     let mut round_samples = Vec::with_capacity(rounds);

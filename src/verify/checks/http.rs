@@ -77,12 +77,30 @@ const BODY_LIMITS: Limits = Limits {
 };
 
 /// [`evaluate_cancellable`] off the runtime's workers, within `timeout` (see [`judge`]).
+/// The largest body judged where it was fetched rather than on a blocking thread.
+const INLINE_BODY: usize = 8 * 1024;
+
 pub async fn judged(check: &HttpCheck, response: Response, timeout: Duration) -> Evaluation {
+    if judged_inline(check, &response) {
+        // Nothing to cancel: the work is bounded by the small body, tens of microseconds.
+        return evaluate_cancellable(check, &response, &AtomicBool::new(false));
+    }
     let check = check.clone();
     judge::off_runtime(timeout, move |cancel| {
         evaluate_cancellable(&check, &response, cancel)
     })
     .await
+}
+
+/// Whether judging `response` costs less than the hand-off to a blocking thread and back (tens
+/// of microseconds): a body of at most [`INLINE_BODY`] bytes, parsed once, and every key a
+/// dotted path (one lookup per segment), not JSONPath, whose step budget is what the blocking
+/// thread and its deadline are for. Most health checks are this: `status: ok` in a small body.
+fn judged_inline(check: &HttpCheck, response: &Response) -> bool {
+    let dotted = |path: &str| !path.starts_with('$');
+    response.body.len() <= INLINE_BODY
+        && check.expect_json.keys().all(|key| dotted(key))
+        && check.dependencies.as_deref().is_none_or(dotted)
 }
 
 /// [`evaluate_cancellable`] that nobody cancels.
@@ -326,6 +344,31 @@ mod tests {
             failed.message,
             "$..*..*..* has 3 descendant (..) segments, over the limit of 2"
         );
+    }
+
+    #[test]
+    fn a_small_body_with_dotted_keys_is_judged_in_place_anything_more_off_the_runtime() {
+        let small = response(200, r#"{"status":"ok"}"#, 1);
+        assert!(judged_inline(&check(), &small));
+        let jsonpath = HttpCheck {
+            expect_json: std::collections::BTreeMap::from([(
+                "$.status".to_string(),
+                "ok".to_string(),
+            )]),
+            ..check()
+        };
+        assert!(!judged_inline(&jsonpath, &small));
+        let deep = HttpCheck {
+            dependencies: Some("$..checks".into()),
+            ..check()
+        };
+        assert!(!judged_inline(&deep, &small));
+        let padded = format!(r#"{{"status":"ok","pad":"{}"}}"#, "x".repeat(INLINE_BODY));
+        let large = Response {
+            body: Bytes::from(padded),
+            ..response(200, "{}", 1)
+        };
+        assert!(!judged_inline(&check(), &large));
     }
 
     /// A 200 whose body is `body`.
