@@ -39,13 +39,16 @@ enum Answer {
     Live,
 }
 
-/// Decides from what is remembered (`known`) and what the cache holds (`cached`: None when it
-/// holds no such object, else its resourceVersion).
-fn answer(known: Option<&Known>, cached: Option<&str>) -> Answer {
+/// Decides from what is remembered (`known`), what the cache holds (`cached`: None when it
+/// holds no such object, else its resourceVersion) and whether the watch has delivered the
+/// version remembered (`passed`): then whatever the cache holds now came after it. That is the
+/// usual case after a write: the Deployment's controller writes its status a moment later.
+fn answer(known: Option<&Known>, cached: Option<&str>, passed: bool) -> Answer {
     match (known, cached) {
         (None, _) => Answer::Cache,
         (Some(Known::Absent), None) => Answer::Cache,
         (Some(Known::Version(version)), Some(seen)) if version == seen => Answer::Cache,
+        (Some(Known::Version(_)), _) if passed => Answer::Cache,
         _ => Answer::Live,
     }
 }
@@ -84,10 +87,15 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
         let cached = self.store.get(&key);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let known = pending.get(&key).map(|p| &p.known);
-        match answer(known, cached.as_ref().map(|c| &*c.version)) {
+        let passed = match known {
+            Some(Known::Version(version)) => self.store.passed(&key, version),
+            _ => false,
+        };
+        match answer(known, cached.as_ref().map(|c| &*c.version), passed) {
             Answer::Cache => {
                 pending.remove(&key);
                 drop(pending);
+                self.store.stop_awaiting(&key);
                 match cached {
                     None => Some(None),
                     // One that does not parse back is read live.
@@ -116,18 +124,32 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
     }
 
     fn remember(&self, owner: &Key, name: String, known: Known) {
+        let key = (owner.0.clone(), name);
+        // Asked before it is remembered: the watch may deliver the version before the answer
+        // to the write reached this process; then the cache shows it, or a later one (read live
+        // once more).
+        match &known {
+            Known::Version(version) => self.store.await_version(key.clone(), version),
+            Known::Absent => self.store.stop_awaiting(&key),
+        }
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let pending_of = Pending {
             owner: owner.clone(),
             known,
         };
-        pending.insert((owner.0.clone(), name), pending_of);
+        pending.insert(key, pending_of);
     }
 
     /// Forgets what is remembered for checklists for which `keep` is false (deleted ones).
     pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.retain(|_, p| keep(&p.owner));
+        pending.retain(|key, p| {
+            let kept = keep(&p.owner);
+            if !kept {
+                self.store.stop_awaiting(key);
+            }
+            kept
+        });
     }
 }
 
@@ -161,16 +183,20 @@ mod tests {
     #[test]
     fn the_cache_answers_unless_it_is_behind_what_this_process_wrote_or_read() {
         // Nothing remembered: the cache, whatever it holds.
-        assert_eq!(answer(None, None), Answer::Cache);
-        assert_eq!(answer(None, Some("5")), Answer::Cache);
+        assert_eq!(answer(None, None, false), Answer::Cache);
+        assert_eq!(answer(None, Some("5"), false), Answer::Cache);
         // The cache shows the version written: it has caught up.
-        assert_eq!(answer(Some(&version("7")), Some("7")), Answer::Cache);
+        assert_eq!(answer(Some(&version("7")), Some("7"), false), Answer::Cache);
         // Written but not shown yet, or not there at all yet (a create): read live.
-        assert_eq!(answer(Some(&version("7")), Some("5")), Answer::Live);
-        assert_eq!(answer(Some(&version("7")), None), Answer::Live);
+        assert_eq!(answer(Some(&version("7")), Some("5"), false), Answer::Live);
+        assert_eq!(answer(Some(&version("7")), None, false), Answer::Live);
+        // The watch delivered the version written, then a later one (the Deployment's
+        // controller wrote its status) or its deletion: the cache is past the write.
+        assert_eq!(answer(Some(&version("7")), Some("8"), true), Answer::Cache);
+        assert_eq!(answer(Some(&version("7")), None, true), Answer::Cache);
         // Read as gone: the cache agrees once it holds nothing.
-        assert_eq!(answer(Some(&Known::Absent), None), Answer::Cache);
-        assert_eq!(answer(Some(&Known::Absent), Some("5")), Answer::Live);
+        assert_eq!(answer(Some(&Known::Absent), None, false), Answer::Cache);
+        assert_eq!(answer(Some(&Known::Absent), Some("5"), false), Answer::Live);
     }
 
     #[test]
@@ -213,6 +239,18 @@ mod tests {
         // Forgotten: a later change by someone else is taken from the cache as it comes.
         writer.apply(&watcher::Event::Apply(deployment("9")));
         assert_eq!(cached_version(&reads).as_deref(), Some("9"));
+
+        // Written, then changed by someone else before this process read again: the watch
+        // delivered the write on its way, so the cache answers with the later version.
+        reads.wrote(&owner, &deployment("11"));
+        assert!(reads.get("a", "web").is_none(), "not delivered yet");
+        writer.apply(&watcher::Event::Apply(deployment("11")));
+        writer.apply(&watcher::Event::Apply(deployment("12")));
+        assert_eq!(cached_version(&reads).as_deref(), Some("12"));
+        // A version that was never delivered (the watch relisted past it) is read live.
+        reads.wrote(&owner, &deployment("14"));
+        writer.apply(&watcher::Event::Apply(deployment("15")));
+        assert!(reads.get("a", "web").is_none(), "14 never came: read live");
 
         reads.read(&owner, "gone", None);
         assert_eq!(reads.get("a", "gone"), Some(None));

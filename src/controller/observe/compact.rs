@@ -9,7 +9,7 @@
 use std::{
     collections::HashMap,
     marker::PhantomData,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
 use kube::{ResourceExt, runtime::watcher};
@@ -47,6 +47,10 @@ struct State {
 #[derive(Debug)]
 pub struct CompactStore<K> {
     state: RwLock<State>,
+    /// Versions a reader waits for the watch to deliver (this process's own writes), until it
+    /// has: a watch delivers every version of an object in order, so once it has passed, any
+    /// later version the store holds includes it.
+    awaited: Mutex<HashMap<Key, Box<str>>>,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -54,7 +58,37 @@ impl<K> Default for CompactStore<K> {
     fn default() -> Self {
         Self {
             state: RwLock::default(),
+            awaited: Mutex::default(),
             kind: PhantomData,
+        }
+    }
+}
+
+impl<K> CompactStore<K> {
+    /// Waits for the watch to deliver `version` of the object `key` (see [`Self::passed`]).
+    pub fn await_version(&self, key: Key, version: &str) {
+        let mut awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
+        awaited.insert(key, version.into());
+    }
+
+    /// Whether the watch has delivered `version` of `key` since [`Self::await_version`] asked
+    /// for it (or nobody waits for it).
+    pub fn passed(&self, key: &Key, version: &str) -> bool {
+        let awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
+        awaited.get(key).is_none_or(|waited| &**waited != version)
+    }
+
+    /// Stops waiting for any version of `key`.
+    pub fn stop_awaiting(&self, key: &Key) {
+        let mut awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
+        awaited.remove(key);
+    }
+
+    /// The object `key` at `version` arrived: whoever waited for that version has it.
+    fn arrived(&self, key: &Key, version: Option<&str>) {
+        let mut awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
+        if !awaited.is_empty() && awaited.get(key).map(|v| &**v) == version {
+            awaited.remove(key);
         }
     }
 }
@@ -62,6 +96,10 @@ impl<K> Default for CompactStore<K> {
 impl<K: ResourceExt + Serialize> CompactStore<K> {
     /// Applies one watch event, as kube's reflector does for its own store.
     pub fn apply(&self, event: &watcher::Event<K>) {
+        if let watcher::Event::Apply(object) | watcher::Event::InitApply(object) = event {
+            let version = kube::Resource::meta(object).resource_version.as_deref();
+            self.arrived(&key(object), version);
+        }
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         match event {
             watcher::Event::Apply(object) => {
