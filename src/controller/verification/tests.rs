@@ -1,7 +1,10 @@
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 
 use super::*;
-use crate::verify::json::Dependency;
+use crate::{
+    api::{CheckKind, CheckResult},
+    verify::{engine::CheckOutcome, gate, json::Dependency, rounds::Verdict},
+};
 
 fn outcome(name: &str, result: CheckResult, message: &str) -> CheckOutcome {
     CheckOutcome {
