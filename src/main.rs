@@ -389,9 +389,11 @@ fn main() -> ExitCode {
             traces,
         } => {
             // The exporter's own complaints (a collector that cannot be reached) are warnings.
+            // A target directive is a prefix: `opentelemetry` also covers the SDK's and the
+            // exporter's (`opentelemetry_sdk`, `opentelemetry-otlp`).
             let traces = match telemetry::init_telemetry(
                 cli.log_format,
-                "info,kube=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn",
+                "info,kube=warn,opentelemetry=warn",
                 traces.settings().as_ref(),
             ) {
                 Ok(traces) => traces,

@@ -76,10 +76,11 @@ const BODY_LIMITS: Limits = Limits {
     note: "",
 };
 
-/// [`evaluate_cancellable`] off the runtime's workers, within `timeout` (see [`judge`]).
 /// The largest body judged where it was fetched rather than on a blocking thread.
 const INLINE_BODY: usize = 8 * 1024;
 
+/// [`evaluate_cancellable`] off the runtime's workers, within `timeout` (see [`judge`]), unless
+/// it is too little work for the hand-off (see [`judged_inline`]).
 pub async fn judged(check: &HttpCheck, response: Response, timeout: Duration) -> Evaluation {
     if judged_inline(check, &response) {
         // Nothing to cancel: the work is bounded by the small body, tens of microseconds.
