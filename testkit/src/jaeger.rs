@@ -17,17 +17,16 @@
 //! ```
 
 use std::{
-    io::{BufRead, BufReader},
     net::TcpListener,
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
-use crate::prometheus::{cached_binary, pinned};
+use crate::toolchain::{cached_binary, pinned, spawn_logged, temp_dir};
 
 /// How long [`Jaeger::start`] waits for the query API to answer.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -116,27 +115,13 @@ impl Jaeger {
     pub fn start() -> Self {
         let binary = jaeger_binary();
         let (otlp, query) = free_ports();
-        let dir =
-            std::env::temp_dir().join(format!("checklist-jaeger-{}-{otlp}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let dir = temp_dir("jaeger");
         std::fs::write(dir.join("jaeger.yaml"), config(otlp, query)).unwrap();
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .arg(format!("--config={}", dir.join("jaeger.yaml").display()))
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
+            .current_dir(&dir);
+        let (child, log) = spawn_logged(command, &binary, |_| {});
         // Idempotent; needed before the first reqwest client of a process that made none yet.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let mut jaeger = Jaeger {

@@ -25,6 +25,7 @@ pub mod process;
 pub mod prometheus;
 pub mod scene;
 pub mod stats;
+mod toolchain;
 pub mod traefik;
 pub mod wait;
 pub mod watch;

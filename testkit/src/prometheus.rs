@@ -18,21 +18,17 @@
 //! ```
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-        mpsc,
-    },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    path::PathBuf,
+    process::{Child, Command},
+    sync::{Arc, Mutex, mpsc},
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
-use crate::fixtures::repository;
+use crate::toolchain::{cached_binary, pinned, spawn_logged, temp_dir};
 
 /// How long [`Prometheus::start`] waits for the process to listen and then to be ready.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,51 +51,6 @@ pub fn prometheus_version() -> String {
     pinned("PROMETHEUS_VERSION")
 }
 
-/// The value of `KEY=` in dev/versions.env.
-pub(crate) fn pinned(key: &str) -> String {
-    let versions = repository().join("dev/versions.env");
-    let text = std::fs::read_to_string(&versions)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", versions.display()));
-    text.lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
-        .map(|version| version.trim().to_owned())
-        .unwrap_or_else(|| panic!("no {key} in {}", versions.display()))
-}
-
-/// A server binary `dev/<name> --path` builds into the toolchain cache
-/// (`bin/<name>-<version>/<name>`), or the one `override_var` names; a panic saying how to
-/// build it when there is none.
-pub(crate) fn cached_binary(name: &str, title: &str, version: &str, override_var: &str) -> PathBuf {
-    if let Some(path) = std::env::var_os(override_var) {
-        return path.into();
-    }
-    let dir = cache_dir().join(format!("bin/{name}-{version}"));
-    let binary = dir.join(name);
-    if !dir.join(".complete").is_file() || !binary.is_file() {
-        panic!(
-            "{title} {version} is not built (no {}): run `dev/{name} --path` once (or \
-             `dev/cluster build`), which builds it from dev/toolchain/{name} in a few \
-             minutes, or point {override_var} at a {name} binary",
-            binary.display()
-        );
-    }
-    binary
-}
-
-/// The toolchain cache, as the dev/ scripts find it: `CHECKLIST_CACHE`, else
-/// `$XDG_CACHE_HOME/checklist-operator`, else `~/.cache/checklist-operator`.
-pub(crate) fn cache_dir() -> PathBuf {
-    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
-    if let Some(cache) = set("CHECKLIST_CACHE") {
-        return cache.into();
-    }
-    let base = set("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| set("HOME").map(|home| Path::new(&home).join(".cache")))
-        .expect("neither XDG_CACHE_HOME nor HOME is set: cannot find the toolchain cache");
-    base.join("checklist-operator")
-}
-
 /// The Prometheus binary: `CHECKLIST_PROMETHEUS_BIN`, else the one `dev/prometheus --path`
 /// builds into the toolchain cache; a panic saying how to build it when there is none.
 pub fn prometheus_binary() -> PathBuf {
@@ -109,23 +60,6 @@ pub fn prometheus_binary() -> PathBuf {
         &prometheus_version(),
         "CHECKLIST_PROMETHEUS_BIN",
     )
-}
-
-/// A fresh directory under the system's temporary directory.
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!(
-        "checklist-prometheus-{}-{}-{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
 }
 
 /// The configuration: one job, `app`, scraping `targets` every [`INTERVAL`].
@@ -176,9 +110,10 @@ impl Prometheus {
     pub fn start(targets: &[&str]) -> Self {
         let binary = prometheus_binary();
         let targets: Vec<String> = targets.iter().map(|t| target_of(t)).collect();
-        let dir = temp_dir();
+        let dir = temp_dir("prometheus");
         std::fs::write(dir.join("prometheus.yml"), config(&targets)).unwrap();
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .arg(format!(
                 "--config.file={}",
                 dir.join("prometheus.yml").display()
@@ -189,26 +124,15 @@ impl Prometheus {
             ))
             // Port 0: the kernel picks a free port, the log says which.
             .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--web.enable-lifecycle")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+            .arg("--web.enable-lifecycle");
         let (address_tx, address_rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=\"Listening on\"")
-                    && let Some(address) = line
-                        .split_whitespace()
-                        .find_map(|field| field.strip_prefix("address="))
-                {
-                    address_tx.send(address.to_owned()).ok();
-                }
-                lines.lock().unwrap().push(line);
+        let (child, log) = spawn_logged(command, &binary, move |line| {
+            if line.contains("msg=\"Listening on\"")
+                && let Some(address) = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+            {
+                address_tx.send(address.to_owned()).ok();
             }
         });
         // Idempotent; needed before the first reqwest client of a process that made none yet.

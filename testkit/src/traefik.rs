@@ -19,7 +19,7 @@ use kube::{Api, Client};
 use serde_json::json;
 
 use crate::kubectl::{apply, kubectl};
-use crate::prometheus::cache_dir;
+use crate::toolchain::cache_dir;
 
 /// A Traefik process serving the Gateway `front` of one namespace.
 pub struct Traefik {
