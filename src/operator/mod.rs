@@ -44,8 +44,8 @@ pub(crate) use shutdown::Shutdown;
 use crate::{
     api::{ChecklistTemplate, ClusterChecklistTemplate, TemplateKind},
     controller::{
-        CachedReads, Caches, Context, FIELD_MANAGER, Guarded, Policy, STORED_SPECS_CAPACITY,
-        StoredSpecs, Verifier, WatchBackoff, error_policy, reconcile, trim,
+        CachedReads, Caches, CompactStore, Context, FIELD_MANAGER, Guarded, Policy,
+        STORED_SPECS_CAPACITY, StoredSpecs, Verifier, WatchBackoff, error_policy, reconcile, trim,
     },
     error::StartupError,
     notify::Notifier,
@@ -219,6 +219,8 @@ struct Watched {
     deployments: BoxStream<'static, Result<Deployment, watcher::Error>>,
     /// The owned Jobs (also kept for observe's reads).
     jobs: BoxStream<'static, Result<Job, watcher::Error>>,
+    /// The owned Services (those BlueGreen and Canary route through kept for observe's reads).
+    services: BoxStream<'static, Result<Service, watcher::Error>>,
     /// The checklists whose verification rounds reached a verdict.
     verdicts: Verdicts,
 }
@@ -237,10 +239,16 @@ where
     // The owned Deployments are watched anyway (their changes trigger reconciles): kept in a
     // store, trimmed and as JSON, they answer observe's reads of the RollingUpdate Deployment.
     // The Jobs likewise, for the migration Jobs a new revision waits on.
-    let (deployments, deployment_store) = watches::cached_watch::<Deployment>(client, ns);
-    let (jobs, job_store) = watches::cached_watch::<Job>(client, ns);
+    let (deployments, deployment_store) =
+        watches::cached_watch(client, ns, CompactStore::default());
+    let (jobs, job_store) = watches::cached_watch(client, ns, CompactStore::<Job>::default());
+    // The Services likewise, but only those BlueGreen and Canary read: a RollingUpdate app's
+    // Service is watched for drift and never read, so it is not kept.
+    let (services, service_store) =
+        watches::cached_watch(client, ns, CompactStore::admitting(watches::routed));
     let caches = Caches {
         deployments: CachedReads::new(deployment_store),
+        services: CachedReads::new(service_store),
         jobs: CachedReads::new(job_store),
         stored: StoredSpecs::new(STORED_SPECS_CAPACITY),
     };
@@ -263,6 +271,7 @@ where
         store,
         deployments: deployments.boxed(),
         jobs: jobs.boxed(),
+        services: services.boxed(),
         verdicts,
     };
     let running = drive(config, client, watched, context, stop.clone());
@@ -317,7 +326,7 @@ where
     );
     Controller::for_stream(watched.checklists, watched.store)
         .owns_stream(watched.deployments)
-        .owns(watches::scoped::<Service>(client, ns), watches::owned())
+        .owns_stream(watched.services)
         .owns_stream(watched.jobs)
         .watches(secrets, watcher::Config::default(), {
             let context = Arc::clone(&context);

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
@@ -46,11 +46,12 @@ pub(super) fn checklist_watch(selector: Option<&str>) -> watcher::Config {
     }
 }
 
-/// A watch of the owned objects of kind `K`, trimmed, kept in a compact store for observe's
-/// reads, and the stream of objects it touches for the controller's triggers.
+/// A watch of the owned objects of kind `K`, trimmed, kept in `store` for observe's reads, and
+/// the stream of objects it touches for the controller's triggers.
 pub(super) fn cached_watch<K>(
     client: &Client,
     namespace: Option<&str>,
+    store: CompactStore<K>,
 ) -> (
     impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
     Arc<CompactStore<K>>,
@@ -65,7 +66,7 @@ where
         + Sync
         + 'static,
 {
-    let store = Arc::new(CompactStore::default());
+    let store = Arc::new(store);
     let stream = watcher(scoped::<K>(client, namespace), owned())
         .modify(trim)
         .inspect_ok({
@@ -74,6 +75,14 @@ where
         })
         .touched_objects();
     (stream, store)
+}
+
+/// Whether a Service is one a BlueGreen or Canary release routes through, which observe reads.
+pub(super) fn routed(service: &Service) -> bool {
+    service
+        .labels()
+        .get(labels::ROUTED)
+        .is_some_and(|value| value == "true")
 }
 
 /// The checklists in the object's namespace that `index` says read it: a Secret's readers, or

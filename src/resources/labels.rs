@@ -22,6 +22,10 @@ pub const CHECKLIST: &str = "checklist.dev/checklist";
 pub const REVISION: &str = "checklist.dev/revision";
 /// `checklist.dev/job`: which migration Job a Job is, `migrate` or `rollback`.
 pub const JOB: &str = "checklist.dev/job";
+/// `checklist.dev/routed`: `"true"` on the Services a BlueGreen or Canary release moves traffic
+/// with (the app's and the preview or canary Service). The operator keeps these in its watch
+/// cache; a RollingUpdate app's Service, which no reconcile reads, takes no memory there.
+pub const ROUTED: &str = "checklist.dev/routed";
 /// The value of `app.kubernetes.io/managed-by`.
 pub const MANAGER: &str = "checklist-operator";
 

@@ -88,6 +88,11 @@ pub fn service_selecting(
 ) -> Service {
     let mut built = service(checklist);
     built.metadata.name = Some(name.to_owned());
+    built
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert(labels::ROUTED.to_owned(), "true".to_owned());
     if let (Some(spec), Some(revision)) = (built.spec.as_mut(), revision) {
         let mut selector = labels::selector_labels(&checklist.name_any());
         selector.insert(labels::REVISION.to_owned(), revision.to_owned());

@@ -97,11 +97,7 @@ impl Actor<'_> {
         };
         self.delete::<Deployment>(&name, &params).await?;
         // Gone, though the watch cache may show it a moment longer: read live until it agrees.
-        if let (Some(caches), Ok(owner)) =
-            (self.caches, crate::controller::observe::key(self.checklist))
-        {
-            caches.deployments.read(&owner, &name, None);
-        }
+        self.deleted(&name);
         Ok(())
     }
 }

@@ -116,7 +116,8 @@ impl Actor<'_> {
                     let stable_spec = self.stable_spec(revision)?;
                     resources::revision_deployment(checklist, &stable_spec, revision, *replicas)
                 };
-                self.apply(stamped(deployment)).await?;
+                let applied = self.apply(stamped(deployment)).await?;
+                self.wrote(&applied);
             }
             Change::Route { routing } => {
                 let router = traffic::router(&name, spec);
@@ -146,8 +147,10 @@ impl Actor<'_> {
                     if running.as_ref().is_some_and(|r| keep.contains(r)) {
                         continue;
                     }
-                    self.delete::<Deployment>(&deployment.name_any(), &DeleteParams::default())
+                    let deployment_name = deployment.name_any();
+                    self.delete::<Deployment>(&deployment_name, &DeleteParams::default())
                         .await?;
+                    self.deleted(&deployment_name);
                 }
             }
             Change::DeleteJobs { revision } => {
@@ -225,12 +228,14 @@ impl Actor<'_> {
     async fn write(&self, write: Write) -> Result<()> {
         match write {
             Write::AppService(service) => {
-                self.apply(stamped(service)).await?;
+                let applied = self.apply(stamped(service)).await?;
+                self.wrote_service(&applied);
             }
             Write::SideService(service) => {
                 // Refused before any write when a Service of that name is someone else's.
                 self.side_service()?;
-                self.apply(stamped(service)).await?;
+                let applied = self.apply(stamped(service)).await?;
+                self.wrote_service(&applied);
             }
             Write::Route { name, patch } => self.patch_route(&name, patch).await?,
         }

@@ -5,6 +5,7 @@
 use k8s_openapi::api::{
     apps::v1::{ControllerRevision, Deployment},
     batch::v1::Job,
+    core::v1::Service,
 };
 use kube::{
     Api, Resource, ResourceExt,
@@ -38,6 +39,20 @@ impl Actor<'_> {
     pub(super) fn wrote(&self, deployment: &Deployment) {
         if let (Some(caches), Ok(owner)) = (self.caches, key(self.checklist)) {
             caches.deployments.wrote(&owner, deployment);
+        }
+    }
+
+    /// Tells the Deployment cache this reconcile deleted the Deployment `name`.
+    pub(super) fn deleted(&self, name: &str) {
+        if let (Some(caches), Ok(owner)) = (self.caches, key(self.checklist)) {
+            caches.deployments.read(&owner, name, None);
+        }
+    }
+
+    /// Tells the Service cache of a Service a BlueGreen or Canary release wrote.
+    pub(super) fn wrote_service(&self, service: &Service) {
+        if let (Some(caches), Ok(owner)) = (self.caches, key(self.checklist)) {
+            caches.services.wrote(&owner, service);
         }
     }
 

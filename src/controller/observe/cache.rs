@@ -14,7 +14,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job};
+use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Service};
 use kube::ResourceExt;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -97,6 +97,8 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
                 drop(pending);
                 self.store.stop_awaiting(&key);
                 match cached {
+                    // A filtered store leaves some objects out: not holding one says nothing.
+                    None if !self.store.holds_every_object() => None,
                     None => Some(None),
                     // One that does not parse back is read live.
                     Some(entry) => entry.parse().map(Some),
@@ -104,6 +106,43 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
             }
             Answer::Live => None,
         }
+    }
+
+    /// Every object checklist `owner` owns (by its label) from the cache, or None when the cache
+    /// cannot answer for all of them: before its first list, or while it is behind a write,
+    /// create or delete this process made for `owner` (then list them from the API server).
+    pub fn list(&self, owner: &Key) -> Option<Vec<K>> {
+        if !self.store.is_ready() {
+            return None;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mine: Vec<Key> = pending
+            .iter()
+            .filter(|(_, p)| p.owner == *owner)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &mine {
+            let known = pending.get(key).map(|p| &p.known);
+            let cached = self.store.get(key);
+            let passed = match known {
+                Some(Known::Version(version)) => self.store.passed(key, version),
+                _ => false,
+            };
+            if answer(known, cached.as_ref().map(|c| &*c.version), passed) == Answer::Live {
+                return None;
+            }
+        }
+        for key in &mine {
+            pending.remove(key);
+            self.store.stop_awaiting(key);
+        }
+        drop(pending);
+        // One that does not parse back makes the whole list live.
+        self.store
+            .owned_by(owner)
+            .iter()
+            .map(|entry| entry.parse())
+            .collect()
     }
 
     /// This process wrote `object` (the API server's answer to the write) for checklist `owner`.
@@ -155,8 +194,10 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
 
 /// The owned objects observe reads from the controller's watches rather than the API server.
 pub struct Caches {
-    /// The RollingUpdate Deployments.
+    /// The app Deployments: RollingUpdate's by name, BlueGreen's and Canary's by checklist.
     pub deployments: CachedReads<Deployment>,
+    /// The Services BlueGreen and Canary route through (see [`crate::resources::labels::ROUTED`]).
+    pub services: CachedReads<Service>,
     /// The migration and down-migration Jobs.
     pub jobs: CachedReads<Job>,
     /// The revision records read for a rollback.
@@ -167,6 +208,7 @@ impl Caches {
     /// Forgets what is remembered for checklists for which `keep` is false (deleted ones).
     pub fn retain(&self, keep: impl Fn(&Key) -> bool) {
         self.deployments.retain(&keep);
+        self.services.retain(&keep);
         self.jobs.retain(&keep);
         self.stored.retain(&keep);
     }
@@ -254,6 +296,84 @@ mod tests {
 
         reads.read(&owner, "gone", None);
         assert_eq!(reads.get("a", "gone"), Some(None));
+    }
+
+    #[test]
+    fn a_checklist_s_deployments_are_listed_from_the_cache_unless_it_is_behind_a_change() {
+        use kube::runtime::watcher;
+
+        let writer = Arc::new(CompactStore::<Deployment>::default());
+        let reads = CachedReads::new(Arc::clone(&writer));
+        let owner = ("a".to_owned(), "web".to_owned());
+        assert!(reads.list(&owner).is_none(), "before the first list: live");
+        let deployment = |name: &str, version: &str| {
+            let mut d = Deployment::default();
+            d.metadata.name = Some(name.into());
+            d.metadata.namespace = Some("a".into());
+            d.metadata.resource_version = Some(version.into());
+            d.metadata.labels = Some(
+                [(
+                    crate::resources::labels::CHECKLIST.to_owned(),
+                    "web".to_owned(),
+                )]
+                .into(),
+            );
+            d
+        };
+        let names = |found: Option<Vec<Deployment>>| {
+            let mut names: Vec<String> = found
+                .expect("answered from the cache")
+                .iter()
+                .map(|d| d.name_any())
+                .collect();
+            names.sort();
+            names
+        };
+        writer.apply(&watcher::Event::Init);
+        writer.apply(&watcher::Event::InitApply(deployment("web-old", "3")));
+        writer.apply(&watcher::Event::InitDone);
+        assert_eq!(names(reads.list(&owner)), ["web-old"]);
+
+        // A new revision's Deployment created: listed live until the watch brings it.
+        reads.wrote(&owner, &deployment("web-new", "5"));
+        assert!(reads.list(&owner).is_none());
+        // Another checklist's writes do not hold this one's list back.
+        assert!(reads.list(&("a".to_owned(), "api".to_owned())).is_some());
+        writer.apply(&watcher::Event::Apply(deployment("web-new", "5")));
+        assert_eq!(names(reads.list(&owner)), ["web-new", "web-old"]);
+
+        // The old one deleted: live until the watch says it is gone.
+        reads.read(&owner, "web-old", None);
+        assert!(reads.list(&owner).is_none());
+        writer.apply(&watcher::Event::Delete(deployment("web-old", "6")));
+        assert_eq!(names(reads.list(&owner)), ["web-new"]);
+    }
+
+    #[test]
+    fn a_filtered_cache_never_answers_that_an_object_is_absent() {
+        use kube::runtime::watcher;
+
+        let writer = Arc::new(CompactStore::<Service>::admitting(|s| {
+            s.labels().contains_key("routed")
+        }));
+        let reads = CachedReads::new(Arc::clone(&writer));
+        writer.apply(&watcher::Event::Init);
+        writer.apply(&watcher::Event::InitDone);
+        let service = |labelled: bool| {
+            let mut s = Service::default();
+            s.metadata.name = Some("web".into());
+            s.metadata.namespace = Some("a".into());
+            s.metadata.resource_version = Some("4".into());
+            if labelled {
+                s.metadata.labels = Some([("routed".to_owned(), "true".to_owned())].into());
+            }
+            s
+        };
+        // Not held: it may be someone else's Service of that name, or one not labelled yet.
+        writer.apply(&watcher::Event::Apply(service(false)));
+        assert!(reads.get("a", "web").is_none());
+        writer.apply(&watcher::Event::Apply(service(true)));
+        assert!(reads.get("a", "web").flatten().is_some());
     }
 
     #[test]

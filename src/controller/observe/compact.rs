@@ -5,9 +5,12 @@
 //! one object, so parsing it on read costs microseconds, while the store holds every owned
 //! object of the cluster for as long as the operator runs. At 10,000 checklists that difference
 //! is the operator's largest memory cost.
+//!
+//! The store also knows which objects each checklist owns (by the `checklist.dev/checklist`
+//! label), so a BlueGreen or Canary reconcile lists its revisions' Deployments without a request.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     marker::PhantomData,
     sync::{Arc, Mutex, PoisonError, RwLock},
 };
@@ -16,12 +19,15 @@ use kube::{ResourceExt, runtime::watcher};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::read::Key;
+use crate::resources::labels;
 
 /// One object as the last watch event gave it.
 #[derive(Debug)]
 pub struct Entry {
     /// Its resourceVersion, compared without parsing the object.
     pub version: Box<str>,
+    /// The checklist that owns it (its `checklist.dev/checklist` label), for the owner index.
+    checklist: Option<Box<str>>,
     /// Its JSON; empty when it could not be written (then it never parses, and is read live).
     json: Box<[u8]>,
 }
@@ -36,6 +42,8 @@ impl Entry {
 #[derive(Debug, Default)]
 struct State {
     objects: HashMap<Key, Arc<Entry>>,
+    /// The names of the objects each checklist (namespace, name) owns.
+    owned: HashMap<Key, BTreeSet<Box<str>>>,
     /// A relist in progress: swapped in whole when it ends, so objects deleted while the watch
     /// was down do not linger.
     relist: Option<HashMap<Key, Arc<Entry>>>,
@@ -43,10 +51,55 @@ struct State {
     ready: bool,
 }
 
+impl State {
+    fn insert(&mut self, key: Key, entry: Arc<Entry>) {
+        let owner = entry.checklist.clone();
+        if let Some(old) = self.objects.insert(key.clone(), entry) {
+            self.unindex(&key, old.checklist.as_deref());
+        }
+        if let Some(owner) = owner {
+            let (namespace, name) = key;
+            self.owned
+                .entry((namespace, owner.into()))
+                .or_default()
+                .insert(name.into());
+        }
+    }
+
+    fn remove(&mut self, key: &Key) {
+        if let Some(old) = self.objects.remove(key) {
+            self.unindex(key, old.checklist.as_deref());
+        }
+    }
+
+    fn unindex(&mut self, key: &Key, owner: Option<&str>) {
+        let Some(owner) = owner else { return };
+        let owner_key = (key.0.clone(), owner.to_owned());
+        if let Some(names) = self.owned.get_mut(&owner_key) {
+            names.remove(key.1.as_str());
+            if names.is_empty() {
+                self.owned.remove(&owner_key);
+            }
+        }
+    }
+
+    /// Replaces every object with those of a relist, and the index with theirs.
+    fn replace(&mut self, listed: HashMap<Key, Arc<Entry>>) {
+        self.objects = HashMap::with_capacity(listed.len());
+        self.owned.clear();
+        for (key, entry) in listed {
+            self.insert(key, entry);
+        }
+    }
+}
+
 /// The objects of one kind, kept up to date by a watch ([`CompactStore::apply`]).
 #[derive(Debug)]
 pub struct CompactStore<K> {
     state: RwLock<State>,
+    /// Which objects are kept: None keeps every one the watch gives, so one missing from the
+    /// store does not exist; with a filter, one missing may only be left out.
+    admit: Option<fn(&K) -> bool>,
     /// Versions a reader waits for the watch to deliver (this process's own writes), until it
     /// has: a watch delivers every version of an object in order, so once it has passed, any
     /// later version the store holds includes it.
@@ -58,9 +111,27 @@ impl<K> Default for CompactStore<K> {
     fn default() -> Self {
         Self {
             state: RwLock::default(),
+            admit: None,
             awaited: Mutex::default(),
             kind: PhantomData,
         }
+    }
+}
+
+impl<K> CompactStore<K> {
+    /// A store that keeps only the objects `admit` accepts (the rest take no memory): one it
+    /// does not hold may exist, so a reader asks the API server for it
+    /// ([`Self::holds_every_object`]).
+    pub fn admitting(admit: fn(&K) -> bool) -> Self {
+        Self {
+            admit: Some(admit),
+            ..Self::default()
+        }
+    }
+
+    /// Whether an object missing from the ready store does not exist: no filter leaves any out.
+    pub fn holds_every_object(&self) -> bool {
+        self.admit.is_none()
     }
 }
 
@@ -100,27 +171,27 @@ impl<K: ResourceExt + Serialize> CompactStore<K> {
             let version = kube::Resource::meta(object).resource_version.as_deref();
             self.arrived(&key(object), version);
         }
+        let admitted = |object: &K| self.admit.is_none_or(|admit| admit(object));
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         match event {
-            watcher::Event::Apply(object) => {
-                state.objects.insert(key(object), entry(object));
+            // One the filter no longer admits (its label went) is dropped like a deleted one.
+            watcher::Event::Apply(object) if admitted(object) => {
+                state.insert(key(object), entry(object));
             }
-            watcher::Event::Delete(object) => {
-                state.objects.remove(&key(object));
+            watcher::Event::Apply(object) | watcher::Event::Delete(object) => {
+                state.remove(&key(object));
             }
             watcher::Event::Init => state.relist = Some(HashMap::new()),
-            watcher::Event::InitApply(object) => {
-                let State {
-                    objects, relist, ..
-                } = &mut *state;
-                relist
-                    .as_mut()
-                    .unwrap_or(objects)
-                    .insert(key(object), entry(object));
-            }
+            watcher::Event::InitApply(object) if admitted(object) => match state.relist.as_mut() {
+                Some(relist) => {
+                    relist.insert(key(object), entry(object));
+                }
+                None => state.insert(key(object), entry(object)),
+            },
+            watcher::Event::InitApply(_) => {}
             watcher::Event::InitDone => {
                 if let Some(listed) = state.relist.take() {
-                    state.objects = listed;
+                    state.replace(listed);
                 }
                 state.ready = true;
             }
@@ -141,6 +212,21 @@ impl<K: ResourceExt + Serialize> CompactStore<K> {
         state.objects.get(key).cloned()
     }
 
+    /// The objects the checklist `owner` (namespace, name) owns, by their label.
+    pub fn owned_by(&self, owner: &Key) -> Vec<Arc<Entry>> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(names) = state.owned.get(owner) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|name| {
+                let key = (owner.0.clone(), name.to_string());
+                state.objects.get(&key).cloned()
+            })
+            .collect()
+    }
+
     /// How many objects it holds.
     #[cfg(test)]
     fn count(&self) -> usize {
@@ -156,6 +242,10 @@ fn key<K: ResourceExt>(object: &K) -> Key {
 fn entry<K: ResourceExt + Serialize>(object: &K) -> Arc<Entry> {
     Arc::new(Entry {
         version: object.resource_version().unwrap_or_default().into(),
+        checklist: object
+            .labels()
+            .get(labels::CHECKLIST)
+            .map(|c| c.as_str().into()),
         // A k8s object always serializes; were one not to, the empty JSON never parses and the
         // object is read from the API server instead.
         json: serde_json::to_vec(object).unwrap_or_default().into(),
@@ -226,10 +316,85 @@ mod tests {
         assert_eq!(version(&store, "web").as_deref(), Some("3"));
     }
 
+    fn owned(name: &str, version: &str, checklist: Option<&str>) -> Deployment {
+        let mut d = deployment(name, version);
+        if let Some(checklist) = checklist {
+            d.metadata.labels = Some([(labels::CHECKLIST.to_owned(), checklist.to_owned())].into());
+        }
+        d
+    }
+
+    fn names_owned_by(store: &CompactStore<Deployment>, checklist: &str) -> Vec<String> {
+        let owner = ("a".to_owned(), checklist.to_owned());
+        let mut names: Vec<String> = store
+            .owned_by(&owner)
+            .iter()
+            .filter_map(|entry| entry.parse::<Deployment>())
+            .map(|d| d.name_any())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn it_knows_what_each_checklist_owns_through_changes_deletes_and_relists() {
+        let store = CompactStore::default();
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(owned("web-1", "1", Some("web"))));
+        store.apply(&Event::InitApply(owned("web-2", "2", Some("web"))));
+        store.apply(&Event::InitApply(owned("api-1", "3", Some("api"))));
+        store.apply(&Event::InitApply(owned("loose", "4", None)));
+        store.apply(&Event::InitDone);
+        assert_eq!(names_owned_by(&store, "web"), ["web-1", "web-2"]);
+        assert_eq!(names_owned_by(&store, "api"), ["api-1"]);
+
+        // Relabelled to another checklist: it moves.
+        store.apply(&Event::Apply(owned("web-2", "5", Some("api"))));
+        assert_eq!(names_owned_by(&store, "web"), ["web-1"]);
+        assert_eq!(names_owned_by(&store, "api"), ["api-1", "web-2"]);
+        store.apply(&Event::Delete(owned("web-1", "6", Some("web"))));
+        assert!(names_owned_by(&store, "web").is_empty());
+
+        // A relist while "api-1" was deleted: the index is the relist's.
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(owned("web-2", "5", Some("api"))));
+        store.apply(&Event::InitApply(owned("web-3", "7", Some("web"))));
+        store.apply(&Event::InitDone);
+        assert_eq!(names_owned_by(&store, "api"), ["web-2"]);
+        assert_eq!(names_owned_by(&store, "web"), ["web-3"]);
+        // Another namespace's checklist of the same name owns nothing here.
+        assert!(
+            store
+                .owned_by(&("b".to_owned(), "web".to_owned()))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_filtered_store_keeps_only_what_it_admits_and_drops_what_stops_passing() {
+        let store =
+            CompactStore::<Deployment>::admitting(|d| d.labels().contains_key(labels::CHECKLIST));
+        assert!(!store.holds_every_object());
+        assert!(CompactStore::<Deployment>::default().holds_every_object());
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(owned("web", "1", Some("web"))));
+        store.apply(&Event::InitApply(owned("loose", "2", None)));
+        store.apply(&Event::InitDone);
+        assert_eq!(store.count(), 1);
+        assert!(parsed(&store, "loose").is_none());
+        // Its label removed: no longer kept, nor indexed.
+        store.apply(&Event::Apply(owned("web", "3", None)));
+        assert!(parsed(&store, "web").is_none());
+        assert!(names_owned_by(&store, "web").is_empty());
+        store.apply(&Event::Apply(owned("loose", "4", Some("web"))));
+        assert_eq!(names_owned_by(&store, "web"), ["loose"]);
+    }
+
     #[test]
     fn json_that_does_not_parse_as_the_kind_is_no_answer() {
         let entry = Entry {
             version: "1".into(),
+            checklist: None,
             json: Box::default(),
         };
         assert!(entry.parse::<Deployment>().is_none());

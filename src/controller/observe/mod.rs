@@ -11,6 +11,7 @@
 //! Secrets and ConfigMaps it rolls on, `promotion` the checklist it follows, `adoption` the Deployment spec.app.adopt takes over.
 
 mod adoption;
+mod app;
 mod cache;
 mod compact;
 mod drift;

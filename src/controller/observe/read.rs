@@ -1,6 +1,6 @@
 //! The observe step's reads: everything a reconcile decides on, fetched from the API server, or
-//! for the RollingUpdate Deployment from the controller's watch cache ([`CachedReads`]). Their
-//! reduction to an [`Observation`](super::Observation) is pure and lives in
+//! from the controller's watch caches ([`CachedReads`]) where they can answer (the app's objects
+//! are read in [`app`](super::app)). Their reduction to an [`Observation`](super::Observation) is pure and lives in
 //! [`reduce`](super::reduce).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,19 +10,15 @@ use k8s_openapi::api::{
     batch::v1::Job,
     core::v1::{Pod, Secret, Service},
 };
-use kube::{
-    Api, Client, ResourceExt,
-    api::{DynamicObject, ListParams, ObjectList},
-};
+use kube::{Api, Client, ResourceExt};
 
 use crate::{
     ReconcileError, Result,
     api::{DeploymentChecklist, HookName},
-    resources::{self, labels},
-    traffic,
+    resources,
 };
 
-use super::{CachedReads, Caches, get::get_opt};
+use super::{CachedReads, Caches, app, get::get_opt};
 
 /// What a reconcile read from the cluster for one checklist.
 ///
@@ -131,14 +127,14 @@ impl World {
         let progressive = spec.rollout.strategy.runs_revisions_side_by_side();
         let app = async {
             if progressive {
-                read_sides(client, &namespace, checklist, revision).await
+                app::read_sides(client, &owner, checklist, revision, caches).await
             } else {
                 let deployments = caches.map(|c| &c.deployments);
-                let (deployment, pods) = read_app(client, &owner, deployments).await?;
-                Ok(Sides {
+                let (deployment, pods) = app::read_app(client, &owner, deployments).await?;
+                Ok(app::Sides {
                     deployment,
                     pods,
-                    ..Sides::default()
+                    ..app::Sides::default()
                 })
             }
         };
@@ -242,146 +238,9 @@ impl World {
     }
 }
 
-/// What the app runs on: the RollingUpdate Deployment, or each revision's Deployment and the
-/// Services of BlueGreen and Canary; and the pods of the revision being rolled out.
-#[derive(Default)]
-struct Sides {
-    deployment: Option<Deployment>,
-    pods: Vec<Pod>,
-    deployments: Vec<Deployment>,
-    service: Option<Service>,
-    side_service: Option<Service>,
-    route: Option<Option<serde_json::Value>>,
-}
-
-/// BlueGreen and Canary: every app Deployment of the checklist, the current revision's pods and
-/// the two Services, read together.
-async fn read_sides(
-    client: &Client,
-    namespace: &str,
-    checklist: &DeploymentChecklist,
-    revision: &str,
-) -> Result<Sides> {
-    let name = checklist.name_any();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let owned = labels::selector_query(&name);
-    let revision_pods = format!("{owned},{}={revision}", labels::REVISION);
-    let side_name = resources::side_service_name(checklist);
-    let router = traffic::router(&name, &checklist.spec);
-    let routes: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &traffic::http_route_resource());
-    // The revision's pods only while they are worth listing (see `pods_worth_listing`): a
-    // canary step waiting on its checks reads none.
-    let deployments_and_pods = async {
-        // Consistent, unlike the pods: a Deployment just written or deleted must be seen as it
-        // is now, or the plan would apply, delete or report it a second time.
-        let list = deployments
-            .list(&ListParams::default().labels(&owned))
-            .await
-            .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{owned}"), e))?;
-        let worth = list.items.iter().any(|d| {
-            resources::deployed_revision(d).as_deref() == Some(revision) && pods_worth_listing(d)
-        });
-        let pods = match worth {
-            false => Vec::new(),
-            true => {
-                pods.list(&ListParams::default().labels(&revision_pods).match_any())
-                    .await
-                    .map_err(|e| {
-                        ReconcileError::read(format!("Pods {namespace}/{revision_pods}"), e)
-                    })?
-                    .items
-            }
-        };
-        Ok::<_, ReconcileError>((list.items, pods))
-    };
-    let ((deployment_list, pod_list), service, side_service, route) = tokio::try_join!(
-        deployments_and_pods,
-        get_opt(&services, &name, "Service"),
-        async {
-            match &side_name {
-                Some(side) => get_opt(&services, side, "Service").await,
-                None => Ok(None),
-            }
-        },
-        async {
-            let Some(route) = router.route_name() else {
-                return Ok(None);
-            };
-            let found = get_opt(&routes, route, "HTTPRoute").await?;
-            Ok(Some(found.and_then(|r| serde_json::to_value(r).ok())))
-        },
-    )?;
-    Ok(Sides {
-        deployment: None,
-        pods: pod_list,
-        deployments: deployment_list,
-        service,
-        side_service,
-        route,
-    })
-}
-
-/// The app's Deployment (from the cache where it can answer) and, while some of them are not
-/// ready or not updated, the pods of the revision it runs.
-async fn read_app(
-    client: &Client,
-    owner: &Key,
-    cache: Option<&CachedReads<Deployment>>,
-) -> Result<(Option<Deployment>, Vec<Pod>)> {
-    let (namespace, name) = (owner.0.as_str(), owner.1.as_str());
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let deployment = get_cached(&deployments, cache, owner, name, "Deployment").await?;
-    let Some(deployed) = deployment.as_ref().and_then(resources::deployed_revision) else {
-        return Ok((deployment, Vec::new()));
-    };
-    if !deployment.as_ref().is_some_and(pods_worth_listing) {
-        return Ok((deployment, Vec::new()));
-    }
-    let selector = format!(
-        "{},{}={deployed}",
-        labels::selector_query(name),
-        labels::REVISION
-    );
-    // From the API server's watch cache as it is (resourceVersion 0): a consistent list waits
-    // for the cache to catch up with etcd, up to 100 ms, on every reconcile. A pod a moment
-    // stale is fine: its next change triggers another reconcile.
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let list: ObjectList<Pod> = pods
-        .list(&ListParams::default().labels(&selector).match_any())
-        .await
-        .map_err(|e| ReconcileError::read(format!("Pods {namespace}/{selector}"), e))?;
-    Ok((deployment, list.items))
-}
-
-/// Whether the pods of the revision a Deployment runs are worth listing for crash loops: not
-/// when none is asked for, not before its controller has seen its spec (its status write on
-/// seeing it triggers the next reconcile, which lists them), and not when it reports every pod
-/// updated, ready and available (one restarting is not ready, which the Deployment reports, and
-/// that change triggers a reconcile).
-fn pods_worth_listing(deployment: &Deployment) -> bool {
-    let wanted = deployment.spec.replicas.unwrap_or(1);
-    let Some(status) = deployment.status.as_ref() else {
-        return false;
-    };
-    let observed = status.observed_generation.is_some()
-        && status.observed_generation == deployment.metadata.generation;
-    if wanted == 0 || !observed {
-        return false;
-    }
-    let settled = status.replicas.unwrap_or(0) == wanted
-        && status.updated_replicas.unwrap_or(0) == wanted
-        && status.ready_replicas.unwrap_or(0) == wanted
-        && status.available_replicas.unwrap_or(0) == wanted
-        && status.unavailable_replicas.unwrap_or(0) == 0;
-    !settled
-}
-
 /// The object `name` of checklist `owner` from `cache` where it can answer, else from the API
 /// server (and the cache told what was read).
-async fn get_cached<K>(
+pub(super) async fn get_cached<K>(
     api: &Api<K>,
     cache: Option<&CachedReads<K>>,
     owner: &Key,
@@ -438,51 +297,4 @@ pub fn secret_names(checklist: &DeploymentChecklist) -> BTreeSet<String> {
                 .map(|source| source.secret_key_ref.name.clone()),
         )
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn deployment(replicas: i32, status: serde_json::Value) -> Deployment {
-        serde_json::from_value(json!({
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": replicas, "selector": {}, "template": {}},
-            "status": status,
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn pods_are_listed_only_while_some_of_an_observed_spec_are_not_settled() {
-        let settled = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
-            "readyReplicas": 2, "availableReplicas": 2});
-        assert!(!pods_worth_listing(&deployment(2, settled.clone())));
-        // None asked for: the API server omits the zero counts.
-        assert!(!pods_worth_listing(&deployment(
-            0,
-            json!({"observedGeneration": 2})
-        )));
-        // Not seen by its controller yet: its status write triggers the reconcile that lists.
-        assert!(!pods_worth_listing(&deployment(
-            2,
-            json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 0, "readyReplicas": 0})
-        )));
-        let mut no_status = deployment(2, json!(null));
-        no_status.status = None;
-        assert!(!pods_worth_listing(&no_status));
-        let unsettled = [
-            json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
-            json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 2, "availableReplicas": 2}),
-            json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1, "unavailableReplicas": 1}),
-        ];
-        for status in unsettled {
-            assert!(
-                pods_worth_listing(&deployment(2, status.clone())),
-                "{status}"
-            );
-        }
-    }
 }
