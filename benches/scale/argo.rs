@@ -38,8 +38,8 @@ struct Theirs {
 impl Side for Theirs {
     type App = DynamicObject;
 
-    fn pid(&self) -> u32 {
-        self.controller.id()
+    fn pids(&self) -> Vec<u32> {
+        vec![self.controller.id()]
     }
 
     /// Argo Rollouts counts no API requests or status writes of its own that the figures could

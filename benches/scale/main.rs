@@ -20,6 +20,9 @@
 //! - `SCALE_COMPARE=argo-rollouts` the same work for Argo Rollouts (its controller from
 //!   `dev/argo-rollouts --path`), run after the operator's, and the ratios.
 //! - `SCALE_OPERATOR_ARGS` more flags for `checklist-operator run`, space-separated.
+//! - `SCALE_SHARDS` how many operator processes share the checklists (default 1): each app is
+//!   labelled `checklist.dev/shard=<i>` and each process started with `--selector` for its own;
+//!   each shard's memory and CPU are printed beside the totals.
 
 // A benchmark may unwrap: a panic is how it says its set-up failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -50,6 +53,8 @@ pub struct Plan {
     pub rollbacks: usize,
     /// How long all may take to be healthy.
     pub ready_timeout: Duration,
+    /// How many operator processes share the apps (`--selector`), 1 without sharding.
+    pub shards: usize,
 }
 
 fn main() {
@@ -68,17 +73,20 @@ async fn run() {
         ready_timeout: Duration::from_secs(
             env_number("SCALE_READY_TIMEOUT_SECONDS").unwrap_or(1800),
         ),
+        shards: env_number("SCALE_SHARDS").unwrap_or(1).clamp(1, 16) as usize,
     };
     let compare = std::env::var("SCALE_COMPARE").unwrap_or_default();
     let (client, version) = ready_cluster().await;
     println!(
         "Scale: {} apps, {} replica(s) each, verified by one HTTP check of the local test app; \
-         idle {}s; a new image for {}; a bad image for {} (1 replica each); API server {version}",
+         idle {}s; a new image for {}; a bad image for {} (1 replica each); {} operator shard(s); \
+         API server {version}",
         plan.apps,
         plan.replicas,
         plan.idle.as_secs(),
         plan.changed,
-        plan.rollbacks
+        plan.rollbacks,
+        plan.shards
     );
     let ours = operator_side::measure(&client, &plan).await;
     report::print("checklist-operator", &ours);

@@ -1,5 +1,6 @@
-//! The operator's side: a release build scoped to the run's namespace, its checklists verified
-//! against the local test app.
+//! The operator's side: a release build scoped to the run's namespace (one process per shard,
+//! each reconciling the checklists its `--selector` picks), its checklists verified against the
+//! local test app.
 
 use checklist_operator::api::DeploymentChecklist;
 use checklist_testkit::{Operator, TestNamespace, exposition::Scrape, start_app};
@@ -13,27 +14,47 @@ use crate::{
     workload::{checklist, checklist_ready, checklist_rolled_back},
 };
 
+/// The label that says which shard reconciles a checklist, as `run --selector` is used.
+const SHARD_LABEL: &str = "checklist.dev/shard";
+
 struct Ours {
-    operator: Operator,
-    endpoints: String,
+    /// One process per shard.
+    operators: Vec<Operator>,
+    endpoints: Vec<String>,
     api: Api<DeploymentChecklist>,
     app_url: String,
+}
+
+/// The shard of the app named `name` (`app-00042`, `bad-003`): its number modulo `shards`.
+fn shard_of(name: &str, shards: usize) -> usize {
+    let number: usize = name
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    number % shards.max(1)
 }
 
 impl Side for Ours {
     type App = DeploymentChecklist;
 
-    fn pid(&self) -> u32 {
-        self.operator.pid()
+    fn pids(&self) -> Vec<u32> {
+        self.operators.iter().map(Operator::pid).collect()
     }
 
+    /// Every shard's metrics: their exposition texts joined, so each sum is over the shards.
     async fn own_metrics(&self) -> Option<Scrape> {
-        let text = reqwest::get(format!("{}/metrics", self.endpoints))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let mut text = String::new();
+        for endpoints in &self.endpoints {
+            let shard = reqwest::get(format!("{endpoints}/metrics"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.push_str(&shard);
+            text.push('\n');
+        }
         Some(Scrape::parse(&text))
     }
 
@@ -44,6 +65,10 @@ impl Side for Ours {
     fn app(&self, name: &str, image: &str, replicas: u32) -> Value {
         let mut object = checklist(0, image, replicas, &self.app_url);
         object["metadata"]["name"] = name.into();
+        if self.operators.len() > 1 {
+            let shard = shard_of(name, self.operators.len());
+            object["metadata"]["labels"] = serde_json::json!({SHARD_LABEL: shard.to_string()});
+        }
         object
     }
 
@@ -69,11 +94,20 @@ pub async fn measure(client: &Client, plan: &Plan) -> Figures {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let operator = Operator::launch(ns.name(), &extra, "info,kube=warn");
-    let endpoints = operator.endpoints().await;
+    let mut operators = Vec::new();
+    let mut endpoints = Vec::new();
+    for shard in 0..plan.shards {
+        let selector = format!("{SHARD_LABEL}={shard}");
+        let mut args: Vec<&str> = extra.iter().map(String::as_str).collect();
+        if plan.shards > 1 {
+            args.extend(["--selector", &selector]);
+        }
+        let operator = Operator::launch(ns.name(), &args, "info,kube=warn");
+        endpoints.push(operator.endpoints().await);
+        operators.push(operator);
+    }
     let ours = Ours {
-        operator,
+        operators,
         endpoints,
         api: Api::namespaced(client.clone(), ns.name()),
         app_url: app.url(),

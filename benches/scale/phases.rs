@@ -6,14 +6,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use checklist_testkit::{exposition::Scrape, process::Sampler};
+use checklist_testkit::{
+    exposition::Scrape,
+    process::{Reading, Sampler},
+};
 use kube::{Api, Client, Resource};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::{
     Plan,
-    report::Figures,
+    report::{Figures, Shard},
     track::{Tracker, apiserver_requests},
     workload::{create_all, names, patch_all},
 };
@@ -29,8 +32,8 @@ const WRITES: [&str; 4] = ["create", "patch", "update", "delete"];
 pub trait Side {
     /// The app's resource (a DeploymentChecklist, a Rollout).
     type App: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug + Send + 'static;
-    /// The controller's process.
-    fn pid(&self) -> u32;
+    /// The controller's processes (one per shard).
+    fn pids(&self) -> Vec<u32>;
     /// Its own metrics, when it counts its API requests, status writes and reconciles.
     async fn own_metrics(&self) -> Option<Scrape>;
     /// The API of its apps in the run's namespace.
@@ -51,13 +54,61 @@ const NEW_IMAGE: &str = "example.com/web:1.1.0";
 /// Its containers restart for ever (dev/stages/chaos-crash-loop.yaml), as a bad release's do.
 const BAD_IMAGE: &str = "example.com/web:2.0.0-chaos-crash-loop";
 
+/// Samples every process of a side: their sum, and each one's.
+struct Samplers(Vec<Sampler>);
+
+impl Samplers {
+    fn start(pids: &[u32]) -> Self {
+        let every = Duration::from_millis(250);
+        Self(pids.iter().map(|pid| Sampler::start(*pid, every)).collect())
+    }
+
+    /// Every process's latest reading.
+    fn each(&self) -> Vec<Reading> {
+        self.0.iter().map(Sampler::now).collect()
+    }
+
+    /// The processes together (the peak is the sum of each one's peak: an upper bound).
+    fn now(&self) -> Reading {
+        self.each()
+            .iter()
+            .fold(Reading::default(), |sum, one| Reading {
+                rss_kib: sum.rss_kib + one.rss_kib,
+                peak_kib: sum.peak_kib + one.peak_kib,
+                cpu_seconds: sum.cpu_seconds + one.cpu_seconds,
+            })
+    }
+}
+
+/// Each shard's figures from its readings at the run's marks.
+fn shards(
+    before: &[Reading],
+    healthy: &[Reading],
+    steady: &[Reading],
+    idle: (&[Reading], &[Reading]),
+    idle_seconds: f64,
+) -> Vec<Shard> {
+    (0..before.len())
+        .map(|i| Shard {
+            baseline_mib: mib(before[i].rss_kib),
+            steady_mib: mib(steady[i].rss_kib),
+            cpu_seconds: healthy[i].cpu_seconds - before[i].cpu_seconds,
+            idle_cpu_percent: (idle.1[i].cpu_seconds - idle.0[i].cpu_seconds)
+                / idle_seconds.max(f64::EPSILON)
+                * 100.0,
+            idle_mib: mib(idle.1[i].rss_kib),
+        })
+        .collect()
+}
+
 /// Runs `plan` against `side`.
 pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
-    let sampler = Sampler::start(side.pid(), Duration::from_millis(250));
+    let sampler = Samplers::start(&side.pids());
     let api = side.api();
     let tracker = Tracker::start(api.clone(), S::healthy);
     let (own_before, server_before) = (side.own_metrics().await, apiserver_requests(client).await);
     let before = sampler.now();
+    let each_before = sampler.each();
     let cluster_before = cluster_cpu();
 
     let started = Instant::now();
@@ -69,6 +120,7 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         .wait_count(plan.apps, started, plan.ready_timeout)
         .await;
     let at_healthy = sampler.now();
+    let each_healthy = sampler.each();
     let cluster = checklist_testkit::exposition::delta(&cluster_cpu(), &cluster_before);
     let (own_after, server_after) = (side.own_metrics().await, apiserver_requests(client).await);
     let own = |name: &str| {
@@ -102,7 +154,9 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
 
     tokio::time::sleep(SETTLE).await;
     figures.steady_mib = mib(sampler.now().rss_kib);
+    let each_steady = sampler.each();
 
+    let each_idle_start = sampler.each();
     let idle_start = (
         sampler.now(),
         side.own_metrics().await,
@@ -116,6 +170,15 @@ pub async fn drive<S: Side>(client: &Client, side: &S, plan: &Plan) -> Figures {
         apiserver_requests(client).await,
     );
     figures.idle = idle_started.elapsed();
+    if each_before.len() > 1 {
+        figures.shards = shards(
+            &each_before,
+            &each_healthy,
+            &each_steady,
+            (&each_idle_start, &sampler.each()),
+            figures.idle.as_secs_f64(),
+        );
+    }
     let minutes = figures.idle.as_secs_f64() / 60.0;
     figures.idle_mib = mib(idle_end.0.rss_kib);
     figures.idle_cpu_percent =

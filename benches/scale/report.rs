@@ -15,7 +15,7 @@ pub struct Figures {
     pub all_healthy: Option<Duration>,
     /// Resident memory before the first create, MiB.
     pub baseline_mib: f64,
-    /// The largest resident memory seen (VmHWM), MiB.
+    /// The largest resident memory seen (VmHWM), MiB; with shards, the sum of each one's.
     pub peak_mib: f64,
     /// Resident memory once all are healthy and a settling minute has passed, MiB.
     pub steady_mib: f64,
@@ -56,6 +56,23 @@ pub struct Figures {
     pub changed_healthy: Option<Duration>,
     /// Bad image → rolled back, per app.
     pub rollbacks: Vec<Duration>,
+    /// Each shard's own figures, when more than one process shares the apps.
+    pub shards: Vec<Shard>,
+}
+
+/// One shard's (one process's) figures.
+#[derive(Debug, Default)]
+pub struct Shard {
+    /// Resident memory before the first create, MiB.
+    pub baseline_mib: f64,
+    /// Resident memory a minute after all healthy, MiB.
+    pub steady_mib: f64,
+    /// Resident memory at the end of the idle window, MiB.
+    pub idle_mib: f64,
+    /// CPU seconds from start until all healthy.
+    pub cpu_seconds: f64,
+    /// Share of one core used while idle, percent.
+    pub idle_cpu_percent: f64,
 }
 
 fn seconds(d: Option<Duration>) -> String {
@@ -150,6 +167,16 @@ pub fn print(who: &str, f: &Figures) {
             f.idle_reconciles_per_second.len(),
             busy.first().copied().unwrap_or_default(),
             busy.last().copied().unwrap_or_default()
+        );
+    }
+    for (i, shard) in f.shards.iter().enumerate() {
+        println!(
+            "  shard {i:<2}               memory {:.1} MiB before, {:.1} MiB steady, {:.1} MiB after idling; CPU until all healthy {:.1} s; idle CPU {:.3}% of a core",
+            shard.baseline_mib,
+            shard.steady_mib,
+            shard.idle_mib,
+            shard.cpu_seconds,
+            shard.idle_cpu_percent
         );
     }
     println!(
