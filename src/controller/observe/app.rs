@@ -137,6 +137,9 @@ async fn revision_deployments(
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(|e| ReconcileError::read(format!("Deployments {namespace}/{selector}"), e))?;
+    if let Some(cache) = cache {
+        cache.listed(owner, &list.items);
+    }
     Ok(list.items)
 }
 

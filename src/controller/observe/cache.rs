@@ -145,6 +145,25 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
             .collect()
     }
 
+    /// This process listed `found`, every object of checklist `owner`, from the API server
+    /// (because [`Self::list`] could not answer): what it remembered of that checklist's objects
+    /// becomes what the list showed, so a version the watch delivered and passed while the write
+    /// was in flight no longer holds the cache back.
+    pub fn listed(&self, owner: &Key, found: &[K]) {
+        let remembered: Vec<Key> = {
+            let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending
+                .iter()
+                .filter(|(_, p)| p.owner == *owner)
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        for (_, name) in remembered {
+            let object = found.iter().find(|o| o.name_any() == name);
+            self.read(owner, &name, object);
+        }
+    }
+
     /// This process wrote `object` (the API server's answer to the write) for checklist `owner`.
     pub fn wrote(&self, owner: &Key, object: &K) {
         if let Some(version) = object.resource_version() {
@@ -346,6 +365,15 @@ mod tests {
         reads.read(&owner, "web-old", None);
         assert!(reads.list(&owner).is_none());
         writer.apply(&watcher::Event::Delete(deployment("web-old", "6")));
+        assert_eq!(names(reads.list(&owner)), ["web-new"]);
+
+        // Written, but the watch delivered that version and a later one before the write's
+        // answer came back: the live list's versions take over, and the cache answers again.
+        writer.apply(&watcher::Event::Apply(deployment("web-new", "8")));
+        writer.apply(&watcher::Event::Apply(deployment("web-new", "9")));
+        reads.wrote(&owner, &deployment("web-new", "8"));
+        assert!(reads.list(&owner).is_none(), "8 never arrives now");
+        reads.listed(&owner, &[deployment("web-new", "9")]);
         assert_eq!(names(reads.list(&owner)), ["web-new"]);
     }
 

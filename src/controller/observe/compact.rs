@@ -155,43 +155,56 @@ impl<K> CompactStore<K> {
         awaited.remove(key);
     }
 
-    /// The object `key` at `version` arrived: whoever waited for that version has it.
+    /// The object `key` at `version` is in the store now: whoever waited for that version has
+    /// it. Called with the store's write lock held, so a reader told "passed" finds the object.
     fn arrived(&self, key: &Key, version: Option<&str>) {
         let mut awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
         if !awaited.is_empty() && awaited.get(key).map(|v| &**v) == version {
             awaited.remove(key);
         }
     }
+
+    /// A relist was swapped in: each awaited version it holds has arrived. One it does not hold
+    /// (a later version was listed) stays awaited, and the reader reads live once.
+    fn arrived_in(&self, objects: &HashMap<Key, Arc<Entry>>) {
+        let mut awaited = self.awaited.lock().unwrap_or_else(PoisonError::into_inner);
+        awaited.retain(|key, version| objects.get(key).is_none_or(|e| e.version != *version));
+    }
 }
 
 impl<K: ResourceExt + Serialize> CompactStore<K> {
     /// Applies one watch event, as kube's reflector does for its own store.
     pub fn apply(&self, event: &watcher::Event<K>) {
-        if let watcher::Event::Apply(object) | watcher::Event::InitApply(object) = event {
-            let version = kube::Resource::meta(object).resource_version.as_deref();
-            self.arrived(&key(object), version);
-        }
         let admitted = |object: &K| self.admit.is_none_or(|admit| admit(object));
+        let version = |object: &K| kube::Resource::meta(object).resource_version.clone();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         match event {
             // One the filter no longer admits (its label went) is dropped like a deleted one.
             watcher::Event::Apply(object) if admitted(object) => {
                 state.insert(key(object), entry(object));
+                self.arrived(&key(object), version(object).as_deref());
             }
             watcher::Event::Apply(object) | watcher::Event::Delete(object) => {
                 state.remove(&key(object));
+                self.arrived(&key(object), version(object).as_deref());
             }
             watcher::Event::Init => state.relist = Some(HashMap::new()),
+            // Listed objects arrive when the relist is swapped in, not before: until then the
+            // store still shows the old view.
             watcher::Event::InitApply(object) if admitted(object) => match state.relist.as_mut() {
                 Some(relist) => {
                     relist.insert(key(object), entry(object));
                 }
-                None => state.insert(key(object), entry(object)),
+                None => {
+                    state.insert(key(object), entry(object));
+                    self.arrived(&key(object), version(object).as_deref());
+                }
             },
             watcher::Event::InitApply(_) => {}
             watcher::Event::InitDone => {
                 if let Some(listed) = state.relist.take() {
                     state.replace(listed);
+                    self.arrived_in(&state.objects);
                 }
                 state.ready = true;
             }
@@ -388,6 +401,33 @@ mod tests {
         assert!(names_owned_by(&store, "web").is_empty());
         store.apply(&Event::Apply(owned("loose", "4", Some("web"))));
         assert_eq!(names_owned_by(&store, "web"), ["loose"]);
+    }
+
+    #[test]
+    fn an_awaited_version_arrives_when_the_store_shows_it_not_before() {
+        let store = CompactStore::default();
+        let web = ("a".to_owned(), "web".to_owned());
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(deployment("web", "1")));
+        store.apply(&Event::InitDone);
+        store.await_version(web.clone(), "2");
+        assert!(!store.passed(&web, "2"));
+        // A relist lists version 2, but the store shows version 1 until the relist ends.
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(deployment("web", "2")));
+        assert!(!store.passed(&web, "2"));
+        store.apply(&Event::InitDone);
+        assert!(store.passed(&web, "2"));
+        // Superseded within a relist: never shown, so still awaited (the reader reads live).
+        store.await_version(web.clone(), "3");
+        store.apply(&Event::Init);
+        store.apply(&Event::InitApply(deployment("web", "4")));
+        store.apply(&Event::InitDone);
+        assert!(!store.passed(&web, "3"));
+        // Delivered by the watch: passed.
+        store.await_version(web.clone(), "5");
+        store.apply(&Event::Apply(deployment("web", "5")));
+        assert!(store.passed(&web, "5"));
     }
 
     #[test]
