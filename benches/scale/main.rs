@@ -90,6 +90,7 @@ async fn run() {
     );
     let ours = operator_side::measure(&client, &plan).await;
     report::print("checklist-operator", &ours);
+    report::goals(&ours);
     match compare.as_str() {
         "" => {}
         "argo-rollouts" => {

@@ -195,6 +195,46 @@ pub fn print(who: &str, f: &Figures) {
     }
 }
 
+/// "met" or "NOT met".
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+/// Prints the operator's figures beside the goals set for them: requests per checklist until
+/// all are healthy, idle CPU and writes (the window must pass the 30-minute safety net of a
+/// settled checklist to count it: `--idle 2000`), and memory at start and per app.
+pub fn goals(f: &Figures) {
+    println!(
+        "
+checklist-operator beside its goals"
+    );
+    if !f.own_requests.is_empty() {
+        let per_app = f.own_requests.values().sum::<f64>() / f.apps.max(1) as f64;
+        println!(
+            "  API requests per app   {per_app:.2} (goal ≤ 10: {})",
+            verdict(per_app <= 10.0)
+        );
+    }
+    let writes = f.idle_writes_per_minute.unwrap_or(f64::NAN);
+    let net = if f.idle.as_secs() >= 2000 {
+        "past the 30-minute safety net"
+    } else {
+        "shorter than the 30-minute safety net: give --idle 2000 to count it"
+    };
+    println!(
+        "  idle                   {:.3}% of a core, {writes:.1} writes/minute (goal ≤ 1% and 0: {}; {net})",
+        f.idle_cpu_percent,
+        verdict(f.idle_cpu_percent <= 1.0 && writes == 0.0)
+    );
+    let per_app = (f.steady_mib - f.baseline_mib) * 1024.0 / f.apps.max(1) as f64;
+    println!(
+        "  memory                 {:.1} MiB at start (goal ≤ 8: {}), {per_app:.1} KiB per app steady (goal ≤ 7: {})",
+        f.baseline_mib,
+        verdict(f.baseline_mib <= 8.0),
+        verdict(per_app <= 7.0)
+    );
+}
+
 /// Prints theirs ÷ ours for each figure both have.
 pub fn ratios(ours: &Figures, theirs: &Figures) {
     println!("\nArgo Rollouts ÷ checklist-operator (above 1: we use less or are faster)");
@@ -210,8 +250,9 @@ pub fn ratios(ours: &Figures, theirs: &Figures) {
         ratio(theirs.peak_mib, ours.peak_mib)
     );
     println!(
-        "  steady memory          {}",
-        ratio(theirs.steady_mib, ours.steady_mib)
+        "  steady memory          {} (goal ≥ 10×: {})",
+        ratio(theirs.steady_mib, ours.steady_mib),
+        verdict(ours.steady_mib > 0.0 && theirs.steady_mib / ours.steady_mib >= 10.0)
     );
     println!(
         "  CPU until all healthy  {}",
