@@ -124,11 +124,13 @@ async fn revision_deployments(
             })
             .collect());
     }
+    // The same objects the cache would give: the operator's own, of this checklist.
     let selector = format!(
-        "{},{}={}",
+        "{},{}={},{}={name}",
         labels::selector_query(name),
         labels::MANAGED_BY,
-        labels::MANAGER
+        labels::MANAGER,
+        labels::CHECKLIST
     );
     // Consistent, unlike the pods: a Deployment just written or deleted must be seen as it is
     // now, or the plan would apply, delete or report it a second time.
