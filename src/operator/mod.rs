@@ -19,14 +19,14 @@ use std::{
     time::Duration,
 };
 
-use futures::{FutureExt, StreamExt, future::Shared, stream::BoxStream};
+use futures::{FutureExt, StreamExt, TryStreamExt, future::Shared, stream::BoxStream};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     batch::v1::Job,
     core::v1::{ConfigMap, Pod, Secret, Service},
 };
 use kube::{
-    Api, Client,
+    Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
         Controller, WatchStreamExt,
@@ -264,6 +264,10 @@ where
     )
     .modify(trim)
     .reflect(writer)
+    .inspect_ok({
+        let context = Arc::clone(&context);
+        move |event| arrived(&context, event)
+    })
     .applied_objects();
     let sweeper = sweeper::start(store.clone(), Arc::clone(&context));
     let watched = Watched {
@@ -288,6 +292,24 @@ where
     }
     sweeper.abort();
     Ok(verifier)
+}
+
+/// Tells what is remembered of the checklists' versions what the store now holds: a version
+/// delivered, or a whole relist.
+fn arrived(context: &Context, event: &watcher::Event<Guarded>) {
+    match event {
+        watcher::Event::Apply(checklist) => {
+            let key = (
+                checklist.namespace().unwrap_or_default(),
+                checklist.name_any(),
+            );
+            context
+                .versions
+                .arrived(&key, checklist.resource_version().as_deref());
+        }
+        watcher::Event::InitDone => context.versions.relisted(),
+        watcher::Event::Init | watcher::Event::InitApply(_) | watcher::Event::Delete(_) => {}
+    }
 }
 
 /// The controller over `watched`, reconciling until `stop` and the reconciles in flight end.

@@ -30,7 +30,7 @@ mod templates;
 pub use adoption::{Adoptee, AdoptionObservation, Found};
 pub use cache::{CachedReads, Caches};
 pub use compact::CompactStore;
-pub use fresh::{Versions, reread};
+pub use fresh::{Reread, Versions, reread};
 #[cfg(test)]
 pub use observation::HookJobs;
 #[cfg(test)]

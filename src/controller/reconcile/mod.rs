@@ -30,6 +30,10 @@ pub(crate) type Guarded = DeserializeGuard<DeploymentChecklist>;
 /// How soon a reconcile deferred for its namespace's share comes back.
 const DEFERRED: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How long a reconcile that found the cache behind its own write waits before the next pass
+/// reads the checklist live; the write's watch event usually comes within milliseconds.
+const WAIT_FOR_OWN_WRITE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Reconciles one checklist, if its namespace has not taken its share of the reconciles running
 /// now; otherwise it comes back in [`DEFERRED`] (spread), leaving the slot to other namespaces.
 pub(crate) async fn reconcile(object: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
@@ -142,10 +146,13 @@ async fn reconcile_checklist(cached: &DeploymentChecklist, ctx: &Context) -> Res
         Err(error) => return failed(cached, error, ctx).await,
     };
     let checklist = match &reread {
-        None => cached,
-        Some(Some(current)) => current,
+        observe::Reread::Cached => cached,
+        observe::Reread::Live(Some(current)) => current,
         // Deleted since the cache saw it: nothing left to reconcile.
-        Some(None) => return Ok(Action::await_change()),
+        observe::Reread::Live(None) => return Ok(Action::await_change()),
+        // The watch event of this process's own write triggers the next reconcile; should it
+        // not come, the checklist is read on the next pass.
+        observe::Reread::Wait => return Ok(Action::requeue(WAIT_FOR_OWN_WRITE)),
     };
     if checklist.meta().deletion_timestamp.is_some() {
         // Owned objects go with it by garbage collection; only the rounds are ours to stop.

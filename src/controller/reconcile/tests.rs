@@ -999,7 +999,8 @@ async fn a_stale_object_after_our_own_status_write_is_read_again_and_nothing_rep
             written["metadata"]["resourceVersion"] = json!("4713");
             migration_started_events(&mut api, IMAGE, &hash).await;
 
-            // The second, handed the object at 4711: it is read again first.
+            // The second, handed the object at 4711, ends without a request: the watch event
+            // of the write triggers the next. The third, handed it still, reads it again first.
             let get = api
                 .expect(Method::GET, &format!("{CHECKLISTS}/{NAME}"))
                 .await;
@@ -1030,11 +1031,20 @@ async fn a_stale_object_after_our_own_status_write_is_read_again_and_nothing_rep
     };
 
     let stale = guarded(&checklist);
-    let (results, _api) = run_all(vec![guarded(&checklist), stale], serve).await;
-    for result in results {
-        let action = result.unwrap_or_else(|e| panic!("reconcile failed: {e}"));
-        assert_eq!(action, Action::requeue(Duration::from_secs(15)));
-    }
+    let (results, _api) = run_all(vec![guarded(&checklist), stale.clone(), stale], serve).await;
+    let actions: Vec<Action> = results
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|e| panic!("reconcile failed: {e}")))
+        .collect();
+    let settled = Action::requeue(Duration::from_secs(15));
+    assert_eq!(
+        actions,
+        [
+            settled.clone(),
+            Action::requeue(Duration::from_secs(2)),
+            settled
+        ]
+    );
 }
 
 /// The message of a 403 on creating the migration Job.
@@ -1094,8 +1104,9 @@ async fn a_forbidden_request_stalls_the_checklist_names_it_once_and_waits() {
             written["status"] = status;
             written["metadata"]["resourceVersion"] = json!("4713");
 
-            // The same refusal on the next try: read again (the cache is behind the write),
-            // refused again, and nothing new to say.
+            // The same refusal on a later try: the pass after the write ends waiting for its
+            // watch event; the next, handed the object still behind, reads it again, is refused
+            // again, and has nothing new to say.
             let get = api
                 .expect(Method::GET, &format!("{CHECKLISTS}/{NAME}"))
                 .await;
@@ -1110,7 +1121,21 @@ async fn a_forbidden_request_stalls_the_checklist_names_it_once_and_waits() {
         }
     };
 
-    let (results, _api) = run_all(vec![guarded(&checklist), guarded(&checklist)], serve).await;
+    let (mut results, _api) = run_all(
+        vec![
+            guarded(&checklist),
+            guarded(&checklist),
+            guarded(&checklist),
+        ],
+        serve,
+    )
+    .await;
+    let waited = results.remove(1);
+    assert_eq!(
+        waited.ok(),
+        Some(Action::requeue(Duration::from_secs(2))),
+        "the pass behind the write waits"
+    );
     let ctx = offline_context();
     for result in results {
         let error = result.expect_err("the Job create is refused");
