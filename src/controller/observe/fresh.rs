@@ -7,7 +7,7 @@
 //!
 //! Usually no read is needed: the watch event of that write is on its way, and it triggers a
 //! reconcile of its own once the cache holds it. So a reconcile that finds the cache behind
-//! ends at once the first time ([`Fresh::Wait`]); only if it is still behind on the next pass is
+//! ends at once the first time ([`Freshness::Wait`]); only if it is still behind on the next pass is
 //! the checklist read again. A version the watch has delivered, and then a later one, is not
 //! behind: the later one includes the write.
 //!
