@@ -18,7 +18,10 @@ use k8s_openapi::api::{apps::v1::Deployment, batch::v1::Job, core::v1::Service};
 use kube::ResourceExt;
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{compact::CompactStore, read::Key};
+use super::{
+    compact::{CompactStore, Entry},
+    read::Key,
+};
 
 /// What this process last knew of an object that the cache may not show yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +89,7 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
         let key = (namespace.to_owned(), name.to_owned());
         let cached = self.store.get(&key);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = pending.get(&key).map(|p| &p.known);
-        let passed = match known {
-            Some(Known::Version(version)) => self.store.passed(&key, version),
-            _ => false,
-        };
-        match answer(known, cached.as_ref().map(|c| &*c.version), passed) {
+        match self.answer(&pending, &key, cached.as_deref()) {
             Answer::Cache => {
                 pending.remove(&key);
                 drop(pending);
@@ -116,19 +114,9 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
             return None;
         }
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let mine: Vec<Key> = pending
-            .iter()
-            .filter(|(_, p)| p.owner == *owner)
-            .map(|(key, _)| key.clone())
-            .collect();
+        let mine = remembered_for(&pending, owner);
         for key in &mine {
-            let known = pending.get(key).map(|p| &p.known);
-            let cached = self.store.get(key);
-            let passed = match known {
-                Some(Known::Version(version)) => self.store.passed(key, version),
-                _ => false,
-            };
-            if answer(known, cached.as_ref().map(|c| &*c.version), passed) == Answer::Live {
+            if self.answer(&pending, key, self.store.get(key).as_deref()) == Answer::Live {
                 return None;
             }
         }
@@ -150,18 +138,25 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
     /// becomes what the list showed, so a version the watch delivered and passed while the write
     /// was in flight no longer holds the cache back.
     pub fn listed(&self, owner: &Key, found: &[K]) {
-        let remembered: Vec<Key> = {
-            let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            pending
-                .iter()
-                .filter(|(_, p)| p.owner == *owner)
-                .map(|(key, _)| key.clone())
-                .collect()
-        };
+        let remembered = remembered_for(
+            &self.pending.lock().unwrap_or_else(PoisonError::into_inner),
+            owner,
+        );
         for (_, name) in remembered {
             let object = found.iter().find(|o| o.name_any() == name);
             self.read(owner, &name, object);
         }
+    }
+
+    /// Whether the cache can answer for `key`, from what is remembered of it (`pending`) and
+    /// what the store holds (`cached`).
+    fn answer(&self, pending: &HashMap<Key, Pending>, key: &Key, cached: Option<&Entry>) -> Answer {
+        let known = pending.get(key).map(|p| &p.known);
+        let passed = match known {
+            Some(Known::Version(version)) => self.store.passed(key, version),
+            _ => false,
+        };
+        answer(known, cached.map(|c| &*c.version), passed)
     }
 
     /// This process wrote `object` (the API server's answer to the write) for checklist `owner`.
@@ -209,6 +204,15 @@ impl<K: ResourceExt + Serialize + DeserializeOwned> CachedReads<K> {
             kept
         });
     }
+}
+
+/// The objects something is remembered of for checklist `owner`.
+fn remembered_for(pending: &HashMap<Key, Pending>, owner: &Key) -> Vec<Key> {
+    pending
+        .iter()
+        .filter(|(_, p)| p.owner == *owner)
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 /// The owned objects observe reads from the controller's watches rather than the API server.
