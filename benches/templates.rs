@@ -17,7 +17,7 @@ use checklist_testkit::stats::Stats;
 use serde_json::json;
 
 fn example(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read_to_string(checklist_testkit::fixtures::example(name)).unwrap()
 }
 
 /// The platform template of the examples, as the operator reads it.

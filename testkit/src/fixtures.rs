@@ -8,7 +8,16 @@ use checklist_testapp::{Config, RunningApp};
 use serde_json::{Value, json};
 
 /// The repository's root, where `examples/` and `crds/` are.
+///
+/// Cargo names the root package's folder when it runs a test or a bench, and that is asked
+/// first: a path baked in at build time goes stale when a clone elsewhere shares the target
+/// directory, because cargo does not rebuild a workspace member that only moved.
 pub fn repository() -> PathBuf {
+    if let Some(root) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)
+        && root.join("crds").is_dir()
+    {
+        return root;
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the test kit lives one folder below the repository's root")

@@ -10,7 +10,7 @@ use std::{
 use checklist_testkit::{TestNamespace, client, ensure_crd, kubectl};
 
 fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    checklist_testkit::fixtures::repository().join(relative)
 }
 
 fn yaml_files(dir: &str) -> Vec<PathBuf> {

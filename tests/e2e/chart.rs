@@ -16,8 +16,19 @@ use serde_json::Value;
 
 use checklist_testkit::{CRD_NAME, TestNamespace, client, kubectl, kubectl_stdin};
 
-const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/checklist-operator");
-const CRD_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/deploymentchecklist.yaml");
+fn chart() -> &'static str {
+    static CHART: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        checklist_testkit::fixtures::repository()
+            .join("charts/checklist-operator")
+            .display()
+            .to_string()
+    });
+    &CHART
+}
+
+fn crd_file() -> std::path::PathBuf {
+    checklist_testkit::fixtures::repository().join("crds/deploymentchecklist.yaml")
+}
 
 /// The objects the chart grants permissions with.
 pub(crate) const RBAC_KINDS: [&str; 5] = [
@@ -66,7 +77,7 @@ pub(crate) fn template_args<'a>(
     let mut args = vec![
         "template",
         release,
-        CHART,
+        chart(),
         "--namespace",
         namespace,
         "--include-crds",
@@ -176,7 +187,7 @@ const POD_SECURITY_WARNING: &str = "would violate PodSecurity";
 #[test]
 #[ignore = "end-to-end: needs the local control plane (dev/cluster up)"]
 fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
-    let lint = succeeded("helm lint --strict", helm(&["lint", "--strict", CHART]));
+    let lint = succeeded("helm lint --strict", helm(&["lint", "--strict", chart()]));
     assert!(lint.contains("0 chart(s) failed"), "{lint}");
 
     let docs = render("checklist", "ops", &[]);
@@ -221,7 +232,7 @@ fn chart_lints_and_renders_the_operator_and_the_committed_crd() {
 
     // crds/ holds a symlink to the committed CRDs: helm must follow it and render the same
     // objects, the checklist's and the two template kinds'.
-    let committed = documents(&std::fs::read_to_string(CRD_FILE).unwrap());
+    let committed = documents(&std::fs::read_to_string(crd_file()).unwrap());
     let rendered: Vec<&Value> = docs
         .iter()
         .filter(|d| kind(d) == "CustomResourceDefinition")
@@ -796,7 +807,7 @@ async fn helm_install_brings_the_operator_up_under_restricted_pod_security() {
         helm(&[
             "install",
             release,
-            CHART,
+            chart(),
             "--namespace",
             ns.name(),
             "--set",
