@@ -125,16 +125,10 @@ pub async fn measure(client: &Client, plan: &Plan) -> Figures {
     // kubectl keeps the server's discovery for minutes, and `dev/cluster up` has just filled it
     // (it installs the Gateway API CRDs): wait for Argo's CRDs, then read discovery afresh, or
     // the AnalysisTemplate below is "no matches for kind".
-    applied(
-        checklist_testkit::kubectl::kubectl()
-            .args(["wait", "--for=condition=Established", "--timeout=60s"])
-            .args([
-                "crd/analysistemplates.argoproj.io",
-                "crd/rollouts.argoproj.io",
-            ])
-            .output()
-            .expect("run kubectl wait"),
-    );
+    established(&[
+        "crd/analysistemplates.argoproj.io",
+        "crd/rollouts.argoproj.io",
+    ]);
     applied(
         checklist_testkit::kubectl::kubectl()
             .args(["api-resources", "--api-group=argoproj.io"])
@@ -194,6 +188,25 @@ pub async fn measure(client: &Client, plan: &Plan) -> Figures {
     drop(theirs);
     ns.finish(client).await;
     figures
+}
+
+/// Waits until the CRDs are Established. `kubectl wait` fails at once, rather than waiting, when
+/// it reads a CRD the API server has not yet given any condition ("status.conditions accessor
+/// error: <nil>"), as happens right after the apply; that read is tried again, for a minute.
+fn established(crds: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = checklist_testkit::kubectl::kubectl()
+            .args(["wait", "--for=condition=Established", "--timeout=60s"])
+            .args(crds)
+            .output()
+            .expect("run kubectl wait");
+        let too_early = String::from_utf8_lossy(&output.stderr).contains("accessor error");
+        if output.status.success() || !too_early || std::time::Instant::now() > deadline {
+            return applied(output);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// Panics with kubectl's words unless it succeeded.
