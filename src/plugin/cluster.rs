@@ -45,8 +45,13 @@ pub enum PluginError {
     #[error("cannot reach the cluster: {0}")]
     NoCluster(String),
     /// The API server refused a request (exit 1).
-    #[error("the API server refused: {0}")]
-    Api(String),
+    #[error("the API server refused: {message}")]
+    Api {
+        /// Its message, with the HTTP code and reason.
+        message: String,
+        /// The HTTP status code it answered with.
+        code: u16,
+    },
 }
 
 impl PluginError {
@@ -77,6 +82,9 @@ pub struct Cluster {
     /// -n, else the context's namespace, else "default".
     pub namespace: String,
 }
+
+/// The most Events read about one checklist.
+pub const EVENTS_READ: u32 = 500;
 
 /// How long a request may take: the plugin is interactive, a dead cluster must not hang it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -154,13 +162,14 @@ impl Cluster {
         Ok(items)
     }
 
-    /// The Events about the checklist `name`. Events are a courtesy: a cluster that refuses
-    /// to list them still gets the status, with no Events shown.
+    /// The Events about the checklist `name`, at most [`EVENTS_READ`]. Events are a courtesy:
+    /// a cluster that refuses to list them still gets the status, with no Events shown.
     pub async fn events(&self, name: &str) -> Vec<Event> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
         let selector =
             format!("involvedObject.kind=DeploymentChecklist,involvedObject.name={name}");
-        api.list(&ListParams::default().fields(&selector))
+        // Anyone who may create Events in the namespace can make many; a page reads a bounded few.
+        api.list(&ListParams::default().fields(&selector).limit(EVENTS_READ))
             .await
             .map(|list| list.items)
             .unwrap_or_default()
@@ -218,10 +227,10 @@ impl Cluster {
                     _ => PluginError::NoCrd,
                 }
             }
-            kube::Error::Api(status) => PluginError::Api(format!(
-                "{} ({} {})",
-                status.message, status.code, status.reason
-            )),
+            kube::Error::Api(status) => PluginError::Api {
+                message: format!("{} ({} {})", status.message, status.code, status.reason),
+                code: status.code,
+            },
             other => PluginError::NoCluster(chain(&other)),
         }
     }

@@ -9,6 +9,7 @@
 mod adopt;
 mod cluster;
 mod completion;
+mod dashboard;
 mod lint;
 pub mod render;
 mod requests;
@@ -41,6 +42,7 @@ Examples:
   kubectl checklist set image dialectic ghcr.io/acme/dialectic:1.6.0
   kubectl checklist lint -f examples/dialectic.yaml
   kubectl checklist adopt web --name web-app > web-app.yaml
+  kubectl checklist dashboard -A
 
 Exit status: 0 done; 1 the request failed or was refused (the message says why); 2 a bad flag,
 argument or file.";
@@ -191,6 +193,16 @@ enum Command {
         /// What happens to the Deployment once the checklist is Ready.
         #[arg(long, value_enum, default_value = "scale-down")]
         after_ready: AfterReadyArg,
+    },
+    /// Serve a live page of every release on loopback, with your kubeconfig's credentials:
+    /// the fleet, one release's sections and timeline, promote, abort, retry and rollback.
+    Dashboard {
+        /// Every namespace (as your RBAC lets you list them).
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+        /// Where to listen: a loopback address and port (port 0 picks a free one).
+        #[arg(long, value_name = "ADDRESS", default_value = dashboard::DEFAULT_ADDRESS)]
+        address: std::net::SocketAddr,
     },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completion {
@@ -389,6 +401,10 @@ async fn with_cluster(
             )
             .await
         }
+        Command::Dashboard {
+            all_namespaces,
+            address,
+        } => dashboard::run(cluster, address, all_namespaces).await,
         Command::Adopt {
             deployment,
             name,
@@ -432,7 +448,7 @@ async fn send(
 
 /// A new value for a request annotation: the time to the nanosecond, so two requests in the
 /// same second are still two.
-fn request_token() -> String {
+pub(crate) fn request_token() -> String {
     let now = Timestamp::now();
     format!("{}.{:09}", now.as_second(), now.subsec_nanosecond())
 }

@@ -79,18 +79,25 @@ pub struct PluginRun {
     pub stderr: String,
 }
 
+/// The `kubectl-checklist` binary Cargo built beside the operator; a panic saying how to build
+/// it when there is none.
+pub fn plugin_binary() -> std::path::PathBuf {
+    let plugin = crate::operator::operator_binary().with_file_name("kubectl-checklist");
+    assert!(
+        plugin.is_file(),
+        "no kubectl-checklist beside the operator at {}: cargo build --bins",
+        plugin.display()
+    );
+    plugin
+}
+
 /// `kubectl`, with the `kubectl-checklist` Cargo built first on PATH, so kubectl finds the
 /// plugin as a user's shell would.
 pub fn kubectl_with_plugin() -> Command {
-    let dir = crate::operator::operator_binary()
+    let dir = plugin_binary()
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    assert!(
-        dir.join("kubectl-checklist").is_file(),
-        "no kubectl-checklist beside the operator in {}: cargo build --bins",
-        dir.display()
-    );
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![dir];
     paths.extend(std::env::split_paths(&path));

@@ -14,6 +14,7 @@ mod api;
 mod chart;
 mod chart_policy;
 mod chart_sharding;
+mod dashboard;
 mod drift;
 mod fairness;
 mod faults;

@@ -67,10 +67,10 @@ fn apply_rbac_with(namespace: &str, values: &[&str], edit: impl Fn(&mut Value)) 
 }
 
 /// A kubeconfig that is the test's own with every request made as `user`; removed on drop.
-struct Impersonating(PathBuf);
+pub(crate) struct Impersonating(PathBuf);
 
 impl Impersonating {
-    fn new(user: &str, tag: &str) -> Self {
+    pub(crate) fn new(user: &str, tag: &str) -> Self {
         let out = kubectl()
             .args(["config", "view", "--raw", "--minify", "-o", "json"])
             .output()
@@ -85,7 +85,7 @@ impl Impersonating {
         Self(path)
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.0.to_str().unwrap()
     }
 }

@@ -9,6 +9,20 @@ mod status;
 mod tables;
 
 pub use status::status;
+
+/// When an Event last happened: its series' last observation, its last timestamp, its event
+/// time, its first timestamp, or when it was created, the first of these it has.
+pub fn event_time(event: &k8s_openapi::api::core::v1::Event) -> Option<Timestamp> {
+    event
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref())
+        .map(|t| t.0)
+        .or_else(|| event.last_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| event.event_time.as_ref().map(|t| t.0))
+        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
 pub use tables::{history, list};
 
 use anstyle::{AnsiColor, Style};

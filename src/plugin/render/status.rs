@@ -349,20 +349,7 @@ fn recent_events(out: &mut String, events: &[Event], paint: Paint, now: &Timesta
 
 /// When an Event last happened, in seconds: series, last timestamp, event time or creation.
 fn event_time(event: &Event) -> Option<i64> {
-    event
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref())
-        .map(|t| t.0.as_second())
-        .or_else(|| event.last_timestamp.as_ref().map(|t| t.0.as_second()))
-        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_second()))
-        .or_else(|| {
-            event
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.as_second())
-        })
+    super::event_time(event).map(|t| t.as_second())
 }
 
 fn section(out: &mut String, title: &str, paint: Paint) {
