@@ -61,6 +61,16 @@ fn main() {
     checklist_testkit::block_on(run());
 }
 
+/// Which build of the operator runs: the figures of memory and CPU hold only for a release.
+fn build() -> &'static str {
+    // The operator binary is the one Cargo built beside this benchmark, with the same profile.
+    if cfg!(debug_assertions) {
+        "the operator's test build (dev profile): its memory and CPU are not a release's"
+    } else {
+        "the operator's release build"
+    }
+}
+
 async fn run() {
     let apps = env_number("SCALE_CHECKLISTS").unwrap_or(1000).max(1) as usize;
     let percent = env_number("SCALE_CHANGE_PERCENT").unwrap_or(10).min(100) as usize;
@@ -80,13 +90,14 @@ async fn run() {
     println!(
         "Scale: {} apps, {} replica(s) each, verified by one HTTP check of the local test app; \
          idle {}s; a new image for {}; a bad image for {} (1 replica each); {} operator shard(s); \
-         API server {version}",
+         API server {version}; {}",
         plan.apps,
         plan.replicas,
         plan.idle.as_secs(),
         plan.changed,
         plan.rollbacks,
-        plan.shards
+        plan.shards,
+        build()
     );
     let ours = operator_side::measure(&client, &plan).await;
     report::print("checklist-operator", &ours);
