@@ -112,7 +112,7 @@ async fn the_api_wants_our_host_and_our_token() {
 async fn an_action_wants_json_a_real_name_and_this_namespace() {
     let app = app();
     let token = app.token.as_str().to_string();
-    let post = |uri: &str, content_type: &str, body: &'static str| {
+    let post = |uri: &str, content_type: &str, body: String| {
         request("POST", uri, "127.0.0.1:3100")
             .header("origin", "http://127.0.0.1:3100")
             .header(TOKEN_HEADER, &token)
@@ -125,7 +125,7 @@ async fn an_action_wants_json_a_real_name_and_this_namespace() {
         post(
             "/api/checklists/team-a/web/promote",
             "application/x-www-form-urlencoded",
-            "",
+            String::new(),
         ),
     )
     .await;
@@ -135,7 +135,7 @@ async fn an_action_wants_json_a_real_name_and_this_namespace() {
         post(
             "/api/checklists/team-a/We..b%2F/promote",
             "application/json",
-            "{}",
+            "{}".into(),
         ),
     )
     .await;
@@ -145,7 +145,7 @@ async fn an_action_wants_json_a_real_name_and_this_namespace() {
         post(
             "/api/checklists/team-b/web/promote",
             "application/json",
-            "{}",
+            "{}".into(),
         ),
     )
     .await;
@@ -155,24 +155,18 @@ async fn an_action_wants_json_a_real_name_and_this_namespace() {
         post(
             "/api/checklists/team-a/web/rollback",
             "application/json",
-            r#"{"revision": -1}"#,
+            r#"{"revision": -1}"#.into(),
         ),
     )
     .await;
     assert_eq!(bad_revision.status(), StatusCode::BAD_REQUEST);
-    let huge = "x".repeat(BODY_LIMIT * 4);
     let too_big = send(
         &app,
-        request(
-            "POST",
+        post(
             "/api/checklists/team-a/web/rollback",
-            "127.0.0.1:3100",
-        )
-        .header("origin", "http://127.0.0.1:3100")
-        .header(TOKEN_HEADER, &token)
-        .header("content-type", "application/json")
-        .body(Body::from(huge))
-        .unwrap(),
+            "application/json",
+            "x".repeat(BODY_LIMIT * 4),
+        ),
     )
     .await;
     assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
