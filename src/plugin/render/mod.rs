@@ -9,6 +9,12 @@ mod status;
 mod tables;
 
 pub use status::status;
+pub use tables::{history, list};
+
+use anstyle::{AnsiColor, Style};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+
+use crate::api::CheckResult;
 
 /// When an Event last happened: its series' last observation, its last timestamp, its event
 /// time, its first timestamp, or when it was created, the first of these it has.
@@ -23,12 +29,6 @@ pub fn event_time(event: &k8s_openapi::api::core::v1::Event) -> Option<Timestamp
         .or_else(|| event.first_timestamp.as_ref().map(|t| t.0))
         .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
-pub use tables::{history, list};
-
-use anstyle::{AnsiColor, Style};
-use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
-
-use crate::api::CheckResult;
 
 /// Whether output is coloured: on a terminal unless NO_COLOR or --color never says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
